@@ -1,0 +1,63 @@
+"""The Celery app: settings come from Django's (CELERY_ prefix), tasks from each app."""
+
+import os
+
+from celery import Celery
+
+from config.env import env_float
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("comeback")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    # JSON only: tasks carry ids, never pickled objects.
+    task_serializer="json",
+    accept_content=["json"],
+    # No result backend: the database records every outcome.
+    task_ignore_result=True,
+    result_backend=None,
+    # One task at a time per process: dispatch tasks are long and must not hoard queued work.
+    worker_prefetch_multiplier=1,
+    # A stuck task is killed rather than holding a worker slot (and its lease) forever.
+    task_soft_time_limit=120,
+    task_time_limit=150,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)
+app.autodiscover_tasks()
+
+# Read from the environment like config/settings.py does (same names and defaults): importing
+# Django settings here would run them while the `config` package is still being imported.
+DISPATCH_TICK_SECONDS = env_float("DISPATCH_TICK_SECONDS", 2.0)
+DISPATCH_SWEEP_SECONDS = env_float("DISPATCH_SWEEP_SECONDS", 30.0)
+
+# Periodic work is idempotent (it looks for due rows in the database), so a missed or doubled
+# tick never sends twice. Exactly one beat process is still the deployment rule.
+app.conf.beat_schedule = {
+    "health-heartbeat": {"task": "health.heartbeat", "schedule": 15.0},
+    # Wakes a dispatcher for each account with due work (campaigns/dispatch/).
+    "campaigns-dispatch-tick": {
+        "task": "campaigns.dispatch_tick",
+        "schedule": DISPATCH_TICK_SECONDS,
+        # A tick that could not run in time is pointless: the next one is seconds away.
+        "options": {"expires": DISPATCH_TICK_SECONDS},
+    },
+    # Recovers rows a dead dispatcher left on accounts nobody is dispatching.
+    "campaigns-dispatch-sweep": {
+        "task": "campaigns.dispatch_sweep",
+        "schedule": DISPATCH_SWEEP_SECONDS,
+    },
+}
+
+# Campaign engine: materialization and the order-event sweep (campaigns/services.py), low-score
+# survey alerts (campaigns/surveys.py). Both idempotent, like everything above.
+MATERIALIZE_TICK_SECONDS = env_float("MATERIALIZE_TICK_SECONDS", 10.0)
+app.conf.beat_schedule |= {
+    "campaigns-materialize-tick": {
+        "task": "campaigns.materialize_tick",
+        "schedule": MATERIALIZE_TICK_SECONDS,
+        "options": {"expires": MATERIALIZE_TICK_SECONDS},
+    },
+    "campaigns-survey-alerts": {"task": "campaigns.survey_alerts", "schedule": 60.0},
+}

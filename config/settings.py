@@ -1,0 +1,266 @@
+"""Comeback settings. Everything comes from the environment; see README for the full table."""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    SECRET_KEY = "insecure-dev-key-only-for-debug"  # noqa: S105 - DEBUG only, never production
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Where platforms and customers reach us: webhook URLs and deep-link pages are built from it.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served by us: /api/docs/ works offline
+    "health",
+    "channels",
+    "subscriptions",
+    "campaigns",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: PostgreSQL from DATABASE_URL, else embedded SQLite in var/ ---------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if env_str("DATABASE_TEST_NAME"):
+        # Lets concurrent test runs on one server each create their own test database.
+        DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "comeback.sqlite3",
+            "OPTIONS": {
+                # web, worker and beat write concurrently: WAL lets readers proceed, the busy
+                # timeout waits instead of failing, IMMEDIATE takes the write lock up front so a
+                # read-then-write transaction cannot deadlock into "database is locked".
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")
+LANGUAGES = [("en", "English"), ("ru", "Русский"), ("uk", "Українська")]
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve admin assets straight from the apps, so `make run` needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Webhook bodies are small; anything bigger is refused before a view reads it (answered 413).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_BODY_BYTES", 1024 * 1024)
+
+# --- Celery: Redis from REDIS_URL, else kombu's filesystem transport in var/ -------------------
+REDIS_URL = env_str("REDIS_URL")
+BROKER_DIR = VAR_DIR / "broker"
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        # Our tasks are short; redelivery after this timeout is harmless because they are
+        # idempotent (the database, not the broker, records outcomes).
+        "visibility_timeout": 600,
+        "socket_connect_timeout": 3,
+        "socket_timeout": 5,
+    }
+else:
+    BROKER_DIR.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR),
+        "data_folder_out": str(BROKER_DIR),
+        "processed_folder": str(BROKER_DIR),
+        "store_processed": False,
+        # Broadcast (worker control) messages; kombu would otherwise write ./control.
+        "control_folder": str(BROKER_DIR / "control"),
+    }
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "comeback")
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+DISPATCH_TICK_SECONDS = env_float("DISPATCH_TICK_SECONDS", 2.0)
+
+# --- Logging: one line per record to stderr, where the Procfile runner collects it ------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Comeback API",
+    "DESCRIPTION": "Orders, order events, subscribe links, subscriptions and campaigns.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components, so read-only fields are not asked for.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the sidecar package, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Several models have a "status": name each enum after its model, not a hash.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "subscriptions.models.Order.Status",
+        "OrderEventTypeEnum": "subscriptions.models.OrderEvent.Type",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+    },
+}
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "comeback@localhost")
+
+# --- Channels ---------------------------------------------------------------------------------
+# Platform API bases are settings so tests and benchmarks can point the real adapters at the
+# fake platform server (python -m channels.fake_platform); accounts may override them too.
+TELEGRAM_API_BASE = env_str("TELEGRAM_API_BASE", "https://api.telegram.org")
+GRAPH_API_BASE = env_str("GRAPH_API_BASE", "https://graph.facebook.com")
+GRAPH_API_VERSION = env_str("GRAPH_API_VERSION", "v25.0")
+VIBER_API_BASE = env_str("VIBER_API_BASE", "https://chatapi.viber.com")
+VK_API_BASE = env_str("VK_API_BASE", "https://api.vk.com")
+VK_API_VERSION = env_str("VK_API_VERSION", "5.199")
+# Called in order with each stored inbound event; each returns replies to send.
+INBOUND_EVENT_HANDLERS: list[str] = [
+    "subscriptions.inbound.handle_event",
+    "campaigns.inbound.handle_event",  # after subscriptions: STOP is handled first
+]
+
+# --- Subscriptions ----------------------------------------------------------------------------
+# Deep-link tokens (subscriptions/tokens.py). Comma-separated, NEWEST FIRST: the first secret
+# signs, every listed secret verifies. Rotate by prepending a new secret; drop the old one once
+# TOKEN_MAX_AGE_DAYS have passed (its links have expired by then anyway).
+TOKEN_SECRETS = env_list("TOKEN_SECRETS", [SECRET_KEY])
+if not TOKEN_SECRETS:
+    raise ImproperlyConfigured("TOKEN_SECRETS must list at least one secret")
+# How long a subscribe link from an order stays usable.
+TOKEN_MAX_AGE_DAYS = env_int("TOKEN_MAX_AGE_DAYS", 30)
+# The shop's site: where the bot sends a customer whose link did not work.
+SHOP_URL = env_str("SHOP_URL", "https://shop.example")
+
+# --- Campaign engine --------------------------------------------------------------------------
+# Materialization (campaigns/materialize.py): a one-off is written this long before send_at; a
+# weekly occurrence once its local due time is within the lookahead (so each customer's row
+# exists before it is due), refreshed every REFRESH seconds to add newer subscribers.
+MATERIALIZE_TICK_SECONDS = env_float("MATERIALIZE_TICK_SECONDS", 10.0)
+ONE_OFF_LOOKAHEAD_SECONDS = env_int("ONE_OFF_LOOKAHEAD_SECONDS", 300)
+RECURRING_LOOKAHEAD_HOURS = env_int("RECURRING_LOOKAHEAD_HOURS", 6)
+RECURRING_REFRESH_SECONDS = env_int("RECURRING_REFRESH_SECONDS", 600)
+# A weekly occurrence whose local time passed less than this ago still goes out (a beat outage
+# around 10:00 must not skip the week's menu).
+RECURRING_LATE_MINUTES = env_int("RECURRING_LATE_MINUTES", 60)
+# A trigger whose due time is older than this is recorded as processed but not sent: a survey
+# about last month's order (e.g. a replayed backlog) would do more harm than good.
+TRIGGER_MAX_LATE_HOURS = env_int("TRIGGER_MAX_LATE_HOURS", 48)
+# Order events the on-commit task never handled (broker lost) are swept after this many seconds.
+ORDER_EVENT_SWEEP_SECONDS = env_int("ORDER_EVENT_SWEEP_SECONDS", 30)
+# Attribution (campaigns/attribution.py): an order counts for the last delivery the customer
+# clicked or read within this many days before placing it.
+ATTRIBUTION_WINDOW_DAYS = env_int("ATTRIBUTION_WINDOW_DAYS", 7)
+# Surveys (campaigns/surveys.py): scores at or below LOW_SCORE alert the shop by e-mail, once the
+# customer has commented or GRACE minutes passed (so one e-mail carries score and comment).
+SURVEY_ALERT_EMAIL = env_list("SURVEY_ALERT_EMAIL")
+SURVEY_LOW_SCORE = env_int("SURVEY_LOW_SCORE", 2)
+SURVEY_ALERT_GRACE_MINUTES = env_int("SURVEY_ALERT_GRACE_MINUTES", 10)
+# A customer's text this soon after answering a survey is the answer's comment.
+SURVEY_COMMENT_HOURS = env_int("SURVEY_COMMENT_HOURS", 24)
+
+# --- Campaign dispatch ------------------------------------------------------------------------
+# campaigns/dispatch/: one lease holder per channel account sends its due deliveries. The beat
+# tick (DISPATCH_TICK_SECONDS, above) wakes accounts with due work and no live lease.
+# Lease: a dead worker's account is taken over once this passes without a heartbeat.
+DISPATCH_LEASE_SECONDS = env_float("DISPATCH_LEASE_SECONDS", 15.0)
+# A run ends after this long (or when nothing is due) and frees its worker; the tick resumes.
+DISPATCH_RUN_SECONDS = env_float("DISPATCH_RUN_SECONDS", 20.0)
+# Rows claimed per query; smaller for slow accounts (about two seconds of their rate).
+DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 500)
+# Concurrent sends per account (one keep-alive session): about the rate, at most this many.
+DISPATCH_MAX_THREADS = env_int("DISPATCH_MAX_THREADS", 32)
+# Pace a little under the platform's limit: request arrival jitters, and a 429 costs seconds.
+DISPATCH_RATE_HEADROOM = env_float("DISPATCH_RATE_HEADROOM", 0.97)
+# Transient failures retry with exponential backoff (base * 2^(attempt-1), jittered, capped).
+DISPATCH_MAX_ATTEMPTS = env_int("DISPATCH_MAX_ATTEMPTS", 5)
+DISPATCH_BACKOFF_SECONDS = env_float("DISPATCH_BACKOFF_SECONDS", 10.0)
+DISPATCH_BACKOFF_MAX_SECONDS = env_float("DISPATCH_BACKOFF_MAX_SECONDS", 900.0)
+# A misconfigured account (bad token) pauses this long instead of failing every delivery.
+DISPATCH_CONFIG_PAUSE_SECONDS = env_float("DISPATCH_CONFIG_PAUSE_SECONDS", 60.0)
+# Rows left claimed/sending by dead owners are recovered by the next owner and by this sweep.
+DISPATCH_SWEEP_SECONDS = env_float("DISPATCH_SWEEP_SECONDS", 30.0)
+# Frequency cap (campaigns/policies.py): marketing messages per customer across campaigns.
+MARKETING_CAP_COUNT = env_int("MARKETING_CAP_COUNT", 2)
+MARKETING_CAP_DAYS = env_int("MARKETING_CAP_DAYS", 7)

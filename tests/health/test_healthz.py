@@ -1,0 +1,63 @@
+import time
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from health.models import Heartbeat
+from health.tasks import heartbeat
+from tests.workers import celery_worker, wait_for
+
+
+@pytest.mark.django_db
+def test_it_answers_200_with_backends_when_all_are_up(client, settings):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"] == {"backend": "postgresql" if settings.DATABASE_URL else "sqlite",
+                                "ok": True}  # fmt: skip
+    assert body["broker"]["ok"] is True
+    assert body["broker"]["backend"] == ("redis" if settings.REDIS_URL else "filesystem")
+
+
+@pytest.mark.django_db
+def test_it_answers_503_quickly_when_redis_is_unreachable(client):
+    # Nothing listens on port 1: the probe must fail fast, not hang.
+    with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):
+        started = time.monotonic()
+        response = client.get("/healthz")
+        elapsed = time.monotonic() - started
+
+    assert response.status_code == 503
+    assert response.json()["broker"]["ok"] is False
+    assert response.json()["status"] == "unavailable"
+    assert elapsed < 5
+
+
+@pytest.mark.django_db
+def test_it_reports_the_last_worker_heartbeat(client):
+    Heartbeat.objects.create(name="worker", beat_at=timezone.now())
+
+    body = client.get("/healthz").json()
+
+    assert body["worker"]["age_seconds"] < 5
+
+
+def test_it_rejects_post(client):
+    assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_a_task_in_a_real_worker_through_redis_into_postgres():
+    # given a real worker process consuming the real Redis broker against the test database
+    with celery_worker():
+        # when the web side sends a task
+        heartbeat.delay("from-web")
+
+        # then the worker executed it and wrote to PostgreSQL
+        beat = wait_for(lambda: Heartbeat.objects.filter(name="from-web").first())
+    assert (timezone.now() - beat.beat_at).total_seconds() < 30

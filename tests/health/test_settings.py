@@ -1,0 +1,29 @@
+import subprocess
+import sys
+
+from tests.workers import ROOT
+
+
+def _settings_error(**env: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; from django.conf import settings; "
+         "django.setup(); print(settings.DEBUG)"],
+        cwd=ROOT, env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings",
+                       **env},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    return result.stdout + result.stderr
+
+
+def test_it_refuses_to_start_without_secret_key_outside_debug():
+    output = _settings_error(DEBUG="0")
+    assert "SECRET_KEY must be set when DEBUG is off" in output
+
+
+def test_it_rejects_a_malformed_boolean():
+    output = _settings_error(DEBUG="maybe", SECRET_KEY="x")
+    assert "DEBUG='maybe' is not a boolean" in output
+
+
+def test_it_starts_in_debug_without_secret_key():
+    assert _settings_error(DEBUG="1").strip().endswith("True")

@@ -1,0 +1,13 @@
+"""Test-run environment, loaded as a plugin (`-p tests.testenv`) before Django reads settings."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("PUBLIC_BASE_URL", "https://comeback.test")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+# One broker queue per test process, so parallel runs (and a `make run` on the same Redis)
+# never consume each other's tasks.
+os.environ["CELERY_QUEUE"] = f"comeback-test-{os.getpid()}"
+# Several test runs may share one PostgreSQL server (parallel checkouts, a developer's run and
+# CI); each gets its own test database. xdist appends _gw0, _gw1, ... per process.
+os.environ.setdefault("DATABASE_TEST_NAME", f"test_comeback_{os.getpid()}")

@@ -1,0 +1,86 @@
+"""A real Celery worker process, started against the test database and the real broker."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import connection
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    """The URL of the database this test process is using (the test database, not the real)."""
+    db = connection.settings_dict
+    port = db.get("PORT") or 5432
+    user = db.get("USER") or "postgres"
+    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{port}/{db['NAME']}"
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(),
+        REDIS_URL=settings.REDIS_URL,
+        CELERY_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE,
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def celery_worker(*, concurrency: int = 2, **env: str) -> Iterator[subprocess.Popen]:
+    """Run `celery worker` until the block ends; wait until it consumes before yielding."""
+    log = ROOT / "var" / f"test-worker-{os.getpid()}.log"
+    log.parent.mkdir(exist_ok=True)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "config", "worker",
+                "--pool", "threads", "--concurrency", str(concurrency),
+                "--queues", settings.CELERY_TASK_DEFAULT_QUEUE,
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "--loglevel", "INFO",
+            ],
+            cwd=ROOT, env=worker_env(**env), stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            _wait_ready(proc, log)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_ready(proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited: {log.read_text()[-2000:]}")
+        if b"ready." in log.read_bytes():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"celery worker not ready in {timeout}s: {log.read_text()[-2000:]}")
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 20, interval: float = 0.1) -> T:
+    """Poll until `predicate()` is truthy and return its value; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
