@@ -1,0 +1,107 @@
+"""Routes a request to a platform and decides its outcome, in the same order for every platform."""
+
+import threading
+import time
+
+from . import control
+from .base import Answer, Call, PlatformApi, bad_token
+from .behaviour import Behaviour
+from .messenger import MessengerApi
+from .protocol import HttpRequest, Response, json_response
+from .recorder import Recorder
+from .telegram import TelegramApi
+from .viber import ViberApi
+from .vk import VkApi
+from .whatsapp import WhatsAppApi
+
+FAKE_5XX = {"error": "fake 5xx"}
+
+
+class FakeApp:
+    """All state of one fake server, behind one lock shared by the loop and test threads."""
+
+    def __init__(self, max_records: int | None = None) -> None:
+        self.lock = threading.RLock()
+        self.behaviour = Behaviour()
+        self.recorder = Recorder(max_records)
+        self.apis: dict[str, PlatformApi] = {
+            api.name: api
+            for api in (TelegramApi(), MessengerApi(), WhatsAppApi(), ViberApi(), VkApi())
+        }
+
+    def clear(self) -> None:
+        """Forget records and counters (rate windows, message ids, webhooks), keep config."""
+        with self.lock:
+            self.recorder.clear()
+            self.behaviour.clear_windows()
+            for api in self.apis.values():
+                api.clear()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.clear()
+            self.behaviour.reset()
+
+    def __call__(self, request: HttpRequest) -> Response:
+        with self.lock:
+            if request.path.startswith("/_fake/"):
+                return control.handle(self, request)
+            call = self.apis[_parser(request.path)].parse(request)
+            if call is None:
+                return json_response(404, {"error": "not found"})
+            received_at = time.time()
+            answer = self._decide(call, received_at)
+            delay = self.behaviour.take_delay(call.platform)
+            self.recorder.add(
+                platform=call.platform,
+                method=request.method,
+                path=request.path,
+                query=request.query,
+                headers=request.headers,
+                body=request.body,
+                json=request.json,
+                form=request.form,
+                token=call.token,
+                recipient=call.recipient,
+                kind=call.kind,
+                received_at=received_at,
+                answered=answer.status if answer.recorded is None else answer.recorded,
+                deduplicated=answer.deduplicated,
+            )
+            return json_response(answer.status, answer.body, delay)
+
+    def _decide(self, call: Call, now: float) -> Answer:
+        # Injected faults come first: they stand for an outage in front of the platform's logic.
+        behaviour = self.behaviour
+        status = behaviour.take_fault(call.platform)
+        if status is not None:
+            return Answer(status, FAKE_5XX)
+        override = behaviour.take_error(call.platform)
+        if override is not None:
+            return Answer(*override)
+        api = self.apis[call.platform]
+        if bad_token(call.token):
+            return api.unauthorized(call)
+        retry_after = behaviour.admit(call.token, now)
+        if retry_after is not None:
+            answer = api.rate_limited(call, retry_after)
+            answer.recorded = 429
+            return answer
+        problem = api.validate(call)
+        if problem is not None:
+            return problem
+        if call.kind in api.send_kinds and behaviour.is_blocked(call.platform, call.recipient):
+            return api.blocked(call)
+        return api.succeed(call, behaviour.is_blocked)
+
+
+# Path prefix -> platform whose parser reads it; everything else may be a Graph call, whose
+# parser tells Messenger from WhatsApp by the body.
+_PREFIXES = (("/bot", "telegram"), ("/pa/", "viber"), ("/method/", "vk"))
+
+
+def _parser(path: str) -> str:
+    for prefix, platform in _PREFIXES:
+        if path.startswith(prefix):
+            return platform
+    return "messenger"

@@ -1,0 +1,82 @@
+"""The one seam through which every request to a messenger platform goes."""
+
+import json
+import urllib.request
+from typing import Any
+
+import requests
+
+from channels.errors import Transient
+
+CONNECT_TIMEOUT = 3.05
+READ_TIMEOUT = 10
+
+
+class PlatformSession:
+    """A keep-alive HTTP session with timeouts; network failures become `Transient`."""
+
+    def __init__(self, pool_size: int = 32) -> None:
+        self._session = requests.Session()
+        # With trust_env, requests re-reads proxy variables and ~/.netrc on every call (a fifth
+        # of a send's CPU in bench/dispatch.py). Only a configured proxy needs that machinery;
+        # without one, skip it (and never send netrc credentials to a platform).
+        self._session.trust_env = bool(urllib.request.getproxies())
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    def post(
+        self,
+        url: str,
+        *,
+        json_body: Any = None,
+        form: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        timeout: float = READ_TIMEOUT,
+    ) -> requests.Response:
+        try:
+            return self._session.post(
+                url,
+                json=json_body,
+                data=form,
+                headers=headers,
+                params=params,
+                timeout=(CONNECT_TIMEOUT, timeout),
+            )
+        except (requests.ConnectionError, requests.ConnectTimeout) as exc:
+            # Refused before the request went out: certainly not delivered.
+            if not isinstance(exc, requests.ReadTimeout) and _never_sent(exc):
+                raise Transient(f"connection failed: {exc}", maybe_sent=False) from exc
+            raise Transient(f"connection lost: {exc}", maybe_sent=True) from exc
+        except requests.ReadTimeout as exc:
+            # The platform had the request and did not answer in time: it may have sent it.
+            raise Transient(f"timed out after {timeout}s", maybe_sent=True) from exc
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    text = str(exc)
+    return isinstance(exc, requests.ConnectTimeout) or "Connection refused" in text
+
+
+def json_or_empty(response: requests.Response) -> dict[str, Any]:
+    """The response's JSON object, or {} when the body is not one (e.g. an HTML 502 page)."""
+    try:
+        data = response.json()
+    except (ValueError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {"result": data}
+
+
+_shared: PlatformSession | None = None
+
+
+def shared_session() -> PlatformSession:
+    """A process-wide session, so sends reuse connections across calls."""
+    global _shared
+    if _shared is None:
+        _shared = PlatformSession()
+    return _shared

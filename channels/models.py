@@ -1,0 +1,93 @@
+import secrets
+
+from django.db import models
+
+from channels.events import EventKind
+from channels.providers import KIND_CHOICES, PROVIDERS
+from channels.providers.base import Provider
+
+
+def new_webhook_secret() -> str:
+    # Telegram's secret_token allows 1-256 chars of A-Za-z0-9_-; token_urlsafe stays inside.
+    return secrets.token_urlsafe(32)
+
+
+class ChannelAccount(models.Model):
+    """A bot, page, community or phone number the shop owns on one messenger."""
+
+    kind = models.CharField(max_length=20, choices=KIND_CHOICES)
+    name = models.SlugField(max_length=50, unique=True, help_text="Used in the webhook URL.")
+    credentials = models.JSONField(default=dict, blank=True)
+    webhook_secret = models.CharField(max_length=100, default=new_webhook_secret)
+    api_base = models.URLField(
+        blank=True, help_text="Overrides the platform API base URL (tests, proxies)."
+    )
+    rate_limit = models.FloatField(
+        null=True, blank=True, help_text="Sends per second; empty = the platform default."
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    def provider(self, **kwargs) -> Provider:
+        return PROVIDERS[self.kind](self, **kwargs)
+
+    @property
+    def effective_rate_limit(self) -> float:
+        return self.rate_limit or PROVIDERS[self.kind].default_rate_limit
+
+
+class InboundEvent(models.Model):
+    """A verified platform event, stored before anything acts on it."""
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=[(k.value, k.name.title()) for k in EventKind])
+    platform_user_id = models.CharField(max_length=255, db_index=True)
+    event_id = models.CharField(max_length=255)
+    occurred_at = models.DateTimeField()
+    text = models.TextField(blank=True)
+    token = models.CharField(max_length=255, blank=True)
+    payload = models.TextField(blank=True)
+    message_ids = models.JSONField(default=list, blank=True)
+    watermark = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    user_name = models.CharField(max_length=255, blank=True)
+    locale = models.CharField(max_length=20, blank=True)
+    raw = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            # Platforms redeliver; the second copy of an update must change nothing.
+            models.UniqueConstraint(fields=["account", "event_id"], name="inbound_event_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} from {self.platform_user_id} on {self.account_id}"
+
+
+class SandboxMessage(models.Model):
+    """One line of a conversation in the sandbox messenger (our own web chat)."""
+
+    class Direction(models.TextChoices):
+        IN = "in", "Customer to bot"
+        OUT = "out", "Bot to customer"
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE)
+    conversation = models.CharField(max_length=64, db_index=True)
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.conversation} {self.direction} #{self.pk}"

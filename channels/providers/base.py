@@ -1,0 +1,140 @@
+"""The surface every messenger adapter offers; providers fill in the platform specifics."""
+
+import hmac
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.conf import settings
+from django.http import HttpResponse
+
+from channels.events import NormalizedEvent
+from channels.http import PlatformSession, shared_session
+from channels.messages import RichMessage
+
+if TYPE_CHECKING:
+    from channels.models import ChannelAccount
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What a provider needs of an incoming webhook; built from a Django request or in tests."""
+
+    method: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    query: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+@dataclass(frozen=True)
+class Window:
+    """How long after the customer's last message free-form sends are allowed, and what after.
+
+    `hours=None` means no window. `outside` is what the platform allows once it has closed:
+    "nothing" (skip), "template" (WhatsApp approved template), "intent" (VK non-default intent),
+    "tags" (Messenger message tags, each only for its narrow purpose).
+    """
+
+    hours: float | None
+    outside: str = "nothing"
+
+    def is_open(self, since_last_inbound: timedelta | None) -> bool:
+        if self.hours is None:
+            return True
+        return since_last_inbound is not None and since_last_inbound <= timedelta(hours=self.hours)
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """Per-send context the dispatcher knows and the platform may need."""
+
+    # Stable per delivery: VK's random_id makes a retried send idempotent.
+    idempotency_key: str = ""
+    # The customer's window has closed: use the platform's out-of-window form (or refuse).
+    outside_window: bool = False
+    template: str = ""  # WhatsApp template name for outside the window
+    language: str = "en"
+    category: str = "service"  # service / survey / marketing
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message to send to the sender of an inbound event."""
+
+    platform_user_id: str
+    message: RichMessage
+
+
+class Provider:
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    credential_keys: ClassVar[tuple[str, ...]] = ()
+    required_credentials: ClassVar[tuple[str, ...]] = ()
+    # Secret credentials are never shown back in admin or logs.
+    secret_credentials: ClassVar[tuple[str, ...]] = ()
+    api_base_setting: ClassVar[str] = ""
+    default_rate_limit: ClassVar[float] = 10.0  # sends per second per account
+    per_recipient_interval: ClassVar[float] = 0.0  # seconds between sends to one customer
+    window: ClassVar[Window] = Window(hours=None)
+
+    def __init__(self, account: "ChannelAccount", session: PlatformSession | None = None):
+        self.account = account
+        self.session = session or shared_session()
+
+    # --- configuration ------------------------------------------------------------------------
+    @property
+    def credentials(self) -> dict[str, str]:
+        return self.account.credentials or {}
+
+    def credential(self, key: str) -> str:
+        return str(self.credentials.get(key, ""))
+
+    @property
+    def api_base(self) -> str:
+        base = self.account.api_base or getattr(settings, self.api_base_setting, "")
+        return base.rstrip("/")
+
+    # --- deep link ----------------------------------------------------------------------------
+    def deep_link(self, token: str) -> str:
+        """The URL that opens a conversation with this account carrying `token`."""
+        raise NotImplementedError
+
+    # --- webhooks in --------------------------------------------------------------------------
+    def handshake(self, request: WebhookRequest) -> HttpResponse | None:
+        """Answer a platform's URL-verification request, or None if this is not one."""
+        return None
+
+    def verify(self, request: WebhookRequest) -> bool:
+        """True if the request provably comes from the platform (constant-time compare)."""
+        raise NotImplementedError
+
+    def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
+        """Normalized events in the body; raise MalformedPayload if it cannot be read."""
+        raise NotImplementedError
+
+    def respond(
+        self, events: list[NormalizedEvent], replies: list[Reply]
+    ) -> tuple[HttpResponse, list[Reply]]:
+        """The webhook's HTTP answer, and the replies still to be sent through the API."""
+        return HttpResponse("ok", content_type="text/plain"), replies
+
+    # --- messages out -------------------------------------------------------------------------
+    def render(self, message: RichMessage, options: SendOptions) -> list[dict[str, Any]]:
+        """The platform request payload(s) for `message`, within the platform's limits."""
+        raise NotImplementedError
+
+    def send(self, recipient: str, message: RichMessage, options: SendOptions | None = None) -> str:
+        """Send and return the provider's message id, or raise a `channels.errors` error."""
+        raise NotImplementedError
+
+    def register_webhook(self, url: str) -> None:
+        """Point the platform's webhook at `url` (raising ConfigurationError on refusal)."""
+        raise NotImplementedError
+
+    # --- helpers for providers ----------------------------------------------------------------
+    @staticmethod
+    def secrets_match(given: str, expected: str) -> bool:
+        return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())

@@ -1,0 +1,299 @@
+"""WhatsApp Cloud API adapter: wa.me links with a subscribe code, WABA webhooks, messages.
+
+Docs: https://developers.facebook.com/documentation/business-messaging/whatsapp/
+Degradations (limits from the messages reference and interactive messages pages):
+- outside the 24 h window only the approved template named in options.template goes (name and
+  language, no parameters); nothing else of the message is sent;
+- text over 4,096 characters is cut with an ellipsis; a text too long for a caption or an
+  interactive body (1,024) goes as its own text message first;
+- quick replies become reply buttons (WhatsApp has no separate kind);
+- 1-3 reply buttons: a reply-button message; 4 or more: a list (rows beyond 10 dropped);
+- URL buttons: the first becomes a cta_url message when there are no reply buttons; every other
+  URL button is listed as a "title: url" line in the body;
+- a list cannot carry an image header, so the image goes as its own message before it;
+- carousel: one message per card (its image, title and subtitle, and its buttons as above).
+"""
+
+import re
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from channels.errors import (
+    ConfigurationError,
+    RecipientGone,
+    RejectedByPolicy,
+    RetryAfter,
+    Transient,
+)
+from channels.events import EventKind, NormalizedEvent
+from channels.messages import Button, RichMessage, truncate
+from channels.providers.base import SendOptions, WebhookRequest, Window
+from channels.providers.meta import (
+    GRAPH_ERRORS,
+    PROMPT,
+    RATE_LIMIT_PAUSE,
+    ErrorTable,
+    MetaProvider,
+    Rule,
+    as_int,
+    button_payload,
+    button_title,
+    event,
+    other_node,
+    stable_id,
+    unknown,
+)
+
+DOCS = "https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/"
+# messages[].type -> kind (DOCS + "reference/messages"); the parser refines text -> START when it
+# carries our subscribe code. A media message is still the customer writing: TEXT (caption).
+MESSAGE_KINDS: dict[str, EventKind] = {
+    "text": EventKind.TEXT,
+    "interactive": EventKind.BUTTON,  # button_reply / list_reply: payload = id
+    "button": EventKind.BUTTON,  # template quick-reply button: payload = button.payload
+    **dict.fromkeys(("image", "video", "audio", "document", "sticker"), EventKind.TEXT),
+}
+# statuses[].status -> kind (DOCS + "reference/messages/status"); "sent" is only on record.
+STATUS_KINDS: dict[str, EventKind] = {"delivered": EventKind.DELIVERED, "read": EventKind.READ}
+# A failed status with one of these error codes means the customer opted out.
+FAILED_OPT_OUTS: dict[int, str] = {131050: "user stopped marketing messages"}
+# user_preferences[].value (DOCS + "reference/user_preferences").
+PREFERENCE_KINDS: dict[str, tuple[EventKind, str]] = {
+    "stop": (EventKind.BLOCKED, "stopped marketing messages"),
+    "resume": (EventKind.RESUBSCRIBED, "resumed marketing messages"),
+}
+
+# Source: https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
+WHATSAPP_ERRORS: ErrorTable = {
+    **GRAPH_ERRORS,
+    (131026, None): Rule(RecipientGone, "message undeliverable"),
+    (131050, None): Rule(RecipientGone, "user stopped marketing messages"),
+    (131047, None): Rule(RejectedByPolicy, "re-engagement: window closed, a template is needed"),
+    (131049, None): Rule(RejectedByPolicy, "not delivered to keep the ecosystem healthy"),
+    (132001, None): Rule(RejectedByPolicy, "template does not exist in this language"),
+    (131009, None): Rule(RejectedByPolicy, "parameter value is not valid"),
+    # Meta gives no figures: 6 s is its documented pair rate (1 message / 6 s to one user); spam
+    # limits follow quality ratings and lift over hours, so pause a quarter of an hour.
+    (131048, None): Rule(RetryAfter, "spam rate limit hit", 900.0),
+    (131056, None): Rule(RetryAfter, "pair rate limit hit: too many messages to this user", 6.0),
+    (130429, None): Rule(RetryAfter, "throughput limit reached", 1.0),
+    (80007, None): Rule(RetryAfter, "business account rate limit reached", RATE_LIMIT_PAUSE),
+    (131031, None): Rule(ConfigurationError, "business account locked"),
+    (131005, None): Rule(ConfigurationError, "access denied"),
+    (131042, None): Rule(ConfigurationError, "business eligibility payment issue"),
+    (133010, None): Rule(ConfigurationError, "phone number not registered"),
+    (131000, None): Rule(Transient, "something went wrong"),
+}
+
+MAX_TEXT, MAX_BODY, MAX_BUTTONS, MAX_TITLE, MAX_ID = 4096, 1024, 3, 20, 256
+MAX_ROWS, MAX_ROW_TITLE, MAX_ROW_ID = 10, 24, 200
+ADDRESSING = {"messaging_product": "whatsapp", "recipient_type": "individual"}
+LIST_LABEL = "☰"  # the list's button label (<= 20); neutral until messages carry a locale
+
+SUBSCRIBE_KEYWORD = "Subscribe"
+_CODE = r"[A-Za-z0-9_-]{20,64}"
+SUBSCRIBE_CODE = re.compile(rf"\bsubscribe(?:\s*:\s*|\s+)({_CODE})(?![\w-])", re.IGNORECASE)
+BARE_CODE = re.compile(rf"\s*({_CODE})\s*")
+
+
+def subscribe_code(text: str) -> str:
+    """The token in "Subscribe: <token>" (the wa.me prefill), or a token sent on its own."""
+    match = SUBSCRIBE_CODE.search(text) or BARE_CODE.fullmatch(text)
+    return match.group(1) if match else ""
+
+
+class WhatsAppProvider(MetaProvider):
+    kind = "whatsapp"
+    label = "WhatsApp"
+    # waba_id (optional): the WhatsApp Business Account the app subscribes to for webhooks.
+    credential_keys = (
+        "phone_number_id", "token", "app_secret", "verify_token", "phone", "waba_id",
+    )  # fmt: skip
+    required_credentials = ("phone_number_id", "token", "app_secret", "verify_token", "phone")
+    secret_credentials = ("token", "app_secret", "verify_token")
+    default_rate_limit = 80.0
+    per_recipient_interval = 6.0
+    window = Window(hours=24, outside="template")
+    graph_errors = WHATSAPP_ERRORS
+
+    def deep_link(self, token: str) -> str:
+        digits = re.sub(r"\D", "", self.credential("phone"))
+        return f"https://wa.me/{digits}?text={quote(f'{SUBSCRIBE_KEYWORD}: {token}', safe='')}"
+
+    # --- webhooks in --------------------------------------------------------------------------
+    def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
+        obj, entries = self.envelope(request)
+        if obj != "whatsapp_business_account":
+            return [unknown("", {"object": obj, "entry": entries}, f"object {obj!r}")]
+        events = []
+        for entry in entries:
+            changes = entry.get("changes") if isinstance(entry.get("changes"), list) else [entry]
+            for change in (c for c in changes if isinstance(c, dict)):
+                events.extend(self._change(change))
+        return events
+
+    def _change(self, change: dict[str, Any]) -> list[NormalizedEvent]:
+        value = change.get("value") if isinstance(change.get("value"), dict) else {}
+        metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+        number = metadata.get("phone_number_id")
+        if other_node(number, self.credential("phone_number_id")):
+            return [unknown("", change, f"for phone number id {number}")]
+        contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
+        events = [_message(m, contacts) for m in _dicts(value, "messages")]
+        events += [_status(s) for s in _dicts(value, "statuses")]
+        events += [_preference(p) for p in _dicts(value, "user_preferences")]
+        return events or [unknown("", change, f"field {change.get('field')!r}")]
+
+    # --- messages out -------------------------------------------------------------------------
+    def render(self, message: RichMessage, options: SendOptions) -> list[dict[str, Any]]:
+        """Cloud API message bodies without the addressee (send() adds `to`)."""
+        if options.outside_window:
+            if not options.template:
+                raise RejectedByPolicy("WhatsApp window closed and no approved template named")
+            template = {"name": options.template, "language": {"code": options.language}}
+            return [{"type": "template", "template": template}]
+        buttons = (*message.buttons, *message.quick_replies)
+        parts = _parts(message.text, message.image_url, buttons)
+        for card in message.cards:
+            text = "\n".join(t for t in (card.title, card.subtitle) if t)
+            parts += _parts(text, card.image_url, card.buttons)
+        if not parts:
+            raise RejectedByPolicy("nothing to send: the message is empty")
+        return parts
+
+    @property
+    def node(self) -> str:
+        return self.credential("phone_number_id")
+
+    @property
+    def subscription_node(self) -> str:
+        # Meta subscribes apps on the WhatsApp Business Account (POST /<WABA_ID>/subscribed_apps),
+        # not on the phone number; without waba_id we fall back to the number, as before.
+        return self.credential("waba_id") or self.node
+
+    def auth(self) -> tuple[dict[str, str], dict[str, str]]:
+        return {}, {"Authorization": f"Bearer {self.credential('token')}"}
+
+    def address(self, recipient: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return {**ADDRESSING, "to": recipient, **payload}
+
+    def message_id(self, body: dict[str, Any]) -> str:
+        messages = body.get("messages")
+        first = messages[0] if isinstance(messages, list) and messages else {}
+        return str(first.get("id", "")) if isinstance(first, dict) else ""
+
+
+def _dicts(value: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    items = value.get(key)
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+
+def _message(msg: dict[str, Any], contacts: list[dict[str, Any]]) -> NormalizedEvent:
+    keys = {msg.get("from"), msg.get("from_user_id")} - {None, ""}
+    same = [c for c in contacts if keys & {c.get("wa_id"), c.get("user_id")}]
+    contact = same[0] if same else contacts[0] if len(contacts) == 1 else {}
+    # Business-scoped user ids (BSUID) replace phone numbers for username users from 2026.
+    user = str(msg.get("from_user_id") or contact.get("user_id") or msg.get("from") or "")
+    kind_name = str(msg.get("type"))
+    kind, text, payload = MESSAGE_KINDS.get(kind_name, EventKind.UNKNOWN), "", ""
+    content = msg.get(kind_name) if isinstance(msg.get(kind_name), dict) else {}
+    if kind_name == "interactive":
+        reply = content.get("button_reply") or content.get("list_reply")
+        reply = reply if isinstance(reply, dict) else {}
+        kind = kind if reply else EventKind.UNKNOWN  # e.g. a flow's nfm_reply
+        payload, text = str(reply.get("id") or ""), str(reply.get("title") or "")
+    elif kind_name == "button":
+        payload, text = str(content.get("payload") or ""), str(content.get("text") or "")
+    elif kind is EventKind.TEXT:
+        text = str(content.get("body") or content.get("caption") or "")
+    token = subscribe_code(text) if kind_name == "text" else ""
+    profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
+    event_id = str(msg.get("id") or stable_id("message", msg))
+    name = str(profile.get("name") or "")
+    fields = {"text": text, "token": token, "payload": payload, "user_name": name}
+    kind = EventKind.START if token else kind
+    return event(kind, user, event_id, msg.get("timestamp"), msg, **fields)
+
+
+def _status(status: dict[str, Any]) -> NormalizedEvent:
+    state, wamid = str(status.get("status")), str(status.get("id") or "")
+    kind, reason = STATUS_KINDS.get(state, EventKind.UNKNOWN), ""
+    errors = status.get("errors") if isinstance(status.get("errors"), list) else []
+    if state == "failed" and errors and isinstance(errors[0], dict):
+        code = as_int(errors[0].get("code"))
+        reason = f"{code}: {errors[0].get('title') or errors[0].get('message') or 'failed'}"
+        if code in FAILED_OPT_OUTS:
+            kind, reason = EventKind.BLOCKED, FAILED_OPT_OUTS[code]
+    user = str(status.get("recipient_user_id") or status.get("recipient_id") or "")
+    ids, stamp = ((wamid,) if wamid else ()), status.get("timestamp")
+    event_id = f"status:{wamid}:{state}"
+    return event(kind, user, event_id, stamp, status, message_ids=ids, reason=reason)
+
+
+def _preference(preference: dict[str, Any]) -> NormalizedEvent:
+    value, category = str(preference.get("value")), preference.get("category")
+    user = str(preference.get("user_id") or preference.get("wa_id") or "")
+    kind, reason = PREFERENCE_KINDS.get(value, (EventKind.UNKNOWN, ""))
+    if category not in (None, "marketing_messages"):
+        kind, reason = EventKind.UNKNOWN, ""
+    stamp = preference.get("timestamp")
+    event_id = f"preference:{user}:{category}:{value}:{stamp}"
+    return event(kind, user, event_id, stamp, preference, reason=reason)
+
+
+def _parts(text: str, image: str, buttons: Sequence[Button]) -> list[dict[str, Any]]:
+    """The messages for one block of text, image and buttons."""
+    if not buttons:
+        return _plain(text, image)
+    replies = [b for b in buttons if not b.is_url]
+    urls = [b for b in buttons if b.is_url]
+    listed = urls if replies else urls[1:]  # URL buttons without a place of their own
+    links = "\n".join(f"{truncate(b.text, MAX_TITLE)}: {b.url}" for b in listed)
+    body = "\n\n".join(t for t in (text, links) if t)
+    parts: list[dict[str, Any]] = []
+    if len(body) > MAX_BODY:
+        parts, body = _plain(text, ""), links
+    if len(replies) > MAX_BUTTONS:
+        parts += _plain("", image)
+        interactive = _list(replies)
+    else:
+        interactive = _reply_buttons(replies) if replies else _cta_url(urls[0])
+        if image:
+            interactive["header"] = {"type": "image", "image": {"link": image}}
+    interactive["body"] = {"text": truncate(body or PROMPT, MAX_BODY)}
+    return [*parts, {"type": "interactive", "interactive": interactive}]
+
+
+def _plain(text: str, image: str) -> list[dict[str, Any]]:
+    parts = []
+    if text and (not image or len(text) > MAX_BODY):  # MAX_BODY is also the caption limit
+        parts.append({"type": "text", "text": {"body": truncate(text, MAX_TEXT)}})
+    if image:
+        media = {"link": image, **({"caption": text} if text and not parts else {})}
+        parts.append({"type": "image", "image": media})
+    return parts
+
+
+def _reply_buttons(replies: list[Button]) -> dict[str, Any]:
+    replies_json = [
+        {"id": button_payload(b, MAX_ID), "title": button_title(b, MAX_TITLE)} for b in replies
+    ]
+    buttons = [{"type": "reply", "reply": reply} for reply in replies_json]
+    return {"type": "button", "action": {"buttons": buttons}}
+
+
+def _list(replies: list[Button]) -> dict[str, Any]:
+    rows = [
+        {"id": button_payload(b, MAX_ROW_ID), "title": button_title(b, MAX_ROW_TITLE)}
+        for b in replies[:MAX_ROWS]
+    ]
+    return {"type": "list", "action": {"button": LIST_LABEL, "sections": [{"rows": rows}]}}
+
+
+def _cta_url(button: Button) -> dict[str, Any]:
+    parameters = {"display_text": button_title(button, MAX_TITLE), "url": button.url}
+    return {"type": "cta_url", "action": {"name": "cta_url", "parameters": parameters}}
+
+
+PROVIDER = WhatsAppProvider

@@ -1,0 +1,1 @@
+"""The sandbox messenger's own side: the web chat page and the small API it talks to."""

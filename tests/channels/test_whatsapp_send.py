@@ -1,0 +1,244 @@
+"""WhatsApp sends against the fake Cloud API over HTTP: request shapes, policy, error classes."""
+
+import pytest
+
+from channels.errors import (
+    ConfigurationError,
+    RecipientGone,
+    RejectedByPolicy,
+    RetryAfter,
+    Transient,
+)
+from channels.messages import Button, Card, RichMessage
+from channels.providers.base import SendOptions
+from tests.factories import CREDENTIALS
+
+TO = "16505551234"
+ADDRESSED = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": TO}
+
+
+@pytest.fixture
+def whatsapp(account_on):
+    return account_on("whatsapp").provider()
+
+
+def sent(fake_platform) -> list[dict]:
+    return [r.json for r in fake_platform.requests_for("whatsapp")]
+
+
+def test_it_sends_a_text_from_the_phone_number_with_a_bearer_token(whatsapp, fake_platform):
+    message_id = whatsapp.send(TO, RichMessage(text="Your order is on its way"))
+
+    [call] = fake_platform.requests_for("whatsapp")
+    assert call.path == "/v25.0/106540352242922/messages"
+    assert call.headers["authorization"] == "Bearer EAAG-wa-token"
+    assert "access_token" not in call.query
+    assert call.json == {
+        **ADDRESSED,
+        "type": "text",
+        "text": {"body": "Your order is on its way"},
+    }
+    assert message_id.startswith("wamid.")
+
+
+def test_it_cuts_a_long_text_to_the_limit(whatsapp, fake_platform):
+    whatsapp.send(TO, RichMessage(text="x" * 9000))
+
+    assert len(sent(fake_platform)[0]["text"]["body"]) == 4096
+
+
+def test_it_sends_an_image_with_its_caption(whatsapp, fake_platform):
+    whatsapp.send(TO, RichMessage(text="Lasagne tonight", image_url="https://cdn.test/l.jpg"))
+
+    [body] = sent(fake_platform)
+    assert body == {
+        **ADDRESSED,
+        "type": "image",
+        "image": {"link": "https://cdn.test/l.jpg", "caption": "Lasagne tonight"},
+    }
+
+
+def test_it_sends_a_text_too_long_for_a_caption_before_the_image(whatsapp, fake_platform):
+    whatsapp.send(TO, RichMessage(text="z" * 1500, image_url="https://cdn.test/l.jpg"))
+
+    first, second = sent(fake_platform)
+    assert first["text"] == {"body": "z" * 1500}
+    assert second["image"] == {"link": "https://cdn.test/l.jpg"}
+
+
+def test_it_sends_up_to_three_reply_buttons_with_the_image_as_header(whatsapp, fake_platform):
+    message = RichMessage(
+        text="How was your meal?",
+        image_url="https://cdn.test/l.jpg",
+        buttons=(Button("Great", payload="RATE_5"), Button("Meh", payload="RATE_2")),
+        quick_replies=(Button("Later", payload="LATER"),),
+    )
+
+    whatsapp.send(TO, message)
+
+    [body] = sent(fake_platform)
+    assert body["type"] == "interactive"
+    assert body["interactive"] == {
+        "type": "button",
+        "header": {"type": "image", "image": {"link": "https://cdn.test/l.jpg"}},
+        "body": {"text": "How was your meal?"},
+        "action": {
+            "buttons": [
+                {"type": "reply", "reply": {"id": "RATE_5", "title": "Great"}},
+                {"type": "reply", "reply": {"id": "RATE_2", "title": "Meh"}},
+                {"type": "reply", "reply": {"id": "LATER", "title": "Later"}},
+            ]
+        },
+    }
+
+
+def test_it_sends_more_than_three_reply_buttons_as_a_list(whatsapp, fake_platform):
+    buttons = tuple(Button(f"Day {n}", payload=f"DAY_{n}") for n in range(12))
+
+    whatsapp.send(TO, RichMessage(text="Pick a day", buttons=buttons))
+
+    [body] = sent(fake_platform)
+    interactive = body["interactive"]
+    assert interactive["type"] == "list"
+    assert interactive["body"] == {"text": "Pick a day"}
+    assert interactive["action"]["button"] == "☰"
+    rows = interactive["action"]["sections"][0]["rows"]
+    assert rows[0] == {"id": "DAY_0", "title": "Day 0"}
+    assert len(rows) == 10
+
+
+def test_it_sends_a_url_button_as_cta_url_and_lists_the_others(whatsapp, fake_platform):
+    message = RichMessage(
+        text="This week",
+        buttons=(Button("Menu", url="https://s.test/m"), Button("Shop", url="https://s.test")),
+    )
+
+    whatsapp.send(TO, message)
+
+    [body] = sent(fake_platform)
+    assert body["interactive"] == {
+        "type": "cta_url",
+        "body": {"text": "This week\n\nShop: https://s.test"},
+        "action": {
+            "name": "cta_url",
+            "parameters": {"display_text": "Menu", "url": "https://s.test/m"},
+        },
+    }
+
+
+def test_it_lists_url_buttons_in_the_body_of_a_reply_button_message(whatsapp, fake_platform):
+    message = RichMessage(
+        text="Rate us",
+        buttons=(Button("Good", payload="GOOD"), Button("Menu", url="https://s.test/m")),
+    )
+
+    whatsapp.send(TO, message)
+
+    [body] = sent(fake_platform)
+    assert body["interactive"]["type"] == "button"
+    assert body["interactive"]["body"]["text"] == "Rate us\n\nMenu: https://s.test/m"
+
+
+def test_it_sends_a_carousel_as_one_message_per_card(whatsapp, fake_platform):
+    cards = (
+        Card("Lasagne", "Thursday", "https://cdn.test/1.jpg", (Button("Order", payload="O1"),)),
+        Card("Soup", image_url="https://cdn.test/2.jpg"),
+    )
+
+    whatsapp.send(TO, RichMessage(cards=cards))
+
+    first, second = sent(fake_platform)
+    assert first["interactive"]["header"] == {
+        "type": "image",
+        "image": {"link": "https://cdn.test/1.jpg"},
+    }
+    assert first["interactive"]["body"] == {"text": "Lasagne\nThursday"}
+    assert first["interactive"]["action"]["buttons"][0]["reply"]["id"] == "O1"
+    assert second["image"] == {"link": "https://cdn.test/2.jpg", "caption": "Soup"}
+
+
+def test_it_sends_only_the_template_outside_the_window(whatsapp, fake_platform):
+    options = SendOptions(outside_window=True, template="weekly_menu", language="de")
+    message = RichMessage(text="ignored", buttons=(Button("x", payload="x"),))
+
+    message_id = whatsapp.send(TO, message, options)
+
+    [body] = sent(fake_platform)
+    assert body == {
+        **ADDRESSED,
+        "type": "template",
+        "template": {"name": "weekly_menu", "language": {"code": "de"}},
+    }
+    assert message_id.startswith("wamid.")
+
+
+def test_it_refuses_outside_the_window_without_a_template_and_without_a_request(
+    whatsapp, fake_platform
+):
+    options = SendOptions(outside_window=True, category="marketing")
+
+    with pytest.raises(RejectedByPolicy, match="no approved template"):
+        whatsapp.send(TO, RichMessage(text="New menu!"), options)
+
+    assert fake_platform.requests == []
+
+
+# Every WhatsApp error code named in PLATFORMS.md §5 and the error-codes page.
+@pytest.mark.parametrize(
+    ("code", "status", "expected", "seconds"),
+    [
+        (131026, 400, RecipientGone, None),
+        (131050, 400, RecipientGone, None),
+        (131047, 400, RejectedByPolicy, None),
+        (131049, 400, RejectedByPolicy, None),
+        (131048, 400, RetryAfter, 900),
+        (131056, 400, RetryAfter, 6),
+        (130429, 400, RetryAfter, 1),
+        (131031, 400, ConfigurationError, None),
+        (190, 401, ConfigurationError, None),
+        (131009, 400, RejectedByPolicy, None),
+        (100, 400, RejectedByPolicy, None),
+        (131000, 500, Transient, None),
+        (1, 400, Transient, None),
+        (2, 503, Transient, None),
+    ],
+)
+def test_it_classifies_each_cloud_api_error(
+    whatsapp, fake_platform, code, status, expected, seconds
+):
+    body = {"error": {"message": f"(#{code}) test", "type": "OAuthException", "code": code}}
+    fake_platform.error("whatsapp", body, status)
+
+    with pytest.raises(expected) as caught:
+        whatsapp.send(TO, RichMessage(text="hi"))
+
+    assert caught.value.code == str(code)
+    if seconds is not None:
+        assert caught.value.seconds == seconds
+    if expected is Transient:
+        assert caught.value.maybe_sent is False
+
+
+def test_it_reports_an_unreachable_customer_as_gone(whatsapp, fake_platform):
+    fake_platform.block(TO)
+
+    with pytest.raises(RecipientGone, match="undeliverable"):
+        whatsapp.send(TO, RichMessage(text="hi"))
+
+
+def test_it_refuses_to_send_with_a_bad_token(account_on, fake_platform):
+    provider = account_on(
+        "whatsapp", credentials={**CREDENTIALS["whatsapp"], "token": "bad-token"}
+    ).provider()
+
+    with pytest.raises(ConfigurationError, match="access token"):
+        provider.send(TO, RichMessage(text="hi"))
+
+
+def test_it_subscribes_the_app_for_the_phone_number(whatsapp, fake_platform):
+    whatsapp.register_webhook("https://comeback.test/hooks/shop-whatsapp/")
+
+    [call] = fake_platform.requests_for("whatsapp")
+    assert call.path == "/v25.0/106540352242922/subscribed_apps"
+    assert call.headers["authorization"] == "Bearer EAAG-wa-token"
+    assert call.answered == 200
