@@ -1,0 +1,142 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseBase
+
+from subscriptions.consent_export import consent_csv_response
+from subscriptions.models import (
+    ApiKey,
+    ConsentEvent,
+    Customer,
+    Order,
+    OrderEvent,
+    OrderItem,
+    Subscription,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record written by the system: viewable, never added, changed or deleted by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class OrderInline(ReadOnlyInline):
+    model = Order
+    fields = readonly_fields = ("external_id", "status", "total", "currency", "placed_at")
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "name", "email", "phone", "locale", "time_zone", "created_at")
+    search_fields = ("external_id", "name", "email", "phone")
+    inlines = [OrderInline]
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    extra = 0
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = readonly_fields = ("event_id", "type", "occurred_at", "received_at", "processed_at")
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "customer", "status", "total", "currency", "placed_at")
+    list_filter = ("status",)
+    search_fields = ("external_id", "customer__external_id", "customer__name")
+    autocomplete_fields = ("customer",)
+    date_hierarchy = "placed_at"
+    inlines = [OrderItemInline, OrderEventInline]
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ReadOnlyAdmin):
+    list_display = ("event_id", "type", "order", "occurred_at", "received_at", "processed_at")
+    list_filter = ("type",)
+    search_fields = ("event_id", "order__external_id")
+    list_select_related = ("order",)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    # Read-only: a change of status or topics must leave a consent event, which only the
+    # services in subscriptions/services.py write.
+    list_display = ("customer", "account", "platform_user_id", "status", "topic_list")
+    list_filter = ("account", "status")
+    search_fields = ("customer__external_id", "customer__name", "platform_user_id")
+    list_select_related = ("customer", "account")
+
+    @admin.display(description="Topics")
+    def topic_list(self, obj: Subscription) -> str:
+        return ", ".join(obj.topics()) or "—"
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_at", "customer", "subscription", "kind", "source", "evidence")
+    list_filter = ("kind", "source")
+    search_fields = ("customer__external_id", "evidence")
+    list_select_related = ("customer", "subscription__account")
+    actions = ["export_csv"]
+
+    @admin.action(description="Export selected consent events as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponseBase:
+        return consent_csv_response(queryset)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Never shows a key or its hash; a new key is shown once, in a message, after adding."""
+
+    list_display = ("name", "prefix", "created_at", "last_used_at", "revoked")
+    list_filter = ("revoked",)
+    search_fields = ("name", "prefix")
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+        if obj is None:
+            return ["name"]
+        return ["name", "prefix", "created_at", "last_used_at", "revoked"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+        # Revoking is the one change, and it is the action: a revoked key is never revived.
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form, change: bool) -> None:
+        if change:
+            return
+        issued, key = ApiKey.issue(obj.name)
+        # The admin goes on with `obj` (log entry, redirect): make it the row just issued.
+        for field in ApiKey._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(issued, field.attname))
+        obj._state.adding, obj._state.db = False, issued._state.db
+        messages.warning(
+            request, f"API key for {obj.name}: {key} — copy it now, it will not be shown again."
+        )
+
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = queryset.filter(revoked=False).update(revoked=True)
+        self.message_user(request, f"Revoked {count} API key(s).")

@@ -1,0 +1,75 @@
+"""API-key authentication for the shop's backend: `Authorization: Api-Key <key>`."""
+
+import hmac
+import re
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions, permissions
+from rest_framework.request import Request
+
+from subscriptions.models import ApiKey
+
+KEYWORD = "Api-Key"
+# last_used_at is for "is this key still in use?", not an audit log: one write a minute is plenty.
+KEY_FORMAT = re.compile(r"[A-Za-z0-9_-]{16,100}")
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """Find the key by its prefix, compare the hash in constant time, refuse revoked keys."""
+
+    def authenticate(self, request: Request) -> tuple[None, ApiKey] | None:
+        scheme, _, key = request.headers.get("Authorization", "").strip().partition(" ")
+        if scheme.lower() != KEYWORD.lower():
+            return None  # no key given: HasApiKey answers 401 "not provided"
+        key = key.strip()
+        # Keys are token_urlsafe text; anything else (NUL bytes, say) is not worth a query.
+        well_formed = KEY_FORMAT.fullmatch(key) is not None
+        prefix = key[: ApiKey.PREFIX_LENGTH]
+        api_key = ApiKey.objects.filter(prefix=prefix).first() if well_formed else None
+        # Compare even when no key matched the prefix, so timing does not tell prefixes apart.
+        expected = api_key.key_hash if api_key else ApiKey.hash("")
+        if not hmac.compare_digest(expected, ApiKey.hash(key)) or api_key is None:
+            raise exceptions.AuthenticationFailed("Invalid API key.")
+        if api_key.revoked:
+            raise exceptions.AuthenticationFailed("API key revoked.")
+        _touch(api_key)
+        # No Django user stands behind a key: request.user stays None, request.auth is the key.
+        return None, api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return KEYWORD
+
+
+class HasApiKey(permissions.BasePermission):
+    """Allow only requests that ApiKeyAuthentication accepted."""
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        return isinstance(request.auth, ApiKey)
+
+
+def _touch(api_key: ApiKey) -> None:
+    now = timezone.now()
+    stale = now - LAST_USED_RESOLUTION
+    if api_key.last_used_at is not None and api_key.last_used_at > stale:
+        return
+    # Conditional, so concurrent requests of the same minute write at most once between them.
+    ApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale)).filter(
+        pk=api_key.pk
+    ).update(last_used_at=now)
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = ApiKeyAuthentication
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema: object) -> dict:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`; create one with `manage.py create_api_key NAME`.",
+        }

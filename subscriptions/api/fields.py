@@ -1,0 +1,76 @@
+"""Validators that keep any JSON a client can send away from a 500.
+
+PostgreSQL refuses NUL characters in text and jsonb, UTF-8 cannot encode lone surrogates
+("\\ud800" is valid JSON), and "1e400" parses to an infinite float that jsonb cannot hold: each
+would surface as a database error. DRF's CharField already refuses the first two; free-form JSON
+(`data` of an event) is checked here, and all are answered as 400s naming the field.
+"""
+
+import math
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from subscriptions.models import validate_time_zone
+
+MAX_JSON_DEPTH = 20
+
+
+def _check_text(value: str) -> None:
+    if "\x00" in value:
+        raise serializers.ValidationError("Null characters are not allowed.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise serializers.ValidationError("Not valid Unicode (lone surrogate).") from None
+
+
+def storable_json(value: Any, depth: int = 0) -> None:
+    """Raise ValidationError if `value` cannot be kept in a jsonb column."""
+    if depth > MAX_JSON_DEPTH:
+        raise serializers.ValidationError(f"Nested deeper than {MAX_JSON_DEPTH} levels.")
+    if isinstance(value, str):
+        _check_text(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise serializers.ValidationError("Numbers must be finite.")
+    elif isinstance(value, list):
+        for item in value:
+            storable_json(item, depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            storable_json(item, depth + 1)
+
+
+def json_object(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise serializers.ValidationError("Expected a JSON object.")
+    storable_json(value)
+
+
+def time_zone(value: str) -> None:
+    try:
+        validate_time_zone(value)
+    except (DjangoValidationError, OSError):  # OSError: a "name" too long for a file path
+        raise serializers.ValidationError(f"{value!r} is not an IANA time zone.") from None
+
+
+# A language code, optionally with a region: "ru", "en-GB", "pt_BR". Pages and messages speak
+# en/ru/uk and fall back to English for anything else, so an unsupported but well-formed
+# language is kept (the shop may know better than we do) rather than refused.
+LOCALE = re.compile(r"[a-z]{2}([-_][a-z]{2,4})?", re.IGNORECASE)
+
+
+def locale(value: str) -> None:
+    if not LOCALE.fullmatch(value):
+        raise serializers.ValidationError("Expected a language code such as 'en' or 'pt-BR'.")
+
+
+CURRENCY = re.compile(r"[A-Z]{3}", re.IGNORECASE)
+
+
+def currency(value: str) -> None:
+    if not CURRENCY.fullmatch(value):
+        raise serializers.ValidationError("Expected an ISO 4217 code of three letters.")

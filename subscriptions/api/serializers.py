@@ -1,0 +1,146 @@
+"""Small input and output serializers, one pair per operation."""
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from subscriptions.api import fields
+from subscriptions.models import Order, OrderEvent
+
+MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0")}
+MAX_QUANTITY = 100_000  # far above any basket, far below the integer column's limit
+
+
+class ErrorOut(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class CustomerIn(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    locale = serializers.CharField(max_length=10, required=False, validators=[fields.locale])
+    time_zone = serializers.CharField(max_length=64, required=False, validators=[fields.time_zone])
+
+    def validate_locale(self, value: str) -> str:
+        return value.replace("_", "-").lower()
+
+
+class ItemIn(serializers.Serializer):
+    sku = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=200)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
+    price = serializers.DecimalField(**MONEY)
+
+
+class OrderIn(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100)
+    customer = CustomerIn()
+    items = ItemIn(
+        many=True, required=False, help_text="Replaces the order's items; omit to keep them."
+    )
+    total = serializers.DecimalField(**MONEY)
+    currency = serializers.CharField(max_length=3, validators=[fields.currency])
+    status = serializers.ChoiceField(choices=Order.Status.choices, default=Order.Status.CREATED)
+    created_at = serializers.DateTimeField(
+        required=False, help_text="When the customer placed the order; default: now."
+    )
+    paid_at = serializers.DateTimeField(required=False, help_text="Default: now, once paid.")
+    delivered_at = serializers.DateTimeField(required=False, help_text="Default: now, once so.")
+    cancelled_at = serializers.DateTimeField(required=False, help_text="Default: now, once so.")
+
+    def validate_currency(self, value: str) -> str:
+        return value.upper()
+
+
+class CustomerOut(serializers.Serializer):
+    external_id = serializers.CharField()
+    name = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+    locale = serializers.CharField()
+    time_zone = serializers.CharField()
+
+
+class ItemOut(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class SubscribeLinksOut(serializers.Serializer):
+    subscribe_links = serializers.DictField(
+        child=serializers.CharField(), help_text="Channel account name -> deep link."
+    )
+    subscribe_page = serializers.URLField(help_text="The hosted subscribe page for this order.")
+    subscribe_token = serializers.CharField(help_text="For the embed: data-token=...")
+
+
+class OrderOut(serializers.Serializer):
+    external_id = serializers.CharField()
+    customer = CustomerOut()
+    items = ItemOut(many=True, source="items.all")
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(choices=Order.Status.choices)
+    placed_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderWithLinksOut(OrderOut, SubscribeLinksOut):
+    """What POST /orders/ answers: the order and fresh subscribe links for it."""
+
+
+class EventIn(serializers.Serializer):
+    event_id = serializers.CharField(
+        max_length=100, help_text="The shop's id; a repeat changes nothing."
+    )
+    type = serializers.ChoiceField(choices=OrderEvent.Type.choices)
+    order_external_id = serializers.CharField(max_length=100)
+    occurred_at = serializers.DateTimeField()
+    data = serializers.JSONField(required=False, validators=[fields.json_object])
+
+
+class EventOut(serializers.Serializer):
+    event_id = serializers.CharField()
+    type = serializers.ChoiceField(choices=OrderEvent.Type.choices)
+    order_external_id = serializers.CharField(source="order.external_id")
+    occurred_at = serializers.DateTimeField()
+    data = serializers.JSONField()
+    received_at = serializers.DateTimeField()
+
+
+class SubscriptionOut(serializers.Serializer):
+    channel = serializers.CharField(source="account.name")
+    kind = serializers.CharField(source="account.kind")
+    status = serializers.CharField()
+    topics = serializers.ListField(child=serializers.CharField())
+    subscribed_at = serializers.DateTimeField()
+    unsubscribed_at = serializers.DateTimeField(allow_null=True)
+
+
+class UnsubscribeOut(serializers.Serializer):
+    unsubscribed = serializers.IntegerField(help_text="Subscriptions ended by this call.")
+
+
+class ConsentOut(serializers.Serializer):
+    occurred_at = serializers.DateTimeField()
+    channel = serializers.CharField(source="subscription.account.name", allow_null=True)
+    platform_user_id = serializers.CharField(
+        source="subscription.platform_user_id", allow_null=True
+    )
+    kind = serializers.CharField()
+    source = serializers.CharField()
+    evidence = serializers.CharField()
+    topics = serializers.ListField(child=serializers.CharField())
+
+
+class ConsentFilterIn(serializers.Serializer):
+    customer = serializers.CharField(
+        max_length=100, required=False, help_text="Customer external id."
+    )
+    since = serializers.DateTimeField(required=False, help_text="ISO 8601; inclusive.")

@@ -1,0 +1,153 @@
+"""What the shop's backend asks of us: upsert an order, record an order event.
+
+These live beside the API rather than in subscriptions/services.py because the API is their
+only caller; they take validated serializer data.
+"""
+
+import logging
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.celery import app
+from subscriptions.models import Customer, Order, OrderEvent, OrderItem
+
+log = logging.getLogger(__name__)
+
+# The campaign engine's task (campaigns depends on subscriptions, never the reverse: by name).
+ORDER_EVENT_TASK = "campaigns.order_event_received"
+STAMPS = {
+    Order.Status.PAID: "paid_at",
+    Order.Status.DELIVERED: "delivered_at",
+    Order.Status.CANCELLED: "cancelled_at",
+}
+EVENT_STATUS = {
+    OrderEvent.Type.CREATED: Order.Status.CREATED,
+    OrderEvent.Type.PAID: Order.Status.PAID,
+    OrderEvent.Type.DELIVERED: Order.Status.DELIVERED,
+    OrderEvent.Type.CANCELLED: Order.Status.CANCELLED,
+}
+PROGRESS = [Order.Status.CREATED, Order.Status.PAID, Order.Status.DELIVERED]
+
+
+class OrderCustomerMismatch(Exception):
+    """The order exists and belongs to another customer."""
+
+
+class UnknownOrder(Exception):
+    """The event names an order we have never been told about."""
+
+
+class EventConflict(Exception):
+    """The event id was used before with a different body."""
+
+
+def order_upsert(*, data: dict[str, Any]) -> tuple[Order, bool]:
+    """Create or update the order (and its customer) by external id; True if created."""
+    try:
+        return _order_upsert(data)
+    except IntegrityError:
+        # A concurrent first upsert of the same order won the insert: ours is now an update.
+        return _order_upsert(data)
+
+
+@transaction.atomic
+def _order_upsert(data: dict[str, Any]) -> tuple[Order, bool]:
+    given = dict(data["customer"])
+    order = (
+        Order.objects.select_for_update()
+        .select_related("customer")
+        .filter(external_id=data["external_id"])
+        .first()
+    )
+    if order is not None and order.customer.external_id != given["external_id"]:
+        raise OrderCustomerMismatch(order.customer.external_id)
+    customer, _ = Customer.objects.update_or_create(
+        external_id=given.pop("external_id"), defaults=given
+    )
+    created = order is None
+    if order is None:
+        order = Order(external_id=data["external_id"], placed_at=timezone.now())
+    order.customer = customer
+    order.total, order.currency, order.status = data["total"], data["currency"], data["status"]
+    order.placed_at = data.get("created_at", order.placed_at)
+    for field in STAMPS.values():
+        setattr(order, field, data.get(field, getattr(order, field)))
+    stamp = STAMPS.get(order.status)
+    if stamp and getattr(order, stamp) is None:
+        setattr(order, stamp, timezone.now())
+    order.save()
+    if "items" in data:
+        order.items.all().delete()
+        OrderItem.objects.bulk_create(OrderItem(order=order, **item) for item in data["items"])
+    return order, created
+
+
+def order_event_receive(*, data: dict[str, Any]) -> tuple[OrderEvent, bool]:
+    """Store the event once, move the order on, and tell the campaign engine after commit."""
+    stored = OrderEvent.objects.select_related("order")
+    existing = stored.filter(event_id=data["event_id"]).first()
+    if existing is not None:
+        return _repeat(existing, data), False
+    try:
+        with transaction.atomic():
+            order = (
+                Order.objects.select_for_update()
+                .filter(external_id=data["order_external_id"])
+                .first()
+            )
+            if order is None:
+                raise UnknownOrder(data["order_external_id"])
+            event = OrderEvent.objects.create(
+                event_id=data["event_id"],
+                type=data["type"],
+                order=order,
+                occurred_at=data["occurred_at"],
+                data=data.get("data", {}),
+            )
+            _order_advance(order, event.type, event.occurred_at)
+            transaction.on_commit(partial(_notify_campaigns, event.pk))
+    except IntegrityError:
+        # The same event id arrived concurrently and the other request stored it first.
+        return _repeat(stored.get(event_id=data["event_id"]), data), False
+    event.refresh_from_db()  # answer from stored values, exactly as a repeat will
+    return event, True
+
+
+def _repeat(event: OrderEvent, data: dict[str, Any]) -> OrderEvent:
+    same = (
+        event.type == data["type"]
+        and event.order.external_id == data["order_external_id"]
+        and event.occurred_at == data["occurred_at"]
+        and event.data == data.get("data", {})
+    )
+    if not same:
+        raise EventConflict(event.event_id)
+    return event
+
+
+def _order_advance(order: Order, event_type: str, at: datetime) -> None:
+    """Events may arrive late or out of order: stamps keep the first report, status only
+    moves forward (created -> paid -> delivered), and cancelled is final."""
+    status = EVENT_STATUS[event_type]
+    stamp = STAMPS.get(status)
+    if stamp and getattr(order, stamp) is None:
+        setattr(order, stamp, at)
+    if status == Order.Status.CANCELLED:
+        order.status = status
+    elif order.status != Order.Status.CANCELLED:
+        if PROGRESS.index(status) > PROGRESS.index(order.status):
+            order.status = status
+    order.save()
+
+
+def _notify_campaigns(event_pk: int) -> None:
+    try:
+        # One quick retry, not kombu's default patience: the request is waiting on us.
+        app.send_task(ORDER_EVENT_TASK, args=[event_pk], retry_policy={"max_retries": 1})
+    except Exception:
+        # The event is stored; the campaign engine's periodic sweep picks it up later.
+        log.exception("order event %s stored but not announced (broker unreachable?)", event_pk)

@@ -1,0 +1,225 @@
+import hashlib
+import secrets
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from channels.models import ChannelAccount
+
+# Topics a customer can choose; service messages (order updates, replies) need none.
+TOPICS = {
+    "menu": "Menu updates",
+    "surveys": "Surveys",
+    "promotions": "Promotions",
+}
+TOPIC_FIELDS = {"menu": "wants_menu", "surveys": "wants_surveys", "promotions": "wants_promotions"}
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not an IANA time zone") from None
+
+
+class Customer(models.Model):
+    """The shop's customer, known by the shop's own id."""
+
+    external_id = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    locale = models.CharField(max_length=10, default="en")
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
+
+    @property
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        CREATED = "created"
+        PAID = "paid"
+        DELIVERED = "delivered"
+        CANCELLED = "cancelled"
+
+    external_id = models.CharField(max_length=100, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREATED)
+    placed_at = models.DateTimeField(help_text="When the customer placed it (the shop's time).")
+    paid_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "placed_at"])]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    sku = models.CharField(max_length=100, db_index=True)
+    name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField(default=1)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class OrderEvent(models.Model):
+    """An order event the shop posted; the campaign engine's triggers read these."""
+
+    class Type(models.TextChoices):
+        CREATED = "order.created"
+        PAID = "order.paid"
+        DELIVERED = "order.delivered"
+        CANCELLED = "order.cancelled"
+
+    event_id = models.CharField(max_length=100, unique=True, help_text="The shop's event id.")
+    type = models.CharField(max_length=30, choices=Type.choices)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    occurred_at = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    # Set once the campaign engine has fired the triggers that match it.
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["type", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.order_id} ({self.event_id})"
+
+
+class Subscription(models.Model):
+    """A customer reachable on one channel account as one platform user."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        UNSUBSCRIBED = "unsubscribed"
+        BLOCKED = "blocked"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="subscriptions")
+    account = models.ForeignKey(
+        ChannelAccount, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    platform_user_id = models.CharField(max_length=255)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    wants_menu = models.BooleanField(default=True)
+    wants_surveys = models.BooleanField(default=True)
+    wants_promotions = models.BooleanField(default=True)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, help_text="Linked through."
+    )
+    source = models.CharField(max_length=50, blank=True, help_text="e.g. deep_link, widget")
+    attribution = models.CharField(max_length=200, blank=True, help_text="e.g. ref_source")
+    locale = models.CharField(max_length=10, blank=True, help_text="Platform-reported language.")
+    subscribed_at = models.DateTimeField(default=timezone.now)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    last_inbound_at = models.DateTimeField(
+        null=True, blank=True, help_text="The customer's last message: opens platform windows."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "platform_user_id"], name="subscription_per_platform_user"
+            )
+        ]
+        indexes = [models.Index(fields=["account", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer} on {self.account.name} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def topics(self) -> list[str]:
+        return [topic for topic, field in TOPIC_FIELDS.items() if getattr(self, field)]
+
+    def wants(self, topic: str) -> bool:
+        return bool(getattr(self, TOPIC_FIELDS[topic]))
+
+
+class ConsentEvent(models.Model):
+    """Append-only log of every consent change: the customer's whole story."""
+
+    class Kind(models.TextChoices):
+        OPT_IN = "opt_in"
+        OPT_OUT = "opt_out"
+        TOPIC_CHANGE = "topic_change"
+        BLOCKED = "blocked"
+        UNBLOCKED = "unblocked"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="consents"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    source = models.CharField(max_length=50, help_text="deep_link, keyword, button, platform, api")
+    evidence = models.CharField(
+        max_length=255, blank=True, help_text="The token, keyword or platform signal behind it."
+    )
+    topics = models.JSONField(default=list, blank=True, help_text="Topics after the change.")
+    occurred_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["customer", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.customer} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValidationError("consent events are append-only")
+        super().save(*args, **kwargs)
+
+
+class ApiKey(models.Model):
+    """A key for the shop's backend; only its hash is stored, the key is shown once."""
+
+    PREFIX_LENGTH = 8
+
+    name = models.CharField(max_length=100, unique=True)
+    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, name: str) -> tuple["ApiKey", str]:
+        """Create a key; the plain key is returned only here."""
+        key = secrets.token_urlsafe(32)
+        api_key = cls.objects.create(
+            name=name, prefix=key[: cls.PREFIX_LENGTH], key_hash=cls.hash(key)
+        )
+        return api_key, key

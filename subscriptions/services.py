@@ -1,0 +1,323 @@
+"""Subscription flows: linking on Start, leaving, blocks, topics. Every change logs consent.
+
+The linking rule, one-to-one per channel account ("first come, first linked"):
+on one channel account a messenger user is linked to one customer, and a customer to at most one
+messenger user. A valid token for customer C's order, started by messenger user U on account A:
+  - neither U nor C has a subscription on A       -> U is linked to C and the order (opt_in);
+  - U is already C's subscription on A              -> re-start: updates the linked order
+    (re-subscribes with a new opt_in if U had unsubscribed or blocked);
+  - C is linked to another user on A, or U to another customer on A -> refused, nothing changes.
+A subscribe link carries the customer's order data, so a forwarded link must not subscribe a
+stranger (or move a chat to somebody else's orders). Another account - Telegram and Viber, or two
+Telegram bots - is independent: a customer may subscribe on several channels.
+
+A Start without a token never re-subscribes a chat that left (Viber sends one whenever the chat
+is opened): the customer presses "Subscribe again" (or types START) for that.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from channels.models import ChannelAccount
+from subscriptions.models import TOPIC_FIELDS, ConsentEvent, Customer, Order, Subscription
+from subscriptions.tokens import TokenInvalid, order_token_read, token_prefix
+
+log = logging.getLogger(__name__)
+
+Status = Subscription.Status
+Kind = ConsentEvent.Kind
+
+
+class StartOutcome(StrEnum):
+    SUBSCRIBED = "subscribed"  # a new subscription, linked
+    RESUBSCRIBED = "resubscribed"  # an unsubscribed or blocked one, active again
+    ALREADY = "already"  # already active for this customer (the linked order may have changed)
+    PLAIN = "plain"  # a Start without a token; `subscription` is the chat's, if it has one
+    INVALID = "invalid"  # malformed, bad signature, expired or unknown order (see `reason`)
+    REFUSED = "refused"  # valid, but the customer or the chat is linked to someone else here
+
+
+@dataclass(frozen=True)
+class StartResult:
+    outcome: StartOutcome
+    subscription: Subscription | None = None
+    reason: str = ""  # why a token was invalid or refused
+
+    @property
+    def linked(self) -> bool:
+        """True when the chat is now an active subscription linked through this token."""
+        return self.outcome in {
+            StartOutcome.SUBSCRIBED,
+            StartOutcome.RESUBSCRIBED,
+            StartOutcome.ALREADY,
+        }
+
+
+def subscription_start(
+    *,
+    account: ChannelAccount,
+    platform_user_id: str,
+    token: str,
+    user_name: str = "",
+    locale: str = "",
+    occurred_at: datetime,
+) -> StartResult:
+    """Link the messenger user who pressed Start to the order its token names (see module doc)."""
+    existing = Subscription.objects.filter(account=account, platform_user_id=platform_user_id)
+    if not token:
+        subscription = existing.select_related("customer").first()
+        if subscription is not None:
+            subscription_touch(subscription=subscription, at=occurred_at)
+        return StartResult(StartOutcome.PLAIN, subscription)
+    try:
+        order_pk = order_token_read(token)
+    except TokenInvalid as exc:
+        return _start_rejected(account, platform_user_id, token, StartOutcome.INVALID, exc.reason)
+    order = Order.objects.filter(pk=order_pk).first()
+    if order is None:
+        return _start_rejected(
+            account, platform_user_id, token, StartOutcome.INVALID, "unknown_order"
+        )
+
+    with transaction.atomic():
+        # Lock the customer: two chats racing on one customer's link are decided one at a time.
+        customer = Customer.objects.select_for_update().get(pk=order.customer_id)
+        subscription = existing.select_for_update().first()
+        if subscription is not None and subscription.customer_id != customer.pk:
+            return _start_rejected(
+                account, platform_user_id, token, StartOutcome.REFUSED, "chat_linked_elsewhere"
+            )
+        other = Subscription.objects.filter(account=account, customer=customer).exclude(
+            platform_user_id=platform_user_id
+        )
+        if other.exists():
+            return _start_rejected(
+                account, platform_user_id, token, StartOutcome.REFUSED, "customer_linked_elsewhere"
+            )
+        evidence = token_prefix(token)
+        if subscription is None:
+            subscription = Subscription.objects.create(
+                customer=customer,
+                account=account,
+                platform_user_id=platform_user_id,
+                order=order,
+                source="deep_link",
+                locale=locale,
+                subscribed_at=occurred_at,
+                last_inbound_at=occurred_at,
+            )
+            _consent(subscription, Kind.OPT_IN, "deep_link", evidence, occurred_at)
+            outcome = StartOutcome.SUBSCRIBED
+        else:
+            subscription.order = order
+            subscription.locale = locale or subscription.locale
+            subscription.save(update_fields=["order", "locale"])
+            subscription_touch(subscription=subscription, at=occurred_at)
+            if subscription.is_active:
+                outcome = StartOutcome.ALREADY
+            else:
+                _opt_in(subscription, source="deep_link", evidence=evidence, at=occurred_at)
+                outcome = StartOutcome.RESUBSCRIBED
+    subscription.customer = customer
+    log.info(
+        "start on %s by %s (%s): %s customer=%s order=%s token=%s…",
+        account.name, platform_user_id, user_name or "-", outcome, customer.pk, order.pk, evidence,
+    )  # fmt: skip
+    return StartResult(outcome, subscription)
+
+
+def subscription_rejoin(
+    *, subscription: Subscription, source: str, evidence: str, at: datetime
+) -> bool:
+    """The customer asked to come back (button or START): active again with a new opt_in."""
+    with transaction.atomic():
+        locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        if locked.is_active:
+            return False
+        _opt_in(locked, source=source, evidence=evidence, at=at)
+    _refresh(subscription, locked)
+    return True
+
+
+def subscription_stop(
+    *, subscription: Subscription, source: str, evidence: str, at: datetime | None = None
+) -> bool:
+    """Unsubscribe (STOP, the button, the API) with an opt_out; False if it was not active."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        if not locked.is_active:
+            return False
+        locked.status = Status.UNSUBSCRIBED
+        locked.unsubscribed_at = at
+        locked.save(update_fields=["status", "unsubscribed_at"])
+        _consent(locked, Kind.OPT_OUT, source, evidence, at)
+    _refresh(subscription, locked)
+    log.info("subscription %s unsubscribed (%s)", locked.pk, source)
+    return True
+
+
+def subscription_block(
+    *,
+    account: ChannelAccount,
+    platform_user_id: str,
+    reason: str,
+    source: str = "platform",
+    at: datetime | None = None,
+) -> Subscription | None:
+    """The platform says the user blocked us: mark blocked once (a repeat records nothing)."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        locked = (
+            Subscription.objects.select_for_update()
+            .filter(account=account, platform_user_id=platform_user_id)
+            .first()
+        )
+        if locked is None:
+            log.info("block on %s by unknown user %s: %s", account.name, platform_user_id, reason)
+            return None
+        if locked.status == Status.BLOCKED:
+            return locked
+        locked.status = Status.BLOCKED
+        locked.unsubscribed_at = locked.unsubscribed_at or at
+        locked.save(update_fields=["status", "unsubscribed_at"])
+        _consent(locked, Kind.BLOCKED, source, reason, at)
+    log.info("subscription %s blocked: %s", locked.pk, reason)
+    return locked
+
+
+def recipient_gone(*, account: ChannelAccount, platform_user_id: str, reason: str) -> None:
+    """A send answered blocked/unsubscribed (the dispatcher's call): the same as a block."""
+    subscription_block(
+        account=account, platform_user_id=platform_user_id, reason=f"send failed: {reason}"
+    )
+
+
+def subscription_resubscribe(
+    *,
+    account: ChannelAccount,
+    platform_user_id: str,
+    reason: str,
+    at: datetime | None = None,
+) -> Subscription | None:
+    """The platform says the user unblocked / subscribed again: undo our block mark.
+
+    Only a blocked subscription changes, with an `unblocked` consent event. It becomes active
+    again unless the customer had opted out with us before blocking (STOP, then block): an
+    unblock on the platform is not a new opt-in, so that one stays unsubscribed.
+    """
+    at = at or timezone.now()
+    with transaction.atomic():
+        locked = (
+            Subscription.objects.select_for_update()
+            .filter(account=account, platform_user_id=platform_user_id)
+            .first()
+        )
+        if locked is None or locked.status != Status.BLOCKED:
+            return locked
+        decision = (
+            ConsentEvent.objects.filter(subscription=locked, kind__in=[Kind.OPT_IN, Kind.OPT_OUT])
+            .order_by("-occurred_at", "-id")
+            .values_list("kind", flat=True)
+            .first()
+        )
+        if decision == Kind.OPT_OUT:
+            locked.status = Status.UNSUBSCRIBED
+        else:
+            locked.status = Status.ACTIVE
+            locked.unsubscribed_at = None
+        locked.save(update_fields=["status", "unsubscribed_at"])
+        _consent(locked, Kind.UNBLOCKED, "platform", reason, at)
+    log.info("subscription %s unblocked, now %s", locked.pk, locked.status)
+    return locked
+
+
+def subscription_set_topics(
+    *,
+    subscription: Subscription,
+    topics: set[str],
+    source: str,
+    evidence: str = "",
+    at: datetime | None = None,
+) -> bool:
+    """Set the topics the customer wants, with a topic_change event; False if unchanged."""
+    unknown = set(topics) - set(TOPIC_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown topics: {sorted(unknown)}")
+    with transaction.atomic():
+        locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        if set(locked.topics()) == set(topics):
+            return False
+        for topic, field in TOPIC_FIELDS.items():
+            setattr(locked, field, topic in topics)
+        locked.save(update_fields=list(TOPIC_FIELDS.values()))
+        _consent(locked, Kind.TOPIC_CHANGE, source, evidence, at or timezone.now())
+    _refresh(subscription, locked)
+    return True
+
+
+def customer_unsubscribe(*, customer: Customer, source: str = "api") -> int:
+    """Unsubscribe all the customer's active subscriptions; how many there were."""
+    count = 0
+    with transaction.atomic():
+        for subscription in customer.subscriptions.filter(status=Status.ACTIVE):
+            count += subscription_stop(subscription=subscription, source=source, evidence=source)
+    return count
+
+
+def subscription_touch(*, subscription: Subscription, at: datetime) -> None:
+    """Record the customer's latest message: the platforms' 24 h windows start from it."""
+    newer = Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=at)
+    Subscription.objects.filter(newer, pk=subscription.pk).update(last_inbound_at=at)
+    if subscription.last_inbound_at is None or subscription.last_inbound_at < at:
+        subscription.last_inbound_at = at
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _start_rejected(
+    account: ChannelAccount, platform_user_id: str, token: str, outcome: StartOutcome, reason: str
+) -> StartResult:
+    log.warning(
+        "start on %s by %s not linked: %s (%s), token=%s…",
+        account.name, platform_user_id, outcome, reason, token_prefix(token),
+    )  # fmt: skip
+    subscription = (
+        Subscription.objects.filter(account=account, platform_user_id=platform_user_id)
+        .select_related("customer")
+        .first()
+    )
+    return StartResult(outcome, subscription, reason)
+
+
+def _opt_in(subscription: Subscription, *, source: str, evidence: str, at: datetime) -> None:
+    subscription.status = Status.ACTIVE
+    subscription.subscribed_at = at
+    subscription.unsubscribed_at = None
+    subscription.save(update_fields=["status", "subscribed_at", "unsubscribed_at"])
+    _consent(subscription, Kind.OPT_IN, source, evidence, at)
+
+
+def _consent(
+    subscription: Subscription, kind: str, source: str, evidence: str, at: datetime
+) -> ConsentEvent:
+    return ConsentEvent.objects.create(
+        customer_id=subscription.customer_id,
+        subscription=subscription,
+        kind=kind,
+        source=source,
+        evidence=evidence[:255],
+        topics=subscription.topics(),
+        occurred_at=at,
+    )
+
+
+def _refresh(target: Subscription, source: Subscription) -> None:
+    """Copy the locked row's state back onto the caller's instance."""
+    for field in ("status", "subscribed_at", "unsubscribed_at", *TOPIC_FIELDS.values()):
+        setattr(target, field, getattr(source, field))

@@ -1,0 +1,101 @@
+"""Deep-link tokens: a signed, dated reference to an order, small enough for every messenger.
+
+Format (version 1), always 61 characters of ``A-Za-z0-9_-``::
+
+    token = base64url(payload)[18 chars] + base64url(signature)[43 chars]   (no padding, no dot)
+    payload = version (1 byte, = 1)
+            + order pk (8 bytes, unsigned big-endian: any BigAutoField pk up to 2**63 - 1)
+            + issued at (4 bytes, unsigned big-endian unix seconds, good until 2106)
+    signature = itsdangerous Signer(HMAC-SHA256, salt "comeback.subscribe").get_signature(payload)
+
+Why not ``Signer.sign()``: its ``value.signature`` form has a dot, and Telegram's start parameter
+allows only 1-64 characters of ``A-Za-z0-9_-`` (core.telegram.org/bots/features#deep-linking).
+A fixed-length payload means no separator is needed: the first 18 characters are the payload,
+the rest the signature. Both parts must be canonical base64url (re-encoding gives the same text),
+otherwise the spare low bits of the last character would let a changed token still verify.
+
+Keys: ``settings.TOKEN_SECRETS`` lists secrets newest first; the newest signs, all verify
+(itsdangerous wants them oldest first, hence the reversal). Age: ``settings.TOKEN_MAX_AGE_DAYS``.
+The payload is not secret (an order pk and a time) but the whole token is a bearer credential for
+that order's subscribe link: log and store ``token_prefix(token)`` only, never the full token.
+"""
+
+import hashlib
+import re
+import struct
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from itsdangerous import BadData, Signer
+from itsdangerous.encoding import base64_decode, base64_encode
+
+from subscriptions.models import Order
+
+VERSION = 1
+SALT = "comeback.subscribe"
+_PAYLOAD = struct.Struct(">BQI")  # version, order pk, issued at
+PAYLOAD_CHARS = 18  # base64url of 13 bytes, unpadded
+SIGNATURE_CHARS = 43  # base64url of a 32-byte HMAC-SHA256, unpadded
+TOKEN_LENGTH = PAYLOAD_CHARS + SIGNATURE_CHARS
+_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
+MAX_ORDER_PK = 2**63 - 1
+
+
+class TokenInvalid(ValueError):
+    """The token cannot link anything; `reason` is malformed, bad_signature or expired."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def order_token_issue(order: Order, *, now: datetime | None = None) -> str:
+    """A fresh subscribe token for `order`, signed with the newest secret."""
+    if not 1 <= order.pk <= MAX_ORDER_PK:
+        raise ValueError(f"order pk {order.pk!r} out of range")
+    issued = int((now or timezone.now()).timestamp())
+    payload = _PAYLOAD.pack(VERSION, order.pk, issued)
+    return _b64(payload) + _signer().get_signature(payload).decode()
+
+
+def order_token_read(token: str, *, now: datetime | None = None) -> int:
+    """The order pk a valid token names; raise TokenInvalid otherwise (no database lookup)."""
+    if len(token) != TOKEN_LENGTH or not _ALPHABET.fullmatch(token):
+        raise TokenInvalid("malformed")
+    payload_text, signature = token[:PAYLOAD_CHARS], token[PAYLOAD_CHARS:]
+    payload = _canonical_b64decode(payload_text)
+    if payload is None or _canonical_b64decode(signature) is None:
+        raise TokenInvalid("malformed")
+    if not _signer().verify_signature(payload, signature.encode()):
+        raise TokenInvalid("bad_signature")
+    version, order_pk, issued = _PAYLOAD.unpack(payload)
+    if version != VERSION or order_pk == 0:
+        raise TokenInvalid("malformed")
+    issued_at = datetime.fromtimestamp(issued, tz=UTC)
+    if (now or timezone.now()) - issued_at > timedelta(days=settings.TOKEN_MAX_AGE_DAYS):
+        raise TokenInvalid("expired")
+    return order_pk
+
+
+def token_prefix(token: str) -> str:
+    """What may be logged or kept as consent evidence: the payload part, never the signature."""
+    return token[:PAYLOAD_CHARS]
+
+
+def _signer() -> Signer:
+    # Read settings on each call so rotation (and tests overriding settings) take effect.
+    secrets = list(reversed(settings.TOKEN_SECRETS))
+    return Signer(secrets, salt=SALT, key_derivation="hmac", digest_method=hashlib.sha256)
+
+
+def _b64(data: bytes) -> str:
+    return base64_encode(data).decode()
+
+
+def _canonical_b64decode(text: str) -> bytes | None:
+    try:
+        data = base64_decode(text)
+    except BadData:
+        return None
+    return data if _b64(data) == text else None

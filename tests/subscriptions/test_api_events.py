@@ -1,0 +1,175 @@
+import base64
+import json
+import os
+
+import pytest
+import redis
+
+from config.celery import app
+from subscriptions.api.services import ORDER_EVENT_TASK
+from subscriptions.models import Order, OrderEvent
+from tests.factories import OrderFactory
+from tests.subscriptions.api_support import (  # noqa: F401 - fixtures
+    api_fixture,
+    api_key_fixture,
+    event_body,
+)
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/events/"
+
+
+@pytest.fixture
+def order():
+    return OrderFactory(external_id="A-1001")
+
+
+def test_it_records_the_event_and_moves_the_order_on(api, order):
+    # when
+    response = api.post(URL, event_body(), format="json")
+
+    # then
+    assert response.status_code == 201
+    event = OrderEvent.objects.get()
+    assert (event.event_id, event.type, event.order_id) == ("evt-1", "order.delivered", order.pk)
+    assert event.data == {"courier": "Pyotr", "slot": [10, 12]}
+    order.refresh_from_db()
+    assert order.status == "delivered"
+    assert order.delivered_at.isoformat() == "2026-11-21T09:00:00+00:00"
+    body = response.json()
+    assert body["event_id"] == "evt-1" and body["order_external_id"] == "A-1001"
+    assert body["occurred_at"] == "2026-11-21T09:00:00Z"
+
+
+def test_it_answers_a_repeat_exactly_as_the_first_time_and_changes_nothing(api, order):
+    # given
+    first = api.post(URL, event_body(), format="json")
+    Order.objects.filter(pk=order.pk).update(status="cancelled")
+
+    # when
+    again = api.post(URL, event_body(), format="json")
+
+    # then
+    assert again.status_code == first.status_code == 201
+    assert again.content == first.content
+    assert OrderEvent.objects.count() == 1
+    assert Order.objects.get(pk=order.pk).status == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"type": "order.paid"},
+        {"occurred_at": "2026-11-21T12:00:01+03:00"},
+        {"data": {"courier": "Someone else"}},
+    ],
+)
+def test_it_answers_409_for_a_reused_event_id_with_another_body(api, order, change):
+    api.post(URL, event_body(), format="json")
+
+    response = api.post(URL, event_body(**change), format="json")
+
+    assert response.status_code == 409
+    assert "detail" in response.json()
+    assert OrderEvent.objects.get().type == "order.delivered"
+
+
+def test_it_answers_400_naming_an_unknown_order(api, db):
+    response = api.post(URL, event_body(order_external_id="NOPE"), format="json")
+
+    assert response.status_code == 400
+    assert "order_external_id" in response.json()
+    assert not OrderEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"type": "order.shipped"}, "type"),
+        ({"occurred_at": None}, "occurred_at"),
+        ({"event_id": ""}, "event_id"),
+        ({"data": [1, 2]}, "data"),
+        ({"data": {"a": "b\u0000"}}, "data"),
+    ],
+)
+def test_it_answers_400_naming_the_field(api, order, change, field):
+    response = api.post(URL, event_body(**change), format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_it_answers_400_for_an_infinite_number_in_data(api, order):
+    body = json.dumps(event_body(data={"deep": "INFINITY"})).replace('"INFINITY"', "1e400")
+
+    response = api.post(URL, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "data" in response.json()
+
+
+def test_it_moves_status_forward_only_and_keeps_cancelled_final(api, order):
+    # given delivered first, then a late "paid", then cancelled, then delivered again
+    steps = [
+        ("e1", "order.delivered"),
+        ("e2", "order.paid"),
+        ("e3", "order.cancelled"),
+        ("e4", "order.delivered"),
+    ]
+    seen = []
+    for event_id, kind in steps:
+        api.post(URL, event_body(event_id=event_id, type=kind), format="json")
+        order.refresh_from_db()
+        seen.append(order.status)
+
+    # then
+    assert seen == ["delivered", "delivered", "cancelled", "cancelled"]
+    assert order.paid_at is not None and order.cancelled_at is not None
+
+
+def _queued_tasks(*, take: bool = False) -> list[tuple[str, list]]:
+    """(task name, args) of the messages waiting in this test process's queue."""
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    queue = app.conf.task_default_queue
+    tasks = []
+    for raw in client.lrange(queue, 0, -1):
+        message = json.loads(raw)
+        args, _, _ = json.loads(base64.b64decode(message["body"]))
+        tasks.append((message["headers"]["task"], args))
+        if take:  # leave nothing behind for a later test's worker to pick up
+            client.lrem(queue, 1, raw)
+    return tasks
+
+
+@pytest.mark.redis
+def test_it_announces_the_stored_event_to_the_campaign_engine_after_commit(
+    api, order, django_capture_on_commit_callbacks
+):
+    # when
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        api.post(URL, event_body(), format="json")
+        queued_before_commit = _queued_tasks()
+
+    # then
+    event = OrderEvent.objects.get()
+    assert len(callbacks) == 1
+    assert (ORDER_EVENT_TASK, [event.pk]) not in queued_before_commit
+    assert (ORDER_EVENT_TASK, [event.pk]) in _queued_tasks(take=True)
+
+
+def test_it_stores_the_event_when_the_broker_is_down(
+    api, order, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    # given a broker address where nothing listens
+    monkeypatch.setitem(app.conf, "broker_write_url", "redis://127.0.0.1:9/0")
+    monkeypatch.setattr(app, "_pool", None)
+    monkeypatch.setattr(app.amqp, "_producer_pool", None)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(URL, event_body(), format="json")
+
+    # then
+    assert response.status_code == 201
+    assert OrderEvent.objects.filter(event_id="evt-1").exists()
+    assert "not announced" in caplog.text
