@@ -1,0 +1,237 @@
+"""Marketers build, preview, launch and watch campaigns here; outcomes are read-only."""
+
+import json
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from campaigns.api.serializers import FIELDS
+from campaigns.content import NoContent, delivery_message
+from campaigns.models import Attribution, Campaign, Delivery, LinkClick, SurveyAnswer
+from campaigns.services import (
+    TransitionRefused,
+    campaign_errors,
+    campaign_launch,
+    campaign_pause,
+)
+from campaigns.stats import campaign_stats
+from channels.errors import SendError
+from channels.models import ChannelAccount
+from channels.providers.base import SendOptions
+from subscriptions.models import Customer, Subscription
+
+CONTENT_EXAMPLE = {
+    "default": {
+        "text": "Hi {name}! How was {items}?",
+        "buttons": [{"text": "⭐" * n, "payload": f"survey:{{delivery}}:{n}"} for n in (5, 3, 1)],
+    },
+    "telegram": {"text": "New menu, {name}!", "buttons": [{"text": "Order", "url": "{link}"}]},
+}
+
+
+class CampaignForm(forms.ModelForm):
+    link_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        help_text=Campaign._meta.get_field("link_url").help_text,
+    )
+
+    class Meta:
+        model = Campaign
+        fields = FIELDS  # every editable field but status (launch/pause set it)
+        help_texts = {
+            "content": 'JSON: a message under "default" and/or a channel kind. Placeholders: '
+            "{name} {order} {items} {link} {delivery}. Example: "
+            + json.dumps(CONTENT_EXAMPLE, ensure_ascii=False),
+            "trigger_conditions": 'Triggered: {"skus": [...], "min_total": 20}. Recurring: '
+            '{"exclude_ordered_since_days": 3} skips customers who already ordered.',
+        }
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        fields = {k: v for k, v in cleaned.items() if k != "accounts" and k in self._model_fields}
+        for field, message in campaign_errors(Campaign(**fields)).items():
+            if field in self.fields and field not in self.errors:
+                self.add_error(field, message)
+        return cleaned
+
+    @property
+    def _model_fields(self) -> set[str]:
+        return {f.name for f in Campaign._meta.get_fields()}
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
+    list_display = ("name", "kind", "category", "status", "send_at", "trigger_event", "launched_at")
+    list_filter = ("kind", "status", "category")
+    search_fields = ("name",)
+    filter_horizontal = ("accounts",)
+    readonly_fields = ("status", "launched_at", "preview_link", "stats")
+    actions = ["launch", "pause"]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "category", "topic", "status", "launched_at"]}),
+        ("Content", {"fields": ["content", "link_url", "whatsapp_template", "preview_link"]}),
+        ("Audience", {"fields": ["accounts", "skus", "languages", "min_days_since_last_order",
+                                 "max_days_since_last_order", "min_survey_score",
+                                 "max_survey_score"]}),
+        ("Schedule", {"fields": ["send_at", "weekday", "local_time"]}),
+        ("Trigger", {"fields": ["trigger_event", "trigger_delay", "trigger_conditions"]}),
+        ("Policies", {"fields": ["holdout_percent", "respect_quiet_hours", "quiet_hours_start",
+                                 "quiet_hours_end"]}),
+        ("Stats", {"fields": ["stats"]}),
+    ]  # fmt: skip
+
+    @admin.action(description="Launch selected campaigns")
+    def launch(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        for campaign in queryset:
+            try:
+                _, created = campaign_launch(campaign_id=campaign.pk)
+                self.message_user(request, f"{campaign}: launched, {created} deliveries written.")
+            except TransitionRefused as exc:
+                self.message_user(request, f"{campaign}: {exc}", messages.WARNING)
+
+    @admin.action(description="Pause selected campaigns")
+    def pause(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        for campaign in queryset:
+            try:
+                campaign_pause(campaign_id=campaign.pk)
+                self.message_user(request, f"{campaign}: paused.")
+            except TransitionRefused as exc:
+                self.message_user(request, f"{campaign}: {exc}", messages.WARNING)
+
+    @admin.display(description="Preview")
+    def preview_link(self, obj: Campaign) -> str:
+        if not obj.pk:
+            return "Save first to preview."
+        url = reverse("admin:campaigns_campaign_preview", args=[obj.pk])
+        return format_html('<a href="{}">Preview on every channel</a>', url)
+
+    @admin.display(description="Stats")
+    def stats(self, obj: Campaign) -> SafeString | str:
+        if not obj.pk:
+            return "—"
+        figures = campaign_stats(obj)
+        return SafeString(render_to_string("admin/campaigns/campaign/stats.html", figures))
+
+    def get_urls(self) -> list:
+        preview = self.admin_site.admin_view(self.preview_view)
+        own = [path("<int:pk>/preview/", preview, name="campaigns_campaign_preview")]
+        return own + super().get_urls()
+
+    def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if not self.has_view_permission(request, campaign):
+            return HttpResponse(status=403)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Preview: {campaign}",
+            "campaign": campaign,
+            "opts": self.model._meta,
+            "previews": [_preview(campaign, account) for account in _preview_accounts(campaign)],
+        }
+        return TemplateResponse(request, "admin/campaigns/campaign/preview.html", context)
+
+
+def _preview_accounts(campaign: Campaign) -> list[ChannelAccount]:
+    """One enabled account per channel kind (the campaign's own accounts when it names some)."""
+    accounts = campaign.accounts.filter(enabled=True) or ChannelAccount.objects.filter(enabled=True)
+    by_kind: dict[str, ChannelAccount] = {}
+    for account in accounts.order_by("kind", "pk"):
+        by_kind.setdefault(account.kind, account)
+    return list(by_kind.values())
+
+
+def _preview(campaign: Campaign, account: ChannelAccount) -> dict:
+    """The message as a sample customer would get it, and the platform payload it becomes."""
+    customer = Customer(name="Alex", locale=(campaign.languages or ["en"])[0])
+    subscription = Subscription(account=account, customer=customer, platform_user_id="preview")
+    delivery = Delivery(id=0, campaign=campaign, account=account, subscription=subscription)
+    try:
+        message = delivery_message(delivery)
+        options = SendOptions(category=campaign.category, template=campaign.whatsapp_template)
+        payload = account.provider().render(message, options)
+    except (NoContent, SendError, KeyError, TypeError, ValueError) as exc:
+        return {"account": account, "error": str(exc) or type(exc).__name__}
+    return {
+        "account": account,
+        "message": message,
+        "payload": json.dumps(payload, indent=2, ensure_ascii=False),
+    }
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("id", "campaign", "account", "subscription_id", "occurrence", "state",
+                    "reason", "due_at", "sent_at", "read_at", "clicked_at",
+                    "answered_at")  # fmt: skip
+    list_filter = ("state", "reason", "account", "campaign")
+    list_select_related = ("campaign", "account")
+    search_fields = ("=provider_message_id", "=occurrence")
+    show_full_result_count = False  # a million rows: no second COUNT(*) on every page
+    date_hierarchy = None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class LowScoreFilter(admin.SimpleListFilter):
+    title = "low scores"
+    parameter_name = "low"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("yes", f"Low scores (≤ {settings.SURVEY_LOW_SCORE})")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(score__lte=settings.SURVEY_LOW_SCORE)
+        return queryset
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(SurveyAnswer)
+class SurveyAnswerAdmin(ReadOnlyAdmin):
+    list_display = ("answered_at", "score", "comment", "customer", "order", "items", "alerted_at")
+    list_filter = (LowScoreFilter, "score")
+    list_select_related = ("delivery__subscription__customer", "order")
+    search_fields = ("comment", "order__external_id")
+
+    @admin.display(description="Customer")
+    def customer(self, obj: SurveyAnswer) -> str:
+        return str(obj.delivery.subscription.customer)
+
+
+@admin.register(LinkClick)
+class LinkClickAdmin(ReadOnlyAdmin):
+    list_display = ("clicked_at", "delivery_id", "url")
+
+
+@admin.register(Attribution)
+class AttributionAdmin(ReadOnlyAdmin):
+    list_display = ("attributed_at", "order", "delivery_id", "via")
+    list_select_related = ("order",)

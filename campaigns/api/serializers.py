@@ -1,0 +1,97 @@
+"""Small input/output serializers of the campaigns API."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from campaigns.models import Campaign
+from campaigns.services import campaign_errors
+from channels.models import ChannelAccount
+
+FIELDS = [
+    "name", "kind", "category", "topic", "accounts", "skus", "min_days_since_last_order",
+    "max_days_since_last_order", "min_survey_score", "max_survey_score", "languages", "content",
+    "whatsapp_template", "link_url", "send_at", "weekday", "local_time", "trigger_event",
+    "trigger_delay", "trigger_conditions", "holdout_percent", "quiet_hours_start",
+    "quiet_hours_end", "respect_quiet_hours",
+]  # fmt: skip
+
+
+class CampaignOut(serializers.ModelSerializer):
+    accounts = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Campaign
+        fields = ["id", *FIELDS, "status", "created_at", "updated_at", "launched_at"]
+        read_only_fields = fields
+
+
+class CampaignIn(serializers.ModelSerializer):
+    accounts = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=ChannelAccount.objects.all(), required=False
+    )
+    skus = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    languages = serializers.ListField(child=serializers.CharField(max_length=10), required=False)
+    min_survey_score = serializers.IntegerField(
+        min_value=1, max_value=5, required=False, allow_null=True
+    )
+    max_survey_score = serializers.IntegerField(
+        min_value=1, max_value=5, required=False, allow_null=True
+    )
+    content = serializers.JSONField(
+        help_text='{"default": RichMessage, "<channel kind>": RichMessage}; RichMessage is '
+        '{"text", "image_url", "buttons": [{"text", "url" | "payload"}], "quick_replies", '
+        '"cards": [{"title", "subtitle", "image_url", "buttons"}]}. Placeholders: {name}, '
+        "{order}, {items}, {link}, {delivery}."
+    )
+    trigger_delay = serializers.DurationField(
+        required=False, help_text='"HH:MM:SS", "D HH:MM:SS" or ISO 8601 ("PT3H").'
+    )
+
+    class Meta:
+        model = Campaign
+        fields = FIELDS
+
+    def validate_link_url(self, value: str) -> str:
+        if value and not value.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("Only http and https links can be tracked.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        fields = {key: value for key, value in attrs.items() if key != "accounts"}
+        errors: dict[str, Any] = dict(campaign_errors(Campaign(**fields)))
+        for low, high in (("min_days_since_last_order", "max_days_since_last_order"),
+                          ("min_survey_score", "max_survey_score")):  # fmt: skip
+            if attrs.get(low) is not None and attrs.get(high) is not None:
+                if attrs[low] > attrs[high]:
+                    errors[low] = f"Must not be greater than {high}."
+        if errors:
+            raise serializers.ValidationError({key: [message] for key, message in errors.items()})
+        return attrs
+
+
+class LaunchOut(CampaignOut):
+    materialized = serializers.IntegerField(help_text="Delivery rows written by this launch.")
+
+    class Meta(CampaignOut.Meta):
+        fields = [*CampaignOut.Meta.fields, "materialized"]
+        read_only_fields = fields
+
+
+class StatsOut(serializers.Serializer):
+    """Documentation shape of GET /campaigns/{id}/stats/."""
+
+    by_state = serializers.DictField(child=serializers.IntegerField())
+    by_reason = serializers.DictField(child=serializers.IntegerField())
+    per_channel = serializers.DictField(child=serializers.DictField())
+    total = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+    read = serializers.IntegerField()
+    clicked = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    survey = serializers.DictField(help_text="answers, average, scores {score: count}")
+    attributed_orders = serializers.IntegerField()
+    attributed_revenue = serializers.CharField()
+    holdout = serializers.DictField(
+        help_text="sent / holdout: members, repeat_buyers, repeat_rate (%); uplift_points"
+    )

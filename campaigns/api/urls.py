@@ -1,0 +1,13 @@
+from django.urls import path
+
+from campaigns.api import views
+
+app_name = "campaigns_api"
+
+urlpatterns = [
+    path("campaigns/", views.CampaignCreateApi.as_view(), name="campaigns"),
+    path("campaigns/<int:pk>/", views.CampaignDetailApi.as_view(), name="campaign"),
+    path("campaigns/<int:pk>/launch/", views.CampaignLaunchApi.as_view(), name="launch"),
+    path("campaigns/<int:pk>/pause/", views.CampaignPauseApi.as_view(), name="pause"),
+    path("campaigns/<int:pk>/stats/", views.CampaignStatsApi.as_view(), name="stats"),
+]

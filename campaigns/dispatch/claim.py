@@ -1,0 +1,183 @@
+"""Claiming due rows for one account and marking them `sending`, each one short statement.
+
+PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED` lets two claimers never wait for or take each
+other's rows. SQLite has neither; there the lease alone guarantees one claimer per account and
+the IMMEDIATE transaction serialises writers.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, prefetch_related_objects
+
+from campaigns.content import uses_items
+from campaigns.models import Campaign, Delivery, DispatchLease
+from channels.models import ChannelAccount
+
+State = Delivery.State
+DUE_STATES = (State.PENDING, State.DEFERRED)
+T, C, L = Delivery._meta.db_table, Campaign._meta.db_table, DispatchLease._meta.db_table
+
+
+# Only what the policies, the content and the outcomes read: fewer columns to fetch and
+# convert per row (a test counts queries, so a field read but not listed here shows up).
+LOAD_FIELDS = (
+    "campaign", "subscription", "account", "order", "due_at", "attempts",
+    "subscription__customer", "subscription__platform_user_id", "subscription__status",
+    "subscription__wants_menu", "subscription__wants_surveys", "subscription__wants_promotions",
+    "subscription__last_inbound_at", "subscription__order",
+    "subscription__customer__name", "subscription__customer__locale",
+    "subscription__customer__time_zone",
+    "order__external_id", "subscription__order__external_id",
+)  # fmt: skip
+
+
+def claim(account: ChannelAccount, *, owner: str, limit: int, now: datetime) -> list[Delivery]:
+    """Claim up to `limit` due rows, service first, and load everything policies and content use."""
+    ids = _claim_ids(account.pk, owner=owner, limit=limit, now=now)
+    if not ids:
+        return []
+    rows = list(
+        Delivery.objects.filter(id__in=ids, state=State.CLAIMED, claimed_by=owner)
+        .select_related("subscription__customer", "subscription__order", "order")
+        .only(*LOAD_FIELDS)
+        .order_by("priority", "due_at", "id")
+    )
+    # A batch holds a handful of campaigns: load each once instead of joining it into every
+    # row, so its content JSON is decoded (and parsed by campaigns.content) once per batch.
+    campaigns = Campaign.objects.in_bulk({row.campaign_id for row in rows})
+    # Set the relations' caches directly: the descriptors' checks cost more than the loop.
+    set_campaign = Delivery.campaign.field.set_cached_value
+    set_account = Delivery.account.field.set_cached_value
+    for row in rows:
+        set_campaign(row, campaigns[row.campaign_id])
+        set_account(row, account)
+    if any(uses_items(campaign, account.kind) for campaign in campaigns.values()):
+        orders = {o.pk: o for r in rows for o in (r.order, r.subscription.order) if o is not None}
+        prefetch_related_objects(list(orders.values()), "items")
+    return rows
+
+
+# PostgreSQL: claim in one statement. SKIP LOCKED passes over rows another claimer holds
+# instead of waiting for them. Each state is read on its own so that the index (account,
+# state, priority, due_at) hands rows over already in order and the LIMIT stops the scan: with
+# `state IN (…)` PostgreSQL sorted the whole backlog on every claim (57 ms at 200,000 rows).
+# The filter is due() below, written out.
+CLAIM_SQL = f"""
+    WITH paused AS (SELECT id FROM {C} WHERE status = 'paused'),
+    pending AS (
+        SELECT id, priority, due_at FROM {T}
+        WHERE account_id = %(account)s AND state = 'pending' AND due_at <= %(now)s
+            AND campaign_id NOT IN (SELECT id FROM paused)
+        ORDER BY priority, due_at LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    ),
+    deferred AS (
+        SELECT id, priority, due_at FROM {T}
+        WHERE account_id = %(account)s AND state = 'deferred' AND due_at <= %(now)s
+            AND campaign_id NOT IN (SELECT id FROM paused)
+        ORDER BY priority, due_at LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    ),
+    picked AS (
+        SELECT id FROM (SELECT * FROM pending UNION ALL SELECT * FROM deferred) AS due
+        ORDER BY priority, due_at LIMIT %(limit)s
+    )
+    UPDATE {T} SET state = 'claimed', claimed_by = %(owner)s
+    WHERE id IN (SELECT id FROM picked)
+    RETURNING id
+"""  # noqa: S608 - table names are ours, values are parameters
+
+
+def _claim_ids(account_id: int, *, owner: str, limit: int, now: datetime) -> list[int]:
+    if connection.vendor == "postgresql":
+        params = {"owner": owner, "account": account_id, "now": now, "limit": limit}
+        with connection.cursor() as cursor:
+            cursor.execute(CLAIM_SQL, params)
+            return [row[0] for row in cursor.fetchall()]
+    # SQLite: no SKIP LOCKED; the lease makes us the only claimer, and the IMMEDIATE
+    # transaction keeps the read and the write together.
+    with transaction.atomic():
+        rows = due(now).filter(account_id=account_id).order_by("priority", "due_at")
+        ids = list(rows.values_list("id", flat=True)[:limit])
+        Delivery.objects.filter(id__in=ids, state__in=DUE_STATES).update(
+            state=State.CLAIMED, claimed_by=owner
+        )
+    return ids
+
+
+# The fence: a row becomes `sending` only while its owner provably holds a live lease, in the
+# same statement. A dispatcher whose lease expired (a new owner may be recovering its rows)
+# can never start another send.
+MARK_SENDING_SQL = f"""
+    UPDATE {T} SET state = 'sending', attempts = attempts + 1, sent_at = %(now)s
+    WHERE id = ANY(%(ids)s) AND state = 'claimed' AND claimed_by = %(owner)s
+        AND EXISTS (
+            SELECT 1 FROM {L}
+            WHERE account_id = %(account)s AND owner = %(owner)s AND expires_at > %(now)s
+        )
+"""  # noqa: S608 - table names are ours, values are parameters
+
+
+def mark_sending(ids: list[int], *, account_id: int, owner: str, now: datetime) -> int:
+    """Commit rows as `sending` before their requests leave; returns rows changed.
+
+    Called every few dozen sends, so PostgreSQL gets the statement ready-made (the ORM's
+    compile step cost more than the query itself); the ORM form is the same, for SQLite.
+    """
+    if connection.vendor == "postgresql":
+        params = {"ids": ids, "owner": owner, "account": account_id, "now": now}
+        with connection.cursor() as cursor:
+            cursor.execute(MARK_SENDING_SQL, params)
+            return cursor.rowcount
+    lease = DispatchLease.objects.filter(
+        account_id=account_id, owner=owner, expires_at__gt=now, pk=OuterRef("account_id")
+    )
+    return (
+        Delivery.objects.filter(id__in=ids, state=State.CLAIMED, claimed_by=owner)
+        .filter(Exists(lease))
+        .update(state=State.SENDING, attempts=F("attempts") + 1, sent_at=now)
+    )
+
+
+def release(ids: Iterable[int], *, owner: str) -> int:
+    """Claimed rows we will not send after all go back to the due pool, untouched."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    return Delivery.objects.filter(id__in=ids, state=State.CLAIMED, claimed_by=owner).update(
+        state=State.PENDING, claimed_by=""
+    )
+
+
+def unsend(ids: list[int], *, owner: str) -> int:
+    """Rows marked `sending` whose requests never left go back to pending (attempt refunded)."""
+    return Delivery.objects.filter(id__in=ids, state=State.SENDING, claimed_by=owner).update(
+        state=State.PENDING, claimed_by="", attempts=F("attempts") - 1, sent_at=None
+    )
+
+
+def due(now: datetime) -> "QuerySet[Delivery]":
+    """Rows to send now. A paused campaign's rows wait, untouched, until it is relaunched."""
+    paused = Campaign.objects.filter(status=Campaign.Status.PAUSED).values("pk")
+    return Delivery.objects.filter(state__in=DUE_STATES, due_at__lte=now).exclude(
+        campaign_id__in=paused
+    )
+
+
+def has_due_work(account_id: int, now: datetime) -> bool:
+    return due(now).filter(account_id=account_id).exists()
+
+
+def accounts_to_wake(now: datetime) -> list[int]:
+    """Enabled accounts with due work, no live lease and no pause: each needs a dispatcher."""
+    busy = DispatchLease.objects.filter(account=OuterRef("pk")).filter(
+        Q(expires_at__gt=now) & ~Q(owner="") | Q(paused_until__gt=now)
+    )
+    return list(
+        ChannelAccount.objects.filter(enabled=True)
+        .filter(Exists(due(now).filter(account=OuterRef("pk"))))
+        .exclude(Exists(busy))
+        .values_list("pk", flat=True)
+    )

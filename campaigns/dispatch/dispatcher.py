@@ -1,0 +1,241 @@
+"""One bounded run of sending for one channel account, under its lease.
+
+The main thread owns the database: it claims batches, applies the policies, renders, commits
+rows as `sending` just before they go and records outcomes in bulk. The sender's threads only
+do HTTP. At most `threads` rows are `sending` at any moment, which bounds `unknown` after a
+crash to what was really in flight.
+"""
+
+import logging
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from campaigns import policies
+from campaigns.content import delivery_message
+from campaigns.dispatch import claim, outcomes
+from campaigns.dispatch.lease import Lease, new_owner
+from campaigns.dispatch.outcomes import Job, Outcome
+from campaigns.dispatch.pacing import RecipientSpacing
+from campaigns.dispatch.recovery import IDEMPOTENT_KINDS, Recovered, recover_account
+from campaigns.dispatch.sender import Sender
+from campaigns.models import Delivery
+from channels.errors import ConfigurationError, RetryAfter
+from channels.models import ChannelAccount
+from subscriptions.services import recipient_gone
+
+log = logging.getLogger(__name__)
+State = Delivery.State
+FLUSH_EVERY = 0.2  # seconds: outcomes are committed at least this often
+FLUSH_SIZE = 200
+POLL = 0.05  # seconds the main thread waits for sends before its other duties
+YIELD_EVERY = 25  # rows rendered between giving the GIL to the sending threads
+
+
+@dataclass
+class RunStats:
+    account_id: int
+    owner: str
+    states: dict[str, int] = field(default_factory=dict)  # outcomes recorded, by state
+    stopped: str = ""  # why the run ended
+    recovered: Recovered = field(default_factory=Recovered)
+
+    def count(self, state: str) -> None:
+        key = str(state)  # "sent", not State.SENT, in logs
+        self.states[key] = self.states.get(key, 0) + 1
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        account: ChannelAccount,
+        *,
+        owner: str | None = None,
+        run_seconds: float | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.account = account
+        self.owner = owner or new_owner()
+        self.run_seconds = settings.DISPATCH_RUN_SECONDS if run_seconds is None else run_seconds
+        rate = account.effective_rate_limit * settings.DISPATCH_RATE_HEADROOM
+        self.threads = threads or max(1, min(math.ceil(rate), settings.DISPATCH_MAX_THREADS))
+        # About a second of sends per claim: policies run close to the send, a slow account
+        # holds few claimed rows, and a paced one does not starve its senders while the main
+        # thread works through a big batch.
+        self.batch = max(self.threads, min(math.ceil(rate), settings.DISPATCH_BATCH_SIZE))
+        # Threads start on the first send, so a run that finds the lease held costs nothing.
+        idempotent = account.kind in IDEMPOTENT_KINDS
+        self.sender = Sender(account, threads=self.threads, rate=rate, idempotent=idempotent)
+        self.spacing = RecipientSpacing(self.sender.provider.per_recipient_interval)
+        self.stats = RunStats(account.pk, self.owner)
+        self.ready: deque[Job] = deque()
+        self.done: list[Outcome] = []
+        self.gone: list[tuple[Job, str]] = []
+
+    def run(self) -> RunStats:
+        lease = Lease(self.account.pk, self.owner)
+        if not lease.acquire():
+            self.sender.close()
+            self.stats.stopped = "lease held"
+            return self.stats
+        try:
+            self.stats.recovered = recover_account(self.account, owner=self.owner)
+            if lease.paused_until and lease.paused_until > timezone.now():
+                self.sender.pacer.pause((lease.paused_until - timezone.now()).total_seconds())
+            self._loop(lease)
+        finally:
+            self.sender.close()
+            lease.release()
+        log.info("dispatch %s %s: %s", self.account.name, self.stats.stopped, self.stats.states)
+        return self.stats
+
+    def _loop(self, lease: Lease) -> None:
+        clock = time.monotonic
+        deadline = clock() + self.run_seconds
+        beat_every = lease.ttl.total_seconds() / 3
+        next_beat = clock() + beat_every
+        last_flush, stop = clock(), ""
+        try:
+            while not (stop and not self.sender.in_flight):
+                now = clock()
+                if now >= next_beat:  # the heartbeat
+                    next_beat = now + beat_every
+                    stop = stop or ("" if lease.extend() else "lease lost")
+                stop = stop or ("time up" if now >= deadline else "")
+                paused = self.sender.pacer.paused_for()
+                if paused:  # a 429: nothing goes out until it has passed
+                    self._release_ready()
+                    stop = stop or ("paused" if now + paused >= deadline else "")
+                elif not stop:
+                    stop = self._feed()
+                stop = self._collect(lease, POLL) or stop
+                if len(self.done) >= FLUSH_SIZE or clock() - last_flush >= FLUSH_EVERY:
+                    self._flush()
+                    last_flush = clock()
+        finally:
+            self._release_ready()
+            while self.sender.in_flight:
+                self._collect(lease, None)
+            self._flush()
+        self.stats.stopped = stop
+
+    def _feed(self) -> str:
+        """Claim when the ready queue runs low and hand rows to free threads; "" to go on."""
+        if len(self.ready) < self.batch // 2:
+            fetched = self._prepare()
+            if not fetched and not self.ready and not self.sender.in_flight:
+                return "nothing due"
+        if self.ready and self.sender.in_flight <= self.threads // 2:
+            return self._submit()
+        return ""
+
+    def _prepare(self) -> int:
+        """Claim a batch, apply the policies, render what may go; returns rows claimed."""
+        rows = claim.claim(self.account, owner=self.owner, limit=self.batch, now=timezone.now())
+        settled: list[Outcome] = []
+        decisions = policies.evaluate(rows, now=timezone.now())
+        for n, (row, decision) in enumerate(zip(rows, decisions, strict=True)):
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                time.sleep(0)  # let waiting senders have the GIL: their slots are due now
+            if decision.action == policies.SKIP:
+                settled.append(outcomes.outcome(row, State.SKIPPED, decision.reason))
+            elif decision.action == policies.DEFER:
+                due = decision.due_at
+                settled.append(outcomes.outcome(row, State.DEFERRED, decision.reason, due_at=due))
+            else:
+                try:
+                    message = delivery_message(row)
+                except Exception as error:  # user-written content must not stop the account
+                    log.exception("delivery %s: content failed", row.pk)
+                    settled.append(outcomes.outcome(row, State.FAILED, f"content: {error}"))
+                    continue
+                assert decision.options is not None
+                recipient = row.subscription.platform_user_id
+                self.ready.append(Job(row, message, decision.options, recipient))
+        self._record(settled)
+        return len(rows)
+
+    def _submit(self) -> str:
+        jobs: list[Job] = []
+        later: list[Outcome] = []
+        now = timezone.now()
+        while self.ready and len(jobs) + self.sender.in_flight < self.threads:
+            job = self.ready.popleft()
+            wait_s = self.spacing.ready_in(job.recipient)
+            if wait_s:  # the same customer got one a moment ago: due again once allowed
+                due = now + timedelta(seconds=min(wait_s, self.spacing.interval))
+                later.append(outcomes.outcome(job.delivery, State.PENDING, due_at=due))
+                continue
+            self.spacing.start(job.recipient)
+            jobs.append(job)
+        self._record(later)
+        if not jobs:
+            return ""
+        ids = [job.id for job in jobs]
+        marked = claim.mark_sending(ids, account_id=self.account.pk, owner=self.owner, now=now)
+        if marked != len(jobs):
+            # Our lease expired under us: a new owner may be recovering these rows. Send none.
+            claim.unsend(ids, owner=self.owner)
+            claim.release(ids, owner=self.owner)
+            return "lease lost"
+        for job in jobs:
+            job.sending_at = now
+            job.delivery.attempts += 1
+            self.sender.submit(job)
+        return ""
+
+    def _collect(self, lease: Lease, timeout: float | None) -> str:
+        """Take finished sends; act on account-wide errors. Returns a reason to stop, or ""."""
+        stop = ""
+        if not self.sender.in_flight and timeout:
+            time.sleep(min(self.sender.pacer.paused_for(), timeout))  # paused or idle
+        for result in self.sender.take(timeout):
+            self.spacing.done(result.job.recipient, result.started)
+            self.done.append(result.outcome)
+            if result.outcome.gone:
+                self.gone.append((result.job, result.outcome.reason))
+            error = result.error
+            if isinstance(error, RetryAfter):
+                lease.pause(error.seconds)
+                log.warning("%s rate limited for %ss: %s", self.account, error.seconds, error)
+            elif isinstance(error, ConfigurationError):
+                lease.pause(settings.DISPATCH_CONFIG_PAUSE_SECONDS)
+                log.error("%s misconfigured, sends stopped: %s", self.account, error.reason)
+                stop = "configuration error"
+        return stop
+
+    def _flush(self) -> None:
+        done, gone = self.done, self.gone
+        self.done, self.gone = [], []
+        self._record(done)
+        for job, reason in gone:
+            recipient_gone(account=self.account, platform_user_id=job.recipient, reason=reason)
+
+    def _record(self, results: list[Outcome]) -> None:
+        outcomes.record(results, owner=self.owner)
+        for result in results:
+            self.stats.count(result.state)
+
+    def _release_ready(self) -> None:
+        if self.ready:
+            claim.release([job.id for job in self.ready], owner=self.owner)
+            self.ready.clear()
+
+
+def run_account(account_id: int, **options: object) -> RunStats | None:
+    """Dispatch one account's due deliveries until done or out of time (the task's body)."""
+    account = ChannelAccount.objects.filter(pk=account_id, enabled=True).first()
+    if account is None:
+        return None
+    stats = Dispatcher(account, **options).run()  # type: ignore[arg-type]
+    # A wake that came while we were finishing found the lease held; look once more now.
+    for _ in range(3):
+        if stats.stopped != "nothing due" or not claim.has_due_work(account.pk, timezone.now()):
+            break
+        stats = Dispatcher(account, **options).run()  # type: ignore[arg-type]
+    return stats

@@ -1,0 +1,71 @@
+"""Recovering rows a dead dispatcher left behind; only ever done while holding the lease.
+
+`claimed` rows never left: they go back to due. `sending` rows may have reached the platform:
+only VK dedupes a resend (random_id = delivery id), so only there are they retried; elsewhere
+they become `unknown`, counted and shown, never silently re-sent.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from campaigns.dispatch.lease import Lease, new_owner
+from campaigns.models import Delivery, DispatchLease
+from channels.models import ChannelAccount
+
+log = logging.getLogger(__name__)
+State = Delivery.State
+# Platforms whose send API dedupes a repeated request: VK's messages.send random_id
+# (https://dev.vk.com/ru/method/messages.send). The dispatcher passes the delivery id.
+IDEMPOTENT_KINDS = frozenset({"vk"})
+
+
+@dataclass(frozen=True)
+class Recovered:
+    pending: int = 0  # claimed, never sent: due again
+    resent: int = 0  # sending on an idempotent platform: due again
+    unknown: int = 0  # sending elsewhere: ambiguous
+
+    def __bool__(self) -> bool:
+        return bool(self.pending or self.resent or self.unknown)
+
+
+def recover_account(account: ChannelAccount, *, owner: str) -> Recovered:
+    """Take back every row another owner left claimed or sending (call with the lease held)."""
+    stale = Delivery.objects.filter(account_id=account.pk).exclude(claimed_by=owner)
+    pending = stale.filter(state=State.CLAIMED).update(state=State.PENDING, claimed_by="")
+    in_flight = stale.filter(state=State.SENDING)
+    resent = unknown = 0
+    if account.kind in IDEMPOTENT_KINDS:
+        resent = in_flight.update(state=State.PENDING, claimed_by="", sent_at=None)
+    else:
+        # claimed_by stays: if that owner is alive after all and learns the answer, it wins.
+        unknown = in_flight.update(state=State.UNKNOWN, reason="dispatcher died mid-send")
+    recovered = Recovered(pending, resent, unknown)
+    if recovered:
+        log.warning("account %s: recovered rows of a dead dispatcher: %s", account.pk, recovered)
+    return recovered
+
+
+def sweep() -> dict[int, Recovered]:
+    """Recover accounts whose rows are stuck under an expired lease, taking the lease to do it."""
+    now = timezone.now()
+    stuck = Delivery.objects.filter(
+        account=OuterRef("pk"), state__in=(State.CLAIMED, State.SENDING)
+    )
+    live = DispatchLease.objects.filter(account=OuterRef("pk"), expires_at__gt=now).exclude(
+        owner=""
+    )
+    accounts = ChannelAccount.objects.filter(Exists(stuck)).filter(~Q(Exists(live)))
+    done: dict[int, Recovered] = {}
+    for account in accounts:
+        lease = Lease(account.pk, new_owner("sweep:"))
+        if not lease.acquire():
+            continue  # a dispatcher just took it; it recovers on its own
+        try:
+            done[account.pk] = recover_account(account, owner=lease.owner)
+        finally:
+            lease.release()
+    return done

@@ -1,0 +1,62 @@
+"""What the campaign engine does with inbound events: receipts, survey answers and comments.
+
+Runs after subscriptions.inbound.handle_event (settings.INBOUND_EVENT_HANDLERS), inside the same
+transaction, so STOP and the other keywords have been handled before a text could be taken for
+a survey comment.
+"""
+
+from campaigns.receipts import receipts_record
+from campaigns.surveys import (
+    COMMENT_THANKS,
+    THANKS,
+    reply_text,
+    survey_answer,
+    survey_comment,
+    survey_payload,
+)
+from channels.events import EventKind
+from channels.messages import RichMessage
+from channels.models import InboundEvent
+from channels.providers.base import Reply
+
+
+def handle_event(event: InboundEvent) -> list[Reply]:
+    """The replies to one inbound event ([] when the engine has nothing to say)."""
+    if event.kind in (EventKind.DELIVERED, EventKind.READ):
+        receipts_record(event=event)
+        return []
+    if event.kind == EventKind.BUTTON:
+        return _on_button(event, event.payload)
+    if event.kind == EventKind.TEXT:
+        # Viber sends a reply button back as text equal to its payload.
+        if survey_payload(event.text) is not None:
+            return _on_button(event, event.text)
+        return _on_text(event)
+    return []
+
+
+def _on_button(event: InboundEvent, payload: str) -> list[Reply]:
+    parsed = survey_payload(payload)
+    if parsed is None:
+        return []
+    delivery_id, score = parsed
+    answer = survey_answer(
+        account_id=event.account_id,
+        platform_user_id=event.platform_user_id,
+        delivery_id=delivery_id,
+        score=score,
+    )
+    if answer is None:  # someone else's survey (or none): say nothing, change nothing
+        return []
+    text = reply_text(THANKS, answer.delivery.subscription)
+    return [Reply(event.platform_user_id, RichMessage(text=text))]
+
+
+def _on_text(event: InboundEvent) -> list[Reply]:
+    answer = survey_comment(
+        account_id=event.account_id, platform_user_id=event.platform_user_id, text=event.text
+    )
+    if answer is None:
+        return []
+    text = reply_text(COMMENT_THANKS, answer.delivery.subscription)
+    return [Reply(event.platform_user_id, RichMessage(text=text))]

@@ -1,0 +1,186 @@
+import datetime as dt
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from channels.models import ChannelAccount
+from subscriptions.models import TOPICS, Order, OrderEvent, Subscription
+
+
+class Campaign(models.Model):
+    class Kind(models.TextChoices):
+        TRIGGERED = "triggered"
+        ONE_OFF = "one_off", "One-off"
+        RECURRING = "recurring"
+
+    class Category(models.TextChoices):
+        SERVICE = "service"
+        SURVEY = "survey"
+        MARKETING = "marketing"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        SCHEDULED = "scheduled"
+        RUNNING = "running"
+        PAUSED = "paused"
+        FINISHED = "finished"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    topic = models.CharField(
+        max_length=20, blank=True, choices=list(TOPICS.items()),
+        help_text="The customer topic this needs (empty for service messages).",
+    )  # fmt: skip
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+
+    # Audience: every filter is optional and they combine with AND.
+    accounts = models.ManyToManyField(ChannelAccount, blank=True, help_text="Empty = all.")
+    skus = models.JSONField(default=list, blank=True, help_text="Bought any of these SKUs.")
+    min_days_since_last_order = models.PositiveIntegerField(null=True, blank=True)
+    max_days_since_last_order = models.PositiveIntegerField(null=True, blank=True)
+    max_survey_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    min_survey_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    languages = models.JSONField(
+        default=list, blank=True, help_text="Customer locales; empty = all."
+    )
+
+    # Content: {"default": RichMessage dict, "<channel kind>": RichMessage dict, ...}.
+    content = models.JSONField(default=dict)
+    whatsapp_template = models.CharField(
+        max_length=100, blank=True, help_text="Approved template for outside WhatsApp's window."
+    )
+    link_url = models.URLField(blank=True, help_text="Shop page for {link}: tracked, with utm.")
+
+    # One-off: send_at. Recurring: weekly on `weekday` at `local_time` in each customer's zone.
+    send_at = models.DateTimeField(null=True, blank=True)
+    weekday = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(6)], help_text="0 = Monday."
+    )
+    local_time = models.TimeField(null=True, blank=True)
+
+    # Triggered: an order event type (or "no_order_since_delivery" for win-back) plus a delay.
+    trigger_event = models.CharField(max_length=40, blank=True)
+    trigger_delay = models.DurationField(default=dt.timedelta)
+    trigger_conditions = models.JSONField(default=dict, blank=True)
+
+    holdout_percent = models.FloatField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    quiet_hours_start = models.TimeField(default=dt.time(21, 0))
+    quiet_hours_end = models.TimeField(default=dt.time(9, 0))
+    respect_quiet_hours = models.BooleanField(default=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def priority(self) -> int:
+        """Lower goes first: service before surveys before bulk marketing."""
+        return {"service": 0, "survey": 1, "marketing": 2}[self.category]
+
+
+class Delivery(models.Model):
+    """The unit of work and the send ledger: one row per campaign, occurrence and subscription."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        CLAIMED = "claimed"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+        UNKNOWN = "unknown"
+        DEFERRED = "deferred"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    # "once", an ISO week like "2026-W48", or "event:<order event id>": the same thing twice is
+    # the same key, so the unique constraint makes a second send impossible.
+    occurrence = models.CharField(max_length=100)
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE)
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL)
+    order_event = models.ForeignKey(OrderEvent, null=True, blank=True, on_delete=models.SET_NULL)
+    priority = models.PositiveSmallIntegerField(default=2)
+    due_at = models.DateTimeField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_by = models.CharField(max_length=100, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    reason = models.CharField(max_length=255, blank=True, help_text="Why skipped/deferred/failed.")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "occurrence", "subscription"], name="delivery_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["account", "state", "priority", "due_at"], name="delivery_due"),
+            models.Index(fields=["account", "provider_message_id"], name="delivery_provider_id"),
+            models.Index(fields=["subscription", "sent_at"], name="delivery_sent_by_sub"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.occurrence}/{self.subscription_id} {self.state}"
+
+
+class DispatchLease(models.Model):
+    """One dispatcher per channel account: the owner holds the lease until it expires."""
+
+    account = models.OneToOneField(ChannelAccount, on_delete=models.CASCADE, primary_key=True)
+    owner = models.CharField(max_length=100, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # A 429 pauses every send on the account until then, whoever holds the lease.
+    paused_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.account_id} held by {self.owner or 'nobody'}"
+
+
+class SurveyAnswer(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="answers")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL)
+    score = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(blank=True)
+    items = models.JSONField(default=list, blank=True, help_text="SKUs of the order answered for.")
+    answered_at = models.DateTimeField(default=timezone.now)
+    alerted_at = models.DateTimeField(null=True, blank=True, help_text="Low score alert sent.")
+
+    def __str__(self) -> str:
+        return f"{self.score} for delivery {self.delivery_id}"
+
+
+class LinkClick(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="clicks")
+    url = models.URLField(max_length=2000)
+    clicked_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"click on {self.delivery_id}"
+
+
+class Attribution(models.Model):
+    """A later order credited to the last delivery the customer clicked or read."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="attribution")
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attributions")
+    via = models.CharField(max_length=10, help_text="click or read")
+    attributed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.order_id} <- {self.delivery_id} ({self.via})"

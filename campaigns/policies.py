@@ -1,0 +1,157 @@
+"""Send-time policies, checked in DESIGN order at the moment of sending; each outcome has a reason.
+
+1 subscription active, 2 topic consent, 3 platform window, 4 quiet hours (defer, never drop),
+5 frequency cap across campaigns, 6 holdout. `evaluate` decides a whole batch with one query
+for the frequency cap.
+"""
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count
+
+from campaigns.models import Campaign, Delivery
+from channels.providers import PROVIDERS
+from channels.providers.base import SendOptions
+
+SEND, SKIP, DEFER = "send", "skip", "defer"
+SERVICE, MARKETING = Campaign.Category.SERVICE, Campaign.Category.MARKETING
+# States whose request left (or may have): they count against the frequency cap.
+SENT_OR_MAYBE = (Delivery.State.SENT, Delivery.State.SENDING, Delivery.State.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: str  # SEND, SKIP or DEFER
+    reason: str = ""
+    options: SendOptions | None = None  # for SEND
+    due_at: datetime | None = None  # for DEFER
+
+
+def evaluate(deliveries: Sequence[Delivery], *, now: datetime) -> list[Decision]:
+    """One decision per delivery, in order (deliveries need subscription, customer, campaign)."""
+    cap = FrequencyCap.load(deliveries, now=now)
+    return [decide(delivery, now=now, cap=cap) for delivery in deliveries]
+
+
+def decide(delivery: Delivery, *, now: datetime, cap: "FrequencyCap") -> Decision:
+    subscription, campaign = delivery.subscription, delivery.campaign
+    if not subscription.is_active:
+        return Decision(SKIP, f"subscription {subscription.status}")
+    topic = campaign.topic
+    if topic and campaign.category != SERVICE and not subscription.wants(topic):
+        return Decision(SKIP, f"topic {topic} not consented")
+    options = window_options(delivery, now=now)
+    if isinstance(options, Decision):
+        return options
+    customer = subscription.customer
+    if campaign.respect_quiet_hours:
+        until = quiet_until(
+            now, customer.zone, campaign.quiet_hours_start, campaign.quiet_hours_end
+        )
+        if until is not None:
+            return Decision(DEFER, "quiet hours", due_at=until)
+    marketing = campaign.category == MARKETING
+    if marketing and cap.reached(customer.pk):
+        return Decision(SKIP, "frequency cap")
+    if held_out(campaign.pk, subscription.pk, campaign.holdout_percent):
+        return Decision(SKIP, "holdout")
+    if marketing:
+        cap.count(customer.pk)  # a second message in the same batch counts too
+    return Decision(SEND, options=options)
+
+
+def window_options(delivery: Delivery, *, now: datetime) -> SendOptions | Decision:
+    """How to send given the platform's window since the customer's last message, or a skip."""
+    subscription, campaign, kind = delivery.subscription, delivery.campaign, delivery.account.kind
+    options = SendOptions(
+        idempotency_key=str(delivery.pk),
+        language=subscription.customer.locale or "en",
+        category=campaign.category,
+    )
+    window = PROVIDERS[kind].window
+    last = subscription.last_inbound_at
+    if window.is_open(None if last is None else now - last):
+        return options
+    if window.outside == "intent":  # VK: the adapter declares a non-default intent
+        return _outside(options)
+    if window.outside == "template":  # WhatsApp: only an approved template may go
+        if campaign.whatsapp_template:
+            return _outside(options, template=campaign.whatsapp_template)
+        return Decision(SKIP, f"{kind} window closed, no template")
+    if window.outside == "tags" and campaign.category == SERVICE and delivery.order_id:
+        # Messenger's POST_PURCHASE_UPDATE tag is for updates about an existing purchase only;
+        # a menu or a survey is never sent under a tag meant for something else.
+        return _outside(options)
+    return Decision(SKIP, f"{kind} window closed")
+
+
+def _outside(options: SendOptions, template: str = "") -> SendOptions:
+    return SendOptions(
+        idempotency_key=options.idempotency_key,
+        outside_window=True,
+        template=template,
+        language=options.language,
+        category=options.category,
+    )
+
+
+def quiet_until(now: datetime, zone: ZoneInfo, start: time, end: time) -> datetime | None:
+    """The end of the quiet hours `now` falls in (customer's local time), or None if outside."""
+    if start == end:
+        return None
+    local = now.astimezone(zone)
+    clock = local.time()
+    quiet = start <= clock < end if start < end else (clock >= start or clock < end)
+    if not quiet:
+        return None
+    day = local.date() if clock < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
+
+
+def held_out(campaign_id: int, subscription_id: int, percent: float) -> bool:
+    """Deterministic: the same subscription is always in (or out of) a campaign's holdout."""
+    if percent <= 0:
+        return False
+    digest = hashlib.blake2b(f"{campaign_id}:{subscription_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest) / 2**64 * 100 < percent
+
+
+class FrequencyCap:
+    """Marketing messages per customer in the last MARKETING_CAP_DAYS, across all campaigns."""
+
+    def __init__(self, counts: Counter[int]) -> None:
+        self.counts = counts
+        self.limit = settings.MARKETING_CAP_COUNT
+
+    @classmethod
+    def load(cls, deliveries: Sequence[Delivery], *, now: datetime) -> "FrequencyCap":
+        customers = {
+            d.subscription.customer_id for d in deliveries if d.campaign.category == MARKETING
+        }
+        if not customers:
+            return cls(Counter())
+        since = now - timedelta(days=settings.MARKETING_CAP_DAYS)
+        rows = (
+            Delivery.objects.filter(
+                subscription__customer_id__in=customers,
+                campaign__category=MARKETING,
+                state__in=SENT_OR_MAYBE,
+                sent_at__gte=since,
+            )
+            .values_list("subscription__customer_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        return cls(Counter(dict(rows)))
+
+    def reached(self, customer_id: int) -> bool:
+        return self.counts[customer_id] >= self.limit
+
+    def count(self, customer_id: int) -> None:
+        self.counts[customer_id] += 1

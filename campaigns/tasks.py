@@ -1,0 +1,99 @@
+"""Campaign tasks: thin, by id, each calls one service.
+
+Dispatch tasks come first (campaigns/dispatch/). Other campaign tasks (materialization,
+triggers, surveys, ...) are added BELOW the "--- campaign engine" marker, not above it.
+"""
+
+import logging
+from functools import partial
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns import dispatch
+
+log = logging.getLogger(__name__)
+
+# --- dispatch ---------------------------------------------------------------------------------
+
+
+def _enqueue(account_id: int) -> None:
+    # A wake that waits longer than a few ticks is stale (the tick has re-sent it by then):
+    # the worker drops it instead of starting a run for nothing.
+    dispatch_account.apply_async((account_id,), expires=settings.DISPATCH_TICK_SECONDS * 5)
+
+
+def dispatch_wake(account_id: int) -> None:
+    """Start the account's dispatcher now, once the current transaction commits.
+
+    For new due rows that should not wait for the next tick (a zero-delay trigger). Harmless
+    when a dispatcher already runs: it finds the lease held and exits, and the running one sees
+    the rows at its next claim (or re-checks after releasing the lease).
+    """
+    # robust: a broker outage must not fail the caller's request after its data is committed;
+    # the tick finds the rows once the broker is back.
+    transaction.on_commit(partial(_enqueue, account_id), robust=True)
+
+
+@shared_task(name="campaigns.dispatch_tick", ignore_result=True)
+def dispatch_tick() -> int:
+    """Beat, every DISPATCH_TICK_SECONDS: wake each account with due work and no dispatcher."""
+    accounts = dispatch.accounts_to_wake(timezone.now())
+    for account_id in accounts:
+        _enqueue(account_id)
+    return len(accounts)
+
+
+# acks_late: a worker lost mid-run gets the task redelivered, and the lease makes a second run
+# of the same account a no-op while the first one lives.
+@shared_task(name="campaigns.dispatch_account", acks_late=True, ignore_result=True)
+def dispatch_account(account_id: int) -> None:
+    """Send the account's due deliveries for up to DISPATCH_RUN_SECONDS."""
+    stats = dispatch.run_account(account_id)
+    if stats is not None and stats.stopped == "time up":
+        # More is due: queue the next run now rather than idle until the next tick (a gap
+        # every run would cost a few percent of the account's rate). Behind other queued
+        # tasks, so a busy account does not keep a worker from the others.
+        _enqueue(account_id)
+
+
+@shared_task(name="campaigns.dispatch_sweep", ignore_result=True)
+def dispatch_sweep() -> None:
+    """Recover rows stuck under expired leases on accounts nobody is dispatching."""
+    for account_id, recovered in dispatch.sweep().items():
+        log.warning("sweep recovered account %s: %s", account_id, recovered)
+
+
+# --- campaign engine --------------------------------------------------------------------------
+# Services are imported inside each task: the engine's modules import dispatch_wake from here.
+
+
+@shared_task(name="campaigns.order_event_received", ignore_result=True)
+def order_event_received(order_event_id: int) -> None:
+    """Sent by the order events API on commit: fire the event's triggers (once)."""
+    from campaigns.triggers import trigger_fire
+    from subscriptions.models import OrderEvent
+
+    event = OrderEvent.objects.filter(pk=order_event_id).first()
+    if event is None:
+        log.warning("order event %s not found", order_event_id)
+        return
+    trigger_fire(event=event)
+
+
+@shared_task(name="campaigns.materialize_tick", ignore_result=True)
+def materialize_tick() -> int:
+    """Beat, every MATERIALIZE_TICK_SECONDS: due campaigns -> delivery rows; lost events."""
+    from campaigns.services import materialize_tick as tick
+
+    return tick()
+
+
+@shared_task(name="campaigns.survey_alerts", ignore_result=True)
+def survey_alerts() -> int:
+    """Beat, every minute: e-mail the shop about low survey scores (each once)."""
+    from campaigns.surveys import survey_alerts_send
+
+    return survey_alerts_send()

@@ -1,0 +1,175 @@
+"""Leases, claims, the sending fence, recovery and the tick's choice of accounts."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from campaigns.dispatch import accounts_to_wake, sweep
+from campaigns.dispatch.claim import claim, mark_sending
+from campaigns.dispatch.lease import Lease
+from campaigns.dispatch.recovery import recover_account
+from campaigns.models import Delivery, DispatchLease
+from tests.factories import (
+    CampaignFactory,
+    ChannelAccountFactory,
+    DeliveryFactory,
+    SubscriptionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows(account, n: int, **fields) -> list[Delivery]:
+    return [
+        DeliveryFactory(subscription=SubscriptionFactory(account=account), **fields)
+        for _ in range(n)
+    ]
+
+
+def _expire(account) -> None:
+    DispatchLease.objects.filter(account=account).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+# --- the lease --------------------------------------------------------------------------------
+
+
+def test_it_gives_the_lease_to_one_owner_at_a_time():
+    account = ChannelAccountFactory()
+    a, b = Lease(account.pk, "a"), Lease(account.pk, "b")
+
+    assert a.acquire()
+    assert not b.acquire()
+    a.release()
+    assert b.acquire()
+
+
+def test_it_lets_another_owner_take_over_an_expired_lease():
+    account = ChannelAccountFactory()
+    dead, alive = Lease(account.pk, "dead"), Lease(account.pk, "alive")
+    dead.acquire()
+
+    _expire(account)
+
+    assert alive.acquire()
+    assert not dead.extend()  # the old owner's heartbeat learns it lost the lease
+
+
+def test_it_never_starts_a_send_once_the_lease_is_lost():
+    # given rows claimed by an owner whose lease then expired and was taken over
+    account = ChannelAccountFactory()
+    dead = Lease(account.pk, "dead")
+    dead.acquire()
+    _rows(account, 3)
+    claimed = claim(account, owner="dead", limit=10, now=timezone.now())
+    _expire(account)
+    Lease(account.pk, "next").acquire()
+
+    marked = mark_sending(
+        [d.pk for d in claimed], account_id=account.pk, owner="dead", now=timezone.now()
+    )
+
+    assert marked == 0
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"claimed"}
+
+
+# --- claiming ---------------------------------------------------------------------------------
+
+
+def test_it_claims_due_rows_service_first_and_deferred_ones_once_due():
+    account = ChannelAccountFactory()
+    now = timezone.now()
+    marketing = _rows(account, 2, due_at=now - timedelta(hours=1))
+    service = _rows(account, 1, campaign=CampaignFactory(category="service"), due_at=now)
+    deferred = _rows(account, 1, state="deferred", due_at=now - timedelta(minutes=1))
+    _rows(account, 1, state="deferred", due_at=now + timedelta(hours=8))  # quiet hours
+    _rows(account, 1, state="sent")
+
+    rows = claim(account, owner="me", limit=10, now=now)
+
+    assert [r.pk for r in rows] == [service[0].pk, marketing[0].pk, marketing[1].pk, deferred[0].pk]
+    assert {r.claimed_by for r in Delivery.objects.filter(state="claimed")} == {"me"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_it_never_claims_a_row_twice_across_concurrent_claimers():
+    # given 400 due rows and four claimers racing without a lease (SKIP LOCKED alone)
+    account = ChannelAccountFactory()
+    _rows(account, 400)
+    claimed: dict[str, list[int]] = {}
+
+    def claimer(owner: str) -> None:
+        mine = claimed.setdefault(owner, [])
+        try:
+            while rows := claim(account, owner=owner, limit=7, now=timezone.now()):
+                mine += [r.pk for r in rows]
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claimer, args=(f"c{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    every = [pk for pks in claimed.values() for pk in pks]
+    assert len(every) == len(set(every)) == 400
+
+
+# --- recovery ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "in_flight_becomes"), [("telegram", "unknown"), ("vk", "pending")]
+)
+def test_it_recovers_what_a_dead_owner_left(kind, in_flight_becomes):
+    account = ChannelAccountFactory(kind=kind)
+    [claimed] = _rows(account, 1, state="claimed", claimed_by="dead")
+    [sending] = _rows(account, 1, state="sending", claimed_by="dead", attempts=1)
+    [sent] = _rows(account, 1, state="sent", claimed_by="dead")
+
+    recovered = recover_account(account, owner="next")
+
+    assert Delivery.objects.get(pk=claimed.pk).state == "pending"
+    assert Delivery.objects.get(pk=sending.pk).state == in_flight_becomes
+    assert Delivery.objects.get(pk=sent.pk).state == "sent"
+    assert (recovered.pending, recovered.unknown + recovered.resent) == (1, 1)
+
+
+def test_it_sweeps_only_accounts_whose_lease_expired():
+    dead_account, live_account = ChannelAccountFactory(name="dead"), ChannelAccountFactory()
+    Lease(dead_account.pk, "dead").acquire()
+    Lease(live_account.pk, "alive").acquire()
+    _expire(dead_account)
+    [stuck] = _rows(dead_account, 1, state="claimed", claimed_by="dead")
+    [busy] = _rows(live_account, 1, state="claimed", claimed_by="alive")
+
+    done = sweep()
+
+    assert list(done) == [dead_account.pk]
+    assert Delivery.objects.get(pk=stuck.pk).state == "pending"
+    assert Delivery.objects.get(pk=busy.pk).state == "claimed"
+    assert DispatchLease.objects.get(account=dead_account).owner == ""
+
+
+# --- the tick ---------------------------------------------------------------------------------
+
+
+def test_it_wakes_only_accounts_with_due_work_and_nobody_dispatching():
+    now = timezone.now()
+    due, leased, paused, idle, disabled = (
+        ChannelAccountFactory(name=name, enabled=name != "disabled")
+        for name in ("due", "leased", "paused", "idle", "disabled")
+    )
+    for account in (due, leased, paused, disabled):
+        _rows(account, 1)
+    _rows(idle, 1, due_at=now + timedelta(minutes=5))
+    Lease(leased.pk, "someone").acquire()
+    DispatchLease.objects.create(account=paused, paused_until=now + timedelta(seconds=30))
+
+    assert accounts_to_wake(timezone.now()) == [due.pk]

@@ -1,0 +1,184 @@
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from campaigns.materialize import one_off_materialize
+from campaigns.models import Campaign, Delivery, SurveyAnswer
+from campaigns.services import materialize_tick
+from subscriptions.models import Customer, Subscription
+from tests.factories import (
+    CampaignFactory,
+    ChannelAccountFactory,
+    CustomerFactory,
+    DeliveryFactory,
+    OrderFactory,
+    OrderItemFactory,
+    SubscriptionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+
+
+def one_off(**fields) -> Campaign:
+    fields.setdefault("send_at", NOW + dt.timedelta(minutes=1))
+    fields.setdefault("status", "scheduled")
+    return CampaignFactory(kind="one_off", **fields)
+
+
+def subscriber(**fields) -> Subscription:
+    fields.setdefault("order", None)
+    return SubscriptionFactory(**fields)
+
+
+def audience(campaign: Campaign) -> set[int]:
+    return set(Delivery.objects.filter(campaign=campaign).values_list("subscription_id", flat=True))
+
+
+def test_it_writes_one_pending_delivery_per_active_subscription():
+    # given two active subscribers, one unsubscribed and one on a disabled account
+    campaign = one_off(category="service", topic="")
+    active = [subscriber(), subscriber()]
+    subscriber(status="unsubscribed")
+    subscriber(account=ChannelAccountFactory(kind="viber", enabled=False))
+    # when
+    created = one_off_materialize(campaign=campaign, now=NOW)
+    # then
+    assert created == 2
+    assert audience(campaign) == {s.pk for s in active}
+    row = Delivery.objects.get(campaign=campaign, subscription=active[0])
+    assert (row.state, row.occurrence, row.due_at) == ("pending", "once", campaign.send_at)
+    assert (row.account_id, row.priority) == (active[0].account_id, 0)
+
+
+def test_it_inserts_nothing_on_a_second_run():
+    campaign = one_off()
+    subscriber(), subscriber()
+    assert one_off_materialize(campaign=campaign, now=NOW) == 2
+    assert one_off_materialize(campaign=campaign, now=NOW) == 0
+    assert Delivery.objects.filter(campaign=campaign).count() == 2
+
+
+def test_it_limits_the_audience_to_the_campaign_accounts():
+    telegram, viber = ChannelAccountFactory(kind="telegram"), ChannelAccountFactory(kind="viber")
+    campaign = one_off()
+    campaign.accounts.set([viber])
+    on_viber = subscriber(account=viber)
+    subscriber(account=telegram)
+    one_off_materialize(campaign=campaign, now=NOW)
+    assert audience(campaign) == {on_viber.pk}
+
+
+def test_it_filters_by_purchased_skus():
+    campaign = one_off(skus=["soup-1", "pie-2"])
+    buyer, other = subscriber(), subscriber()
+    OrderItemFactory(order=OrderFactory(customer=buyer.customer, items=0), sku="pie-2")
+    OrderItemFactory(order=OrderFactory(customer=other.customer, items=0), sku="cake-9")
+    cancelled = subscriber()
+    order = OrderFactory(customer=cancelled.customer, items=0, status="cancelled")
+    OrderItemFactory(order=order, sku="soup-1")
+    one_off_materialize(campaign=campaign, now=NOW)
+    assert audience(campaign) == {buyer.pk}
+
+
+def test_it_filters_by_days_since_last_order():
+    recent, lapsed, never = subscriber(), subscriber(), subscriber()
+    OrderFactory(customer=recent.customer, placed_at=NOW - dt.timedelta(days=2))
+    OrderFactory(customer=lapsed.customer, placed_at=NOW - dt.timedelta(days=40))
+    at_least_30 = one_off(min_days_since_last_order=30)
+    at_most_7 = one_off(max_days_since_last_order=7)
+    one_off_materialize(campaign=at_least_30, now=NOW)
+    one_off_materialize(campaign=at_most_7, now=NOW)
+    assert audience(at_least_30) == {lapsed.pk, never.pk}
+    assert audience(at_most_7) == {recent.pk}
+
+
+def test_it_filters_by_the_last_survey_score():
+    survey = CampaignFactory(kind="triggered", category="survey", topic="surveys")
+    unhappy, happy, silent = subscriber(), subscriber(), subscriber()
+    old = NOW - dt.timedelta(days=30)
+    for sub, scores in ((unhappy, [5, 1]), (happy, [1, 5])):
+        for n, score in enumerate(scores):
+            delivery = DeliveryFactory(campaign=survey, subscription=sub, occurrence=f"e{n}")
+            answered = old + dt.timedelta(days=n)
+            SurveyAnswer.objects.create(delivery=delivery, score=score, answered_at=answered)
+    low = one_off(max_survey_score=2)
+    high = one_off(min_survey_score=4)
+    one_off_materialize(campaign=low, now=NOW)
+    one_off_materialize(campaign=high, now=NOW)
+    assert audience(low) == {unhappy.pk}
+    assert audience(high) == {happy.pk}
+    assert silent.pk not in audience(low) | audience(high)
+
+
+def test_it_filters_by_language_including_regional_locales():
+    russian = subscriber(customer=CustomerFactory(locale="ru"))
+    ukrainian = subscriber(customer=CustomerFactory(locale="uk-UA"))
+    subscriber(customer=CustomerFactory(locale="en"))
+    subscriber(customer=CustomerFactory(locale="rus"))  # not Russian's regional form
+    campaign = one_off(languages=["ru", "UK"])
+    one_off_materialize(campaign=campaign, now=NOW)
+    assert audience(campaign) == {russian.pk, ukrainian.pk}
+
+
+def test_it_combines_filters_with_and():
+    viber = ChannelAccountFactory(kind="viber")
+    match = subscriber(account=viber, customer=CustomerFactory(locale="uk"))
+    wrong_language = subscriber(account=viber, customer=CustomerFactory(locale="en"))
+    wrong_account = subscriber(customer=CustomerFactory(locale="uk"))
+    for sub in (match, wrong_language, wrong_account):
+        OrderItemFactory(order=OrderFactory(customer=sub.customer, items=0), sku="soup-1")
+    campaign = one_off(skus=["soup-1"], languages=["uk"])
+    campaign.accounts.set([viber])
+    one_off_materialize(campaign=campaign, now=NOW)
+    assert audience(campaign) == {match.pk}
+
+
+def _bulk_subscribers(n: int) -> None:
+    account = ChannelAccountFactory(kind="telegram")
+    start = Customer.objects.count()
+    customers = Customer.objects.bulk_create(
+        Customer(external_id=f"bulk-{start + i}") for i in range(n)
+    )
+    Subscription.objects.bulk_create(
+        Subscription(customer=c, account=account, platform_user_id=f"bulk-{c.pk}")
+        for c in customers
+    )
+
+
+def test_it_runs_the_same_few_queries_whatever_the_audience_size(django_assert_max_num_queries):
+    # given audiences of 10 and then 500 subscribers
+    _bulk_subscribers(10)
+    small = one_off(skus=[], languages=["en"])
+    with CaptureQueriesContext(connection) as few:
+        assert one_off_materialize(campaign=small, now=NOW) == 10
+    _bulk_subscribers(490)
+    large = one_off(languages=["en"])
+    # when / then: the same statements, not one per subscriber
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert one_off_materialize(campaign=large, now=NOW) == 500
+
+
+def test_the_tick_materializes_one_offs_due_within_the_lookahead():
+    subscriber()
+    due = one_off(send_at=NOW + dt.timedelta(seconds=60))
+    later = one_off(send_at=NOW + dt.timedelta(days=1))
+    paused = one_off(status="paused")
+    materialize_tick(now=NOW, refresh=False)
+    due.refresh_from_db(), later.refresh_from_db()
+    assert (due.status, Delivery.objects.filter(campaign=due).count()) == ("running", 1)
+    assert (later.status, Delivery.objects.filter(campaign=later).count()) == ("scheduled", 0)
+    assert not Delivery.objects.filter(campaign=paused).exists()
+
+
+def test_it_stores_datetimes_the_orm_reads_back():
+    # raw SQL must write what the ORM expects (aware UTC on PostgreSQL, naive text on SQLite)
+    campaign = one_off()
+    subscriber()
+    before = timezone.now()
+    one_off_materialize(campaign=campaign, now=before)
+    row = Delivery.objects.get(campaign=campaign)
+    assert row.created_at == before and row.due_at == campaign.send_at

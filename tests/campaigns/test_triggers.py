@@ -1,0 +1,187 @@
+import datetime as dt
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from campaigns import tasks
+from campaigns.models import Campaign, Delivery
+from campaigns.services import materialize_tick
+from campaigns.triggers import trigger_fire, winback_materialize
+from subscriptions.models import OrderEvent
+from tests.factories import (
+    CampaignFactory,
+    ChannelAccountFactory,
+    CustomerFactory,
+    OrderEventFactory,
+    OrderFactory,
+    OrderItemFactory,
+    SubscriptionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+SURVEY = {"default": {"text": "How was {items}?"}}
+
+
+def survey(**fields) -> Campaign:
+    fields.setdefault("trigger_event", "order.delivered")
+    fields.setdefault("trigger_delay", dt.timedelta(hours=3))
+    return CampaignFactory(
+        kind="triggered", category="survey", topic="surveys", content=SURVEY, **fields
+    )
+
+
+@pytest.fixture
+def customer_with_order():
+    customer = CustomerFactory()
+    order = OrderFactory(customer=customer, items=0, total=Decimal("40.00"))
+    OrderItemFactory(order=order, sku="borscht")
+    OrderItemFactory(order=order, sku="syrniki")
+    subscription = SubscriptionFactory(customer=customer, order=order)
+    return customer, order, subscription
+
+
+def test_it_writes_a_survey_due_three_hours_after_delivery(customer_with_order):
+    # given a running survey on order.delivered + 3 h and a delivered order
+    _, order, subscription = customer_with_order
+    campaign = survey()
+    delivered = timezone.now()
+    event = OrderEventFactory(order=order, type="order.delivered", occurred_at=delivered)
+    # when
+    created = trigger_fire(event=event)
+    # then
+    assert created == 1
+    row = Delivery.objects.get(campaign=campaign)
+    assert row.subscription == subscription and row.account_id == subscription.account_id
+    assert row.due_at == delivered + dt.timedelta(hours=3)
+    assert (row.order, row.order_event, row.occurrence) == (order, event, f"event:{event.event_id}")
+    assert (row.state, row.priority) == ("pending", 1)
+    event.refresh_from_db()
+    assert event.processed_at is not None
+
+
+def test_it_fires_each_event_once(customer_with_order):
+    _, order, _ = customer_with_order
+    survey()
+    event = OrderEventFactory(order=order)
+    assert trigger_fire(event=event) == 1
+    assert trigger_fire(event=event) == 0
+    assert Delivery.objects.count() == 1
+
+
+def test_it_reaches_every_active_subscription_of_the_customer_on_the_campaign_accounts(
+    customer_with_order,
+):
+    customer, order, telegram_sub = customer_with_order
+    viber_sub = SubscriptionFactory(customer=customer, account=ChannelAccountFactory(kind="viber"))
+    SubscriptionFactory(
+        customer=customer, account=ChannelAccountFactory(kind="vk"), status="blocked"
+    )
+    SubscriptionFactory(account=telegram_sub.account)  # someone else
+    everywhere, viber_only = survey(), survey()
+    viber_only.accounts.set([viber_sub.account])
+    trigger_fire(event=OrderEventFactory(order=order))
+    reached = Delivery.objects.filter(campaign=everywhere).values_list("subscription", flat=True)
+    assert set(reached) == {telegram_sub.pk, viber_sub.pk}
+    assert list(
+        Delivery.objects.filter(campaign=viber_only).values_list("subscription", flat=True)
+    ) == [viber_sub.pk]
+
+
+@pytest.mark.parametrize(
+    ("conditions", "fires"),
+    [
+        ({"skus": ["borscht", "pelmeni"]}, True),
+        ({"skus": ["pelmeni"]}, False),
+        ({"min_total": 30}, True),
+        ({"min_total": "50.00"}, False),
+        ({"max_total": 39.99}, False),
+        ({"skus": ["syrniki"], "max_total": 100}, True),
+    ],
+)
+def test_it_fires_only_when_the_conditions_match(customer_with_order, conditions, fires):
+    _, order, _ = customer_with_order
+    campaign = survey(trigger_conditions=conditions)
+    trigger_fire(event=OrderEventFactory(order=order))
+    assert Delivery.objects.filter(campaign=campaign).exists() is fires
+
+
+def test_it_ignores_other_event_types_and_campaigns_not_running(customer_with_order):
+    _, order, _ = customer_with_order
+    on_paid = survey(trigger_event="order.paid")
+    paused = survey(status="paused")
+    trigger_fire(event=OrderEventFactory(order=order, type="order.delivered"))
+    assert not Delivery.objects.filter(campaign__in=[on_paid, paused]).exists()
+
+
+def test_it_records_an_event_too_old_to_trigger_without_sending(customer_with_order):
+    _, order, _ = customer_with_order
+    survey()
+    event = OrderEventFactory(order=order, occurred_at=timezone.now() - dt.timedelta(days=30))
+    assert trigger_fire(event=event) == 0
+    event.refresh_from_db()
+    assert event.processed_at is not None
+
+
+def test_the_task_fires_the_event_and_wakes_the_account(
+    customer_with_order, django_capture_on_commit_callbacks
+):
+    _, order, subscription = customer_with_order
+    survey(trigger_delay=dt.timedelta(0))
+    event = OrderEventFactory(order=order)
+    with mock.patch("campaigns.tasks._enqueue") as enqueue:
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.order_event_received(event.pk)
+    assert Delivery.objects.filter(order_event=event).count() == 1
+    enqueue.assert_called_once_with(subscription.account_id)
+
+
+def test_the_tick_sweeps_events_whose_task_was_lost(customer_with_order):
+    _, order, _ = customer_with_order
+    campaign = survey()
+    lost = OrderEventFactory(order=order)
+    fresh = OrderEventFactory(order=order, event_id="evt-fresh")
+    now = timezone.now()
+    OrderEvent.objects.filter(pk=lost.pk).update(received_at=now - dt.timedelta(minutes=5))
+    materialize_tick(now=now, refresh=False)
+    assert Delivery.objects.filter(campaign=campaign, order_event=lost).exists()
+    fresh.refresh_from_db()
+    assert fresh.processed_at is None  # its own task is probably still on the way
+
+
+# --- win-back -----------------------------------------------------------------------------------
+def winback() -> Campaign:
+    return CampaignFactory(
+        kind="triggered",
+        trigger_event="no_order_since_delivery",
+        trigger_delay=dt.timedelta(days=14),
+    )
+
+
+def customer_who_ordered(*, delivered_days_ago: float, now: dt.datetime, **order_fields):
+    customer = CustomerFactory()
+    delivered = now - dt.timedelta(days=delivered_days_ago)
+    order = OrderFactory(
+        customer=customer,
+        status="delivered",
+        placed_at=delivered - dt.timedelta(days=1),
+        delivered_at=delivered,
+        **order_fields,
+    )
+    return SubscriptionFactory(customer=customer, order=order), order
+
+
+def test_winback_reaches_customers_whose_last_delivered_order_is_over_14_days_old():
+    now = timezone.now()
+    campaign = winback()
+    lapsed, lapsed_order = customer_who_ordered(delivered_days_ago=15, now=now)
+    customer_who_ordered(delivered_days_ago=10, now=now)
+    came_back, _ = customer_who_ordered(delivered_days_ago=20, now=now)
+    OrderFactory(customer=came_back.customer, placed_at=now - dt.timedelta(days=2))
+    assert winback_materialize(campaign=campaign, now=now) == 1
+    row = Delivery.objects.get(campaign=campaign)
+    assert row.subscription == lapsed and row.order == lapsed_order
+    assert row.occurrence == f"winback:{lapsed_order.pk}"
+    # once per lapsed order: the next pass writes nothing new
+    assert winback_materialize(campaign=campaign, now=now + dt.timedelta(hours=1)) == 0
