@@ -1,0 +1,123 @@
+"""Dispatch throughput end to end: claim -> policies -> render -> HTTP -> outcome committed.
+
+    .venv/bin/python -m bench.dispatch [--deliveries 20000] [--threads 32] [--batch 500]
+                                       [--kind telegram] [--accounts 1] [--compare]
+
+N due deliveries against the unthrottled fake platform server (its own process, loopback) on
+PostgreSQL. --accounts K splits them over K accounts, each dispatched by its own process (how
+production scales out: one lease per account). --compare runs the knob variants side by side.
+Target: >= 2,500 deliveries/s.
+"""
+
+import argparse
+import multiprocessing
+import sys
+import time
+from typing import Any
+
+from bench import common
+
+
+def _dispatch(account_id: int, threads: int, batch: int) -> dict[str, int]:
+    """Run one account's dispatcher until nothing is due (in this or a child process)."""
+    from django.conf import settings
+
+    from campaigns.dispatch.dispatcher import Dispatcher
+    from channels.models import ChannelAccount
+
+    settings.DISPATCH_BATCH_SIZE = batch
+    account = ChannelAccount.objects.get(pk=account_id)
+    totals: dict[str, int] = {}
+    while True:
+        stats = Dispatcher(account, run_seconds=600, threads=threads).run()
+        for state, n in stats.states.items():
+            totals[state] = totals.get(state, 0) + n
+        if stats.stopped != "lease held" and stats.stopped != "time up":
+            return totals
+
+
+def _child(args: tuple[int, int, int]) -> dict[str, int]:
+    return _dispatch(*args)
+
+
+def run_variant(
+    url: str,
+    label: str,
+    n: int,
+    kind: str,
+    accounts: int,
+    threads: int,
+    batch: int,
+) -> float:
+    from django.db import connections
+
+    from campaigns.models import Delivery
+
+    made = [common.make_account(kind, url, rate_limit=1e6) for _ in range(accounts)]
+    for account in made:
+        common.seed(account, n // accounts)
+    total = (n // accounts) * accounts
+    fake_before = common.fake(url, "GET", "stats")["total"]
+    cpu_before = (common.cpu_seconds(), common.cpu_seconds(common.FAKE_PID[0]))
+    started = time.perf_counter()
+    if accounts == 1:
+        _dispatch(made[0].pk, threads, batch)
+    else:
+        connections.close_all()  # forked children must not inherit (and close) our connection
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(accounts) as pool:
+            pool.map(_child, [(a.pk, threads, batch) for a in made])
+    elapsed = time.perf_counter() - started
+    ours = common.cpu_seconds() - cpu_before[0]
+    fakes = common.cpu_seconds(common.FAKE_PID[0]) - cpu_before[1]
+    sent = Delivery.objects.filter(account__in=made, state="sent").count()
+    requests = common.fake(url, "GET", "stats")["total"] - fake_before
+    rate = sent / elapsed
+    print(
+        f"{label:<34} {sent:>6}/{total} sent in {elapsed:6.2f} s = {rate:6.0f}/s | CPU per "
+        f"delivery: dispatcher {ours / sent * 1e6:4.0f} us, fake {fakes / sent * 1e6:4.0f} us | "
+        f"{requests} requests",
+        flush=True,
+    )
+    return rate
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=20_000)
+    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--kind", default="telegram", choices=sorted(common.CREDENTIALS))
+    parser.add_argument("--accounts", type=int, default=1)
+    parser.add_argument("--compare", action="store_true", help="run the knob variants too")
+    args = parser.parse_args(argv)
+
+    _, owned = common.setup_django()
+    try:
+        with common.fake_platform_process() as url:
+            print(f"conditions: {common.conditions()}")
+            print(f"workload: {args.deliveries} {args.kind} deliveries, unthrottled fake\n")
+            variants: list[tuple[str, dict[str, Any]]] = [
+                (f"{args.accounts} account(s), {args.threads} threads", {}),
+            ]
+            if args.compare:
+                variants += [
+                    ("1 account, 8 threads", {"accounts": 1, "threads": 8}),
+                    ("1 account, 64 threads", {"accounts": 1, "threads": 64}),
+                    ("1 account, batch 100", {"accounts": 1, "batch": 100}),
+                    ("2 accounts (2 processes)", {"accounts": 2, "threads": 16}),
+                    ("4 accounts (4 processes)", {"accounts": 4, "threads": 8}),
+                ]
+            for label, knobs in variants:
+                options = {
+                    "accounts": args.accounts, "threads": args.threads, "batch": args.batch,
+                    **knobs,
+                }  # fmt: skip
+                run_variant(url, label, args.deliveries, args.kind, **options)
+    finally:
+        common.drop_database(owned)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
