@@ -1,3 +1,6 @@
+import shutil
+import socket
+import subprocess
 import time
 
 import pytest
@@ -33,6 +36,57 @@ def test_it_answers_503_quickly_when_redis_is_unreachable(client):
     assert response.status_code == 503
     assert response.json()["broker"]["ok"] is False
     assert response.json()["status"] == "unavailable"
+    assert elapsed < 5
+
+
+@pytest.fixture
+def own_redis():
+    """A Redis server of this test's own on a free loopback port, so it can be stopped."""
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: _port_open(port), 10)
+        yield server, f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.kill()
+        server.wait()
+
+
+def _port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_it_answers_503_within_5_seconds_of_redis_stopping(client, own_redis):
+    server, url = own_redis
+    with override_settings(REDIS_URL=url):
+        # given a healthy service on a real Redis
+        assert client.get("/healthz").status_code == 200
+
+        # when Redis stops
+        server.terminate()
+        server.wait(timeout=10)
+        started = time.monotonic()
+        response = client.get("/healthz")
+        elapsed = time.monotonic() - started
+
+    # then the next request answers 503 promptly, naming the broker
+    assert response.status_code == 503
+    broker = response.json()["broker"]
+    assert (broker["backend"], broker["ok"]) == ("redis", False)
     assert elapsed < 5
 
 

@@ -4,11 +4,15 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import urllib.request
+from contextlib import closing
+from pathlib import Path
 
 import pytest
+import requests
 
 from tests.workers import ROOT, wait_for
 
@@ -33,8 +37,10 @@ def _get(url: str) -> tuple[int, bytes]:
 def embedded_env(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     port = _free_port()
+    # The order-event sweep would also process a lost event after a while: keep it out of the
+    # way, so only the task the web process sends can process it in time.
     env.update(VAR_DIR=str(tmp_path), DEBUG="1", PORT=str(port), WEB_CONCURRENCY="1",
-               WORKER_CONCURRENCY="1")  # fmt: skip
+               WORKER_CONCURRENCY="1", ORDER_EVENT_SWEEP_SECONDS="3600")  # fmt: skip
     env["PATH"] = f"{os.path.dirname(sys.executable)}:{env['PATH']}"
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
                    check=True, capture_output=True, timeout=120)  # fmt: skip
@@ -57,6 +63,10 @@ def test_it_runs_web_worker_and_beat_with_nothing_configured(embedded_env):
         assert _get(f"{base}/admin/login/")[0] == 200
         # and beat's heartbeat task reaches the worker, which records it
         wait_for(lambda: json.loads(_get(f"{base}/healthz")[1])["worker"]["last_heartbeat"], 60)
+        # and a task the web process sends (an order event's triggers) is executed by the worker
+        key = _manage(env, "create_api_key", "procfile-test").strip().splitlines()[-1]
+        event_id = _post_order_event(base, key)
+        wait_for(lambda: _event_processed(env, event_id), 60)
     finally:
         honcho.send_signal(signal.SIGINT)  # what Ctrl-C does
         try:
@@ -65,3 +75,33 @@ def test_it_runs_web_worker_and_beat_with_nothing_configured(embedded_env):
             os.killpg(honcho.pid, signal.SIGKILL) if honcho.poll() is None else None
     # and Ctrl-C stopped every process of the group
     assert subprocess.run(["pgrep", "-g", str(honcho.pid)], capture_output=True).returncode == 1
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    return result.stdout
+
+
+def _post_order_event(base: str, key: str) -> str:
+    headers = {"Authorization": f"Api-Key {key}"}
+    order = {
+        "external_id": "A-1", "customer": {"external_id": "C-1"}, "total": "1.00",
+        "currency": "EUR", "status": "paid", "created_at": "2026-11-20T10:00:00+00:00",
+    }  # fmt: skip
+    assert requests.post(f"{base}/api/v1/orders/", json=order, headers=headers, timeout=10).ok
+    event = {"event_id": "ev-procfile-1", "type": "order.delivered", "order_external_id": "A-1",
+             "occurred_at": "2026-11-21T10:00:00+00:00"}  # fmt: skip
+    response = requests.post(f"{base}/api/v1/events/", json=event, headers=headers, timeout=10)
+    assert response.status_code == 201, response.text
+    return event["event_id"]
+
+
+def _event_processed(env: dict[str, str], event_id: str) -> bool:
+    # Read the embedded database directly: the web process only stores the event, the
+    # worker's task stamps it processed.
+    with closing(sqlite3.connect(Path(env["VAR_DIR"]) / "comeback.sqlite3", timeout=10)) as db:
+        row = db.execute(
+            "SELECT processed_at FROM subscriptions_orderevent WHERE event_id = ?", (event_id,)
+        ).fetchone()
+    return bool(row and row[0])

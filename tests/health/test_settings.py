@@ -4,10 +4,11 @@ import sys
 from tests.workers import ROOT
 
 
-def _settings_error(**env: str) -> str:
+def _settings_error(expression: str = "settings.DEBUG", **env: str) -> str:
+    """What a fresh process prints for `expression` (or its start-up error) under `env`."""
     result = subprocess.run(
         [sys.executable, "-c", "import django; from django.conf import settings; "
-         "django.setup(); print(settings.DEBUG)"],
+         f"django.setup(); print({expression})"],
         cwd=ROOT, env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings",
                        **env},
         capture_output=True, text=True, timeout=60,
@@ -27,3 +28,8 @@ def test_it_rejects_a_malformed_boolean():
 
 def test_it_starts_in_debug_without_secret_key():
     assert _settings_error(DEBUG="1").strip().endswith("True")
+
+
+def test_it_sends_mail_over_smtp_once_a_host_is_set():
+    output = _settings_error("settings.EMAIL_BACKEND", DEBUG="1", EMAIL_HOST="smtp.shop.example")
+    assert output.strip() == "django.core.mail.backends.smtp.EmailBackend"
