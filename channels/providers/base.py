@@ -79,6 +79,9 @@ class Provider:
     default_rate_limit: ClassVar[float] = 10.0  # sends per second per account
     per_recipient_interval: ClassVar[float] = 0.0  # seconds between sends to one customer
     window: ClassVar[Window] = Window(hours=None)
+    # True when a Start without a token is the customer's own press (it may re-subscribe),
+    # False where the platform reports a start merely because a chat was opened.
+    start_is_explicit: ClassVar[bool] = True
 
     def __init__(self, account: "ChannelAccount", session: PlatformSession | None = None):
         self.account = account

@@ -91,6 +91,7 @@ class MessengerProvider(MetaProvider):
     per_recipient_interval = 0.0
     window = Window(hours=24, outside="tags")
     graph_errors = MESSENGER_ERRORS
+    start_is_explicit = False  # a referral fires when an m.me link merely opens the thread
 
     def deep_link(self, token: str) -> str:
         page = self.credential("page_username") or self.credential("page_id")

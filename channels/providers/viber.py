@@ -93,6 +93,7 @@ class ViberProvider(Provider):
     default_rate_limit = 50.0
     per_recipient_interval = 0.0
     window = Window(hours=None)
+    start_is_explicit = False  # conversation_started fires whenever the chat is opened
 
     def deep_link(self, token: str) -> str:
         """https://creators.viber.com/docs/bots-api/deep-links"""
