@@ -35,10 +35,18 @@ def campaign_stats(campaign: Campaign) -> dict[str, Any]:
     by_reason = dict(
         deliveries.exclude(reason="").values_list("reason").annotate(n=Count("pk")).order_by()
     )
-    per_channel: dict[str, dict[str, int]] = {}
-    rows = deliveries.values_list("account__kind", "state").annotate(n=Count("pk")).order_by()
-    for kind, state, n in rows:
-        per_channel.setdefault(kind, {})[state] = n
+    # Per channel both ways, like the totals: "skipped 40" says little without "window closed".
+    per_channel: dict[str, dict[str, dict[str, int]]] = {}
+    rows = (
+        deliveries.values_list("account__kind", "state", "reason")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for kind, state, reason, n in rows:
+        channel = per_channel.setdefault(kind, {"by_state": {}, "by_reason": {}})
+        channel["by_state"][state] = channel["by_state"].get(state, 0) + n
+        if reason:
+            channel["by_reason"][reason] = channel["by_reason"].get(reason, 0) + n
     engagement = deliveries.aggregate(
         total=Count("pk"),
         delivered=Count("delivered_at"),

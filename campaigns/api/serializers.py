@@ -83,7 +83,9 @@ class StatsOut(serializers.Serializer):
 
     by_state = serializers.DictField(child=serializers.IntegerField())
     by_reason = serializers.DictField(child=serializers.IntegerField())
-    per_channel = serializers.DictField(child=serializers.DictField())
+    per_channel = serializers.DictField(
+        child=serializers.DictField(), help_text="{channel kind: {by_state: {}, by_reason: {}}}"
+    )
     total = serializers.IntegerField()
     delivered = serializers.IntegerField()
     read = serializers.IntegerField()

@@ -61,6 +61,7 @@ def test_the_change_page_shows_stats_and_a_preview_link(admin_client, campaign, 
     page = admin_client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/")
     assert page.status_code == 200
     assert "Delivered / read / clicked / answered" in page.text
+    assert "telegram (sent 1)" in page.text  # per channel
     assert f"/admin/campaigns/campaign/{campaign.pk}/preview/" in page.text
 
 

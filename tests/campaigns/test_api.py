@@ -185,13 +185,23 @@ def test_stats_count_outcomes(api):
     sub = SubscriptionFactory()
     DeliveryFactory(campaign=campaign, subscription=sub, state="sent", read_at=timezone.now())
     DeliveryFactory(campaign=campaign, state="skipped", reason="no_consent", occurrence="b")
+    viber = SubscriptionFactory(account=ChannelAccountFactory(kind="viber"))
+    for occurrence in ("c", "d"):
+        DeliveryFactory(
+            campaign=campaign, subscription=viber, occurrence=occurrence,
+            state="skipped", reason="viber window closed",
+        )  # fmt: skip
     response = api("get", f"/campaigns/{campaign.pk}/stats/")
     assert response.status_code == 200
     body = response.json()
-    assert body["by_state"] == {"sent": 1, "skipped": 1}
-    assert body["by_reason"] == {"no_consent": 1}
-    assert body["per_channel"] == {"telegram": {"sent": 1, "skipped": 1}}
-    assert (body["total"], body["read"], body["clicked"]) == (2, 1, 0)
+    assert body["by_state"] == {"sent": 1, "skipped": 3}
+    assert body["by_reason"] == {"no_consent": 1, "viber window closed": 2}
+    # each channel counts its own states and reasons
+    assert body["per_channel"] == {
+        "telegram": {"by_state": {"sent": 1, "skipped": 1}, "by_reason": {"no_consent": 1}},
+        "viber": {"by_state": {"skipped": 2}, "by_reason": {"viber window closed": 2}},
+    }
+    assert (body["total"], body["read"], body["clicked"]) == (4, 1, 0)
     assert body["holdout"]["sent"]["members"] == 1
     assert api("get", "/campaigns/999999/stats/").status_code == 404
 
