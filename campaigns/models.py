@@ -143,8 +143,7 @@ class DispatchLease(models.Model):
     account = models.OneToOneField(ChannelAccount, on_delete=models.CASCADE, primary_key=True)
     owner = models.CharField(max_length=100, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
-    # A 429 pauses every send on the account until then, whoever holds the lease.
-    paused_until = models.DateTimeField(null=True, blank=True)
+    # A 429's pause is the account's (ChannelAccount.paused_until): replies obey it too.
 
     def __str__(self) -> str:
         return f"{self.account_id} held by {self.owner or 'nobody'}"

@@ -1,6 +1,9 @@
 import secrets
+from datetime import datetime, timedelta
 
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 from channels.events import EventKind
 from channels.providers import KIND_CHOICES, PROVIDERS
@@ -10,6 +13,16 @@ from channels.providers.base import Provider
 def new_webhook_secret() -> str:
     # Telegram's secret_token allows 1-256 chars of A-Za-z0-9_-; token_urlsafe stays inside.
     return secrets.token_urlsafe(32)
+
+
+class ChannelAccountQuerySet(models.QuerySet):
+    def pause(self, seconds: float) -> datetime:
+        """Stop every send on these accounts for `seconds` (a longer pause already set wins)."""
+        until = timezone.now() + timedelta(seconds=seconds)
+        self.filter(Q(paused_until__isnull=True) | Q(paused_until__lt=until)).update(
+            paused_until=until
+        )
+        return until
 
 
 class ChannelAccount(models.Model):
@@ -26,7 +39,14 @@ class ChannelAccount(models.Model):
         null=True, blank=True, help_text="Sends per second; empty = the platform default."
     )
     enabled = models.BooleanField(default=True)
+    # The platform's own stop (a 429's retry-after, a refused token): every sender on the
+    # account - campaign dispatcher and replies alike - waits until then. One row, one truth.
+    paused_until = models.DateTimeField(
+        null=True, blank=True, help_text="No sends until then (set by the platform's 429)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ChannelAccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -40,6 +60,12 @@ class ChannelAccount(models.Model):
     @property
     def effective_rate_limit(self) -> float:
         return self.rate_limit or PROVIDERS[self.kind].default_rate_limit
+
+    def paused_for(self, now: datetime | None = None) -> float:
+        """Seconds left of the account's pause as loaded (0 if none)."""
+        if self.paused_until is None:
+            return 0.0
+        return max(0.0, (self.paused_until - (now or timezone.now())).total_seconds())
 
 
 class InboundEvent(models.Model):

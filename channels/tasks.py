@@ -1,30 +1,27 @@
-import logging
+import time
 
 from celery import shared_task
 
-from channels.errors import RetryAfter, SendError, Transient
-from channels.messages import RichMessage
-from channels.models import ChannelAccount
-
-log = logging.getLogger(__name__)
-
-# Replies answer something the customer just did, so they go straight out; a short, bounded
-# retry covers a blip without parking work in the broker (no long countdowns anywhere).
-MAX_REPLY_RETRY_SECONDS = 5
+from channels.replies import reply_send
 
 
-@shared_task(name="channels.send_reply", bind=True, max_retries=3)
-def send_reply(self, account_id: int, platform_user_id: str, message: dict) -> None:
-    account = ChannelAccount.objects.filter(pk=account_id, enabled=True).first()
-    if account is None:
-        return
-    try:
-        account.provider().send(platform_user_id, RichMessage.from_dict(message))
-    except (RetryAfter, Transient) as exc:
-        if isinstance(exc, Transient) and exc.maybe_sent:
-            log.warning("reply to %s on %s may have been sent: %s", platform_user_id, account, exc)
-            return
-        delay = min(getattr(exc, "seconds", 1.0), MAX_REPLY_RETRY_SECONDS)
-        raise self.retry(exc=exc, countdown=delay) from exc
-    except SendError as exc:
-        log.warning("reply to %s on %s failed: %s", platform_user_id, account, exc.reason)
+# max_retries=None: a reply is bounded by its age (REPLY_MAX_AGE_SECONDS), not by a count, and
+# each retry waits a few seconds at most (channels/replies.py).
+@shared_task(name="channels.send_reply", bind=True, max_retries=None, ignore_result=True)
+def send_reply(
+    self, account_id: int, platform_user_id: str, message: dict, first_tried: float | None = None
+) -> None:
+    """Send one reply; re-queued shortly while the account is paused or the platform blinks."""
+    first_tried = first_tried or time.time()
+    wait = reply_send(
+        account_id=account_id,
+        platform_user_id=platform_user_id,
+        message=message,
+        first_tried=first_tried,
+        now=time.time(),
+    )
+    if wait is not None:
+        # The reply's age travels with it, so the bound holds across every retry.
+        again = {"account_id": account_id, "platform_user_id": platform_user_id}
+        again |= {"message": message, "first_tried": first_tried}
+        raise self.retry(countdown=wait, args=(), kwargs=again)

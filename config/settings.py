@@ -212,6 +212,12 @@ INBOUND_EVENT_HANDLERS: list[str] = [
     "subscriptions.inbound.handle_event",
     "campaigns.inbound.handle_event",  # after subscriptions: STOP is handled first
 ]
+# Called (account=, platform_user_id=, reason=) when a reply finds the user gone (blocked us):
+# the app that owns subscriptions marks it, so channels imports none of it. Empty = nobody.
+RECIPIENT_GONE_HANDLER = env_str("RECIPIENT_GONE_HANDLER", "subscriptions.services.recipient_gone")
+# A reply still unsent this long after its first try (the account paused by a 429, the
+# platform down) is dropped and logged: a welcome minutes late confuses more than it helps.
+REPLY_MAX_AGE_SECONDS = env_float("REPLY_MAX_AGE_SECONDS", 120.0)
 
 # --- Subscriptions ----------------------------------------------------------------------------
 # Deep-link tokens (subscriptions/tokens.py). Comma-separated, NEWEST FIRST: the first secret

@@ -171,13 +171,24 @@ def has_due_work(account_id: int, now: datetime) -> bool:
 
 
 def accounts_to_wake(now: datetime) -> list[int]:
-    """Enabled accounts with due work, no live lease and no pause: each needs a dispatcher."""
-    busy = DispatchLease.objects.filter(account=OuterRef("pk")).filter(
-        Q(expires_at__gt=now) & ~Q(owner="") | Q(paused_until__gt=now)
+    """Enabled accounts with no live lease that need a dispatcher: due work and no pause, or
+    rows a dead dispatcher left claimed/sending.
+
+    The second makes recovery the tick's job: a killed worker's rows are taken back within a
+    tick of its lease expiring (DISPATCH_LEASE_SECONDS + DISPATCH_TICK_SECONDS), not at the
+    next sweep. Such rows with no live lease mean their owner is gone: a live dispatcher
+    heartbeats its lease while it holds any. A paused account is woken for that too; its
+    dispatcher recovers, then waits out the pause.
+    """
+    live = DispatchLease.objects.filter(account=OuterRef("pk"), expires_at__gt=now).exclude(
+        owner=""
     )
+    left = Delivery.objects.filter(account=OuterRef("pk"), state__in=(State.CLAIMED, State.SENDING))
+    not_paused = Q(paused_until__isnull=True) | Q(paused_until__lte=now)
+    sendable = Q(Exists(due(now).filter(account=OuterRef("pk")))) & not_paused
     return list(
         ChannelAccount.objects.filter(enabled=True)
-        .filter(Exists(due(now).filter(account=OuterRef("pk"))))
-        .exclude(Exists(busy))
+        .filter(sendable | Q(Exists(left)))
+        .exclude(Exists(live))
         .values_list("pk", flat=True)
     )

@@ -85,8 +85,7 @@ class Dispatcher:
             return self.stats
         try:
             self.stats.recovered = recover_account(self.account, owner=self.owner)
-            if lease.paused_until and lease.paused_until > timezone.now():
-                self.sender.pacer.pause((lease.paused_until - timezone.now()).total_seconds())
+            self._obey_pause(lease)
             self._loop(lease)
         finally:
             self.sender.close()
@@ -106,6 +105,7 @@ class Dispatcher:
                 if now >= next_beat:  # the heartbeat
                     next_beat = now + beat_every
                     stop = stop or ("" if lease.extend() else "lease lost")
+                    self._obey_pause(lease)  # a reply may have met a 429 meanwhile
                 stop = stop or ("time up" if now >= deadline else "")
                 paused = self.sender.pacer.paused_for()
                 if paused:  # a 429: nothing goes out until it has passed
@@ -123,6 +123,13 @@ class Dispatcher:
                 self._collect(lease, None)
             self._flush()
         self.stats.stopped = stop
+
+    def _obey_pause(self, lease: Lease) -> None:
+        """Hold every slot until the account's pause (as the lease last read it) has passed."""
+        if lease.paused_until is not None:
+            left = (lease.paused_until - timezone.now()).total_seconds()
+            if left > 0:
+                self.sender.pacer.pause(left)
 
     def _feed(self) -> str:
         """Claim when the ready queue runs low and hand rows to free threads; "" to go on."""

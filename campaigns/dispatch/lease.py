@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from campaigns.models import DispatchLease
+from channels.models import ChannelAccount
 
 
 def new_owner(prefix: str = "") -> str:
@@ -27,6 +28,7 @@ class Lease:
         self.account_id = account_id
         self.owner = owner
         self.ttl = timedelta(seconds=settings.DISPATCH_LEASE_SECONDS if ttl is None else ttl)
+        # The account's pause (ChannelAccount.paused_until), as of acquire and each heartbeat.
         self.paused_until: datetime | None = None
 
     def acquire(self) -> bool:
@@ -45,28 +47,32 @@ class Lease:
                 ],
                 ignore_conflicts=True,
             )
-        lease = DispatchLease.objects.filter(account_id=self.account_id, owner=self.owner).first()
-        if lease is None:
-            return False
-        self.paused_until = lease.paused_until
-        return True
+        return self._read_pause()
 
     def extend(self) -> bool:
-        """Heartbeat: push the expiry out; False if the lease is no longer ours."""
+        """Heartbeat: push the expiry out and re-read the account's pause (a reply may have
+        met a 429 meanwhile); False if the lease is no longer ours."""
         expires = timezone.now() + self.ttl
-        return bool(self._mine().update(expires_at=expires))
+        return bool(self._mine().update(expires_at=expires)) and self._read_pause()
 
     def release(self) -> None:
         self._mine().update(owner="", expires_at=None)
 
     def pause(self, seconds: float) -> datetime:
-        """Stop every send on the account until then, whoever holds the lease next."""
-        until = timezone.now() + timedelta(seconds=seconds)
-        DispatchLease.objects.filter(account_id=self.account_id).filter(
-            Q(paused_until__isnull=True) | Q(paused_until__lt=until)
-        ).update(paused_until=until)
-        self.paused_until = until
+        """Stop every send on the account until then: the next owner and replies wait too."""
+        until = ChannelAccount.objects.filter(pk=self.account_id).pause(seconds)
+        self.paused_until = max(until, self.paused_until or until)
         return until
+
+    def _read_pause(self) -> bool:
+        """Confirm we own the lease, reading the account's pause in the same query."""
+        lease = (
+            self._mine().select_related("account").only("account_id", "account__paused_until")
+        ).first()
+        if lease is None:
+            return False
+        self.paused_until = lease.account.paused_until
+        return True
 
     def _mine(self) -> "QuerySet[DispatchLease]":
         return DispatchLease.objects.filter(account_id=self.account_id, owner=self.owner)

@@ -96,6 +96,9 @@ class Sender:
         if not self.pacer.wait():
             return Result(job, outcomes.unsent(job), None)
         started = time.monotonic()
+        # sent_at is the moment just before the request left: the platform stamps the message
+        # later, so a receipt up to its time (Messenger's read watermark) always covers it.
+        leaving = timezone.now()
         try:
             message_id = self.provider.send(job.recipient, job.message, job.options)
         except Exception as error:
@@ -109,4 +112,4 @@ class Sender:
             outcome = outcomes.classify(job, error, now=timezone.now(), idempotent=self.idempotent)
             return Result(job, outcome, started, error)
         self.pacer.sent(started, time.monotonic())
-        return Result(job, outcomes.sent(job, str(message_id), timezone.now()), started)
+        return Result(job, outcomes.sent(job, str(message_id), leaving), started)

@@ -7,7 +7,7 @@ assertion reads the order and spacing of the fake server's own arrival timestamp
 import re
 import threading
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -170,7 +170,21 @@ def test_it_stops_every_send_on_the_account_for_the_retry_after_of_a_429(account
     # ... and every delivery went out exactly once in the end
     assert delivered_ids(fake_platform, "telegram") == Counter({d.pk: 1 for d in deliveries})
     assert states(account) == Counter({"sent": 20})
-    assert DispatchLease.objects.get(account=account).paused_until is not None
+    assert ChannelAccount.objects.get(pk=account.pk).paused_until is not None
+
+
+def test_it_waits_out_a_pause_another_sender_put_on_the_account(account_on, fake_platform):
+    # given the account paused by a 429 that a reply met (ChannelAccount.paused_until)
+    account = account_on("telegram")
+    deliveries = make_deliveries(account, 3)
+    until = ChannelAccount.objects.filter(pk=account.pk).pause(1.5)
+
+    dispatch_until_settled(account)
+
+    # then nothing reached the platform before the pause had passed
+    requests = fake_platform.requests_for("telegram")
+    assert min(r.received_at for r in requests) >= until.timestamp()
+    assert delivered_ids(fake_platform, "telegram") == Counter({d.pk: 1 for d in deliveries})
 
 
 def test_it_backs_off_after_server_errors_and_then_succeeds(account_on, fake_platform, settings):
@@ -227,7 +241,7 @@ def test_it_stops_a_misconfigured_account_without_burning_attempts(account_on, f
     assert len(fake_platform.requests_for("telegram")) == 1
     assert states(account) == Counter({"pending": 5})
     assert set(Delivery.objects.filter(account=account).values_list("attempts", flat=True)) == {0}
-    assert DispatchLease.objects.get(account=account).paused_until > timezone.now()
+    assert ChannelAccount.objects.get(pk=account.pk).paused_until > timezone.now()
 
 
 def test_it_marks_a_maybe_sent_request_unknown_and_never_resends_it(account_on, fake_platform):
@@ -295,3 +309,34 @@ def test_it_costs_no_query_per_row(account_on, fake_platform):
 
     # the account, the batch, its campaigns, its order items, the frequency cap
     assert dispatch(50) == dispatch(5) == 5
+
+
+# --- receipts ---------------------------------------------------------------------------------
+
+
+def test_it_counts_the_newest_message_read_by_a_messenger_watermark(account_on, fake_platform):
+    # given a Messenger customer inside the 24 h window and a platform slow to answer, so the
+    # answer comes back well after the message was stamped at the platform
+    from channels.inbound import inbound_event_process
+    from channels.models import InboundEvent
+
+    account = account_on("messenger")
+    [delivery] = make_deliveries(account, 1)
+    Subscription.objects.filter(pk=delivery.subscription_id).update(last_inbound_at=timezone.now())
+    fake_platform.slow(0.5, count=1)
+    run_account(account.pk)
+    [request] = fake_platform.requests_for("messenger")
+
+    # when Messenger reports "read up to" the moment the platform took the message (the
+    # newest one to this person)
+    watermark = datetime.fromtimestamp(request.received_at, tz=UTC)
+    event = InboundEvent.objects.create(
+        account=account, kind="read", platform_user_id=delivery.subscription.platform_user_id,
+        event_id="read-1", occurred_at=watermark, watermark=watermark,
+    )  # fmt: skip
+    inbound_event_process(event=event)
+
+    # then it counts as read: sent_at is when the request left, not when the answer came back
+    sent = Delivery.objects.get(pk=delivery.pk)
+    assert sent.state == "sent" and sent.sent_at <= watermark
+    assert sent.read_at == watermark

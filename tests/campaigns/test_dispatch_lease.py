@@ -12,6 +12,7 @@ from campaigns.dispatch.claim import claim, mark_sending
 from campaigns.dispatch.lease import Lease
 from campaigns.dispatch.recovery import recover_account
 from campaigns.models import Delivery, DispatchLease
+from channels.models import ChannelAccount
 from tests.factories import (
     CampaignFactory,
     ChannelAccountFactory,
@@ -170,6 +171,48 @@ def test_it_wakes_only_accounts_with_due_work_and_nobody_dispatching():
         _rows(account, 1)
     _rows(idle, 1, due_at=now + timedelta(minutes=5))
     Lease(leased.pk, "someone").acquire()
-    DispatchLease.objects.create(account=paused, paused_until=now + timedelta(seconds=30))
+    ChannelAccount.objects.filter(pk=paused.pk).pause(30)
 
     assert accounts_to_wake(timezone.now()) == [due.pk]
+
+
+def test_it_wakes_an_account_whose_dead_dispatcher_left_rows_claimed_or_sending():
+    # given rows left claimed / sending, nothing else due, under leases that expired (a worker
+    # killed mid-batch) - one account paused by a 429 as well - and under a live lease
+    dead_claimed, dead_sending, dead_paused, alive = (
+        ChannelAccountFactory(name=name) for name in ("claimed", "sending", "paused", "alive")
+    )
+    _rows(dead_claimed, 1, state="claimed", claimed_by="dead")
+    _rows(dead_sending, 1, state="sending", claimed_by="dead")
+    _rows(dead_paused, 1, state="sending", claimed_by="dead")
+    _rows(alive, 1, state="sending", claimed_by="alive")
+    for account in (dead_claimed, dead_sending, dead_paused):
+        Lease(account.pk, "dead").acquire()
+        _expire(account)
+    ChannelAccount.objects.filter(pk=dead_paused.pk).pause(60)
+    Lease(alive.pk, "alive").acquire()
+
+    # then the tick wakes the dead ones' accounts (their dispatcher recovers first), not the
+    # one whose owner still heartbeats
+    woken = accounts_to_wake(timezone.now())
+
+    assert sorted(woken) == sorted([dead_claimed.pk, dead_sending.pk, dead_paused.pk])
+
+
+def test_the_lease_reads_the_accounts_pause_at_acquire_and_at_each_heartbeat():
+    # given an account paused by a 429 that a reply met
+    account = ChannelAccountFactory()
+    until = ChannelAccount.objects.filter(pk=account.pk).pause(5)
+    lease = Lease(account.pk, "me")
+
+    assert lease.acquire()
+    assert lease.paused_until == until
+
+    # when another sender pauses it for longer while we hold the lease
+    later = ChannelAccount.objects.filter(pk=account.pk).pause(60)
+    assert lease.extend()
+
+    # then the heartbeat brings the new pause; a shorter one never shortens it
+    assert lease.paused_until == later
+    ChannelAccount.objects.filter(pk=account.pk).pause(1)
+    assert ChannelAccount.objects.get(pk=account.pk).paused_until == later
