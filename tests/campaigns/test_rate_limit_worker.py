@@ -11,23 +11,14 @@ from collections import Counter
 import pytest
 
 from campaigns.tasks import dispatch_tick
-from tests.campaigns.test_dispatch import delivered_ids, make_deliveries, states
+from tests.campaigns.test_dispatch import TELEGRAM_429, delivered_ids, make_deliveries, states
 from tests.campaigns.test_engine_integration import beat_until
 from tests.workers import celery_worker, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-RETRY_AFTER = 3  # seconds, as the platform says
+RETRY_AFTER = TELEGRAM_429["parameters"]["retry_after"]  # seconds, as the platform says
 EARLY = 0.1  # seconds: clocks and rounding; a request this early would still be a bug
 RESUMED_WITHIN = RETRY_AFTER + 4  # seconds: the pause, a tick or two and a new dispatcher
-
-
-def too_many_requests(seconds: int) -> dict:
-    return {
-        "ok": False,
-        "error_code": 429,
-        "description": f"Too Many Requests: retry after {seconds}",
-        "parameters": {"retry_after": seconds},
-    }
 
 
 def test_a_429_stops_every_request_on_that_account_for_its_retry_after(account_on, fake_platform):
@@ -40,8 +31,8 @@ def test_a_429_stops_every_request_on_that_account_for_its_retry_after(account_o
     with celery_worker(concurrency=4, DISPATCH_RUN_SECONDS="2"):
         dispatch_tick.delay()
         wait_for(lambda: len(fake_platform.requests_for("telegram")) >= 20)
-        # when Telegram answers the next request with 429 "retry after 3"
-        fake_platform.error("telegram", too_many_requests(RETRY_AFTER), 429)
+        # when Telegram answers the next request with 429 "retry after N"
+        fake_platform.error("telegram", TELEGRAM_429, 429)
         beat_until(lambda: states(limited)["sent"] == 100 and states(other)["sent"] == 200)
 
     # then no request for that account arrived for the retry-after, and then sending resumed
