@@ -18,6 +18,8 @@ from subscriptions import replies
 from subscriptions.keywords import Keyword, keyword_match
 from subscriptions.models import TOPIC_FIELDS, Subscription
 from subscriptions.services import (
+    LINK_PREDATES_LEAVING,
+    LINKED_ELSEWHERE,
     StartOutcome,
     subscription_block,
     subscription_rejoin,
@@ -54,6 +56,7 @@ def _on_start(event: InboundEvent) -> list[RichMessage]:
         account=event.account,
         platform_user_id=event.platform_user_id,
         token=event.token.strip(),
+        text=event.text,
         user_name=event.user_name,
         locale=event.locale,
         occurred_at=event.occurred_at,
@@ -63,14 +66,19 @@ def _on_start(event: InboundEvent) -> list[RichMessage]:
     match result.outcome:
         case StartOutcome.SUBSCRIBED | StartOutcome.RESUBSCRIBED:
             return [_subscribed("welcome", locale, subscription)]
+        case StartOutcome.REJOINED:
+            return [_subscribed("welcome_back", locale, subscription)]
         case StartOutcome.ALREADY:
             return [_subscribed("already", locale, subscription)]
         case StartOutcome.INVALID:
             key = "expired_link" if result.reason == "expired" else "invalid_link"
             return [_with_shop(key, locale)]
+        case StartOutcome.REFUSED if subscription is not None and result.reason == LINKED_ELSEWHERE:
+            return [_with_shop("moved", locale)]  # their own chat, left for a newer one
         case StartOutcome.REFUSED:
-            return [_with_shop("refused", locale)]
-    # A plain Start, without a token.
+            stale = result.reason == LINK_PREDATES_LEAVING
+            return [_with_shop("expired_link" if stale else "refused", locale)]
+    # A plain Start, without a token, that changed nothing.
     if subscription is None:
         return [_with_shop("how_to_subscribe", locale)]
     if subscription.is_active:
@@ -178,10 +186,13 @@ def _rejoin(
     locale = _locale(event, subscription)
     if subscription is None:
         return [_with_shop("how_to_subscribe", locale)]
-    if subscription_rejoin(
+    outcome = subscription_rejoin(
         subscription=subscription, source=source, evidence=evidence, at=event.occurred_at
-    ):
+    )
+    if outcome == StartOutcome.REJOINED:
         return [_subscribed("welcome_back", locale, subscription)]
+    if outcome == StartOutcome.REFUSED:
+        return [_with_shop("moved", locale)]
     return [_subscribed("still_subscribed", locale, subscription)]
 
 

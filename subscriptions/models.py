@@ -1,6 +1,8 @@
 import hashlib
 import secrets
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -17,11 +19,17 @@ TOPICS = {
 TOPIC_FIELDS = {"menu": "wants_menu", "surveys": "wants_surveys", "promotions": "wants_promotions"}
 
 
+@cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA zone names. ZoneInfo() alone also opens any file under the zone directories
+    ("localtime" is the host's own zone, different on every machine), so names are checked here.
+    """
+    return frozenset(available_timezones() - {"localtime", "posixrules", "Factory"})
+
+
 def validate_time_zone(value: str) -> None:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{value!r} is not an IANA time zone") from None
+    if value not in time_zone_names():
+        raise ValidationError(f"{value!r} is not an IANA time zone")
 
 
 class Customer(models.Model):
@@ -143,7 +151,14 @@ class Subscription(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "platform_user_id"], name="subscription_per_platform_user"
-            )
+            ),
+            # A customer is reached through one chat per account; chats that left stay as
+            # history (see subscriptions/services.py, "the linking rule").
+            models.UniqueConstraint(
+                fields=["account", "customer"],
+                condition=models.Q(status="active"),
+                name="one_active_subscription_per_customer",
+            ),
         ]
         indexes = [models.Index(fields=["account", "status"])]
 
@@ -161,8 +176,33 @@ class Subscription(models.Model):
         return bool(getattr(self, TOPIC_FIELDS[topic]))
 
 
+class AppendOnly(Exception):
+    """An attempt to change or remove a consent event."""
+
+
+class ConsentEventQuerySet(models.QuerySet):
+    """Adds rows, never changes or removes them: the consent log is evidence."""
+
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnly("consent events are append-only: no update()")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> NoReturn:
+        raise AppendOnly("consent events are append-only: no bulk_update()")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnly("consent events are append-only: no delete()")
+
+    delete.queryset_only = True  # type: ignore[attr-defined]  # as Django marks its own
+
+
 class ConsentEvent(models.Model):
-    """Append-only log of every consent change: the customer's whole story."""
+    """Append-only log of every consent change: the customer's whole story.
+
+    Rows are only ever added: save() of a stored row, update(), bulk_update() and delete() all
+    raise, and neither a customer nor a subscription with consent events can be deleted
+    (PROTECT), so no cascade erases the log silently. Erasing a person (GDPR) needs a service
+    of its own that decides what the log keeps.
+    """
 
     class Kind(models.TextChoices):
         OPT_IN = "opt_in"
@@ -171,9 +211,9 @@ class ConsentEvent(models.Model):
         BLOCKED = "blocked"
         UNBLOCKED = "unblocked"
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="consents")
     subscription = models.ForeignKey(
-        Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="consents"
+        Subscription, null=True, blank=True, on_delete=models.PROTECT, related_name="consents"
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     source = models.CharField(max_length=50, help_text="deep_link, keyword, button, platform, api")
@@ -183,6 +223,8 @@ class ConsentEvent(models.Model):
     topics = models.JSONField(default=list, blank=True, help_text="Topics after the change.")
     occurred_at = models.DateTimeField(default=timezone.now)
 
+    objects = ConsentEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["customer", "occurred_at"])]
@@ -190,10 +232,13 @@ class ConsentEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.customer} {self.occurred_at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
-            raise ValidationError("consent events are append-only")
+            raise AppendOnly("consent events are append-only: a stored one cannot be saved")
         super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnly("consent events are append-only: no delete()")
 
 
 class ApiKey(models.Model):

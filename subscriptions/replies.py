@@ -41,6 +41,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "so we haven't connected it to this one. If it's your order, use the chat you "
             "subscribed from first, or contact the shop at {shop_url}."
         ),
+        "moved": (
+            "You've subscribed from another chat here since, so this chat stays unsubscribed "
+            "and your messages go there. To move them back, contact the shop at {shop_url}."
+        ),
         "how_to_subscribe": (
             "Hi! To get updates on your orders here, open your order page at {shop_url} "
             "and press the messenger button there."
@@ -106,6 +110,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "Эта ссылка относится к заказу, который уже подключён к другому чату, поэтому "
             "к этому чату мы её не подключили. Если это ваш заказ, пользуйтесь чатом, "
             "из которого подписались первым, или напишите магазину: {shop_url}."
+        ),
+        "moved": (
+            "С тех пор вы подписались из другого чата, поэтому этот чат остаётся без подписки, "
+            "а сообщения приходят туда. Чтобы вернуть их сюда, напишите магазину: {shop_url}."
         ),
         "how_to_subscribe": (
             "Здравствуйте! Чтобы получать здесь новости о заказах, откройте страницу заказа "
@@ -174,6 +182,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "Це посилання належить до замовлення, яке вже підключене до іншого чату, тому "
             "до цього чату ми його не підключили. Якщо це ваше замовлення, користуйтеся "
             "чатом, з якого підписалися першим, або напишіть магазину: {shop_url}."
+        ),
+        "moved": (
+            "Відтоді ви підписалися з іншого чату, тому цей чат лишається без підписки, "
+            "а повідомлення надходять туди. Щоб повернути їх сюди, напишіть магазину: {shop_url}."
         ),
         "how_to_subscribe": (
             "Вітаємо! Щоб отримувати тут новини про замовлення, відкрийте сторінку "

@@ -1,18 +1,28 @@
 """Subscription flows: linking on Start, leaving, blocks, topics. Every change logs consent.
 
-The linking rule, one-to-one per channel account ("first come, first linked"):
-on one channel account a messenger user is linked to one customer, and a customer to at most one
-messenger user. A valid token for customer C's order, started by messenger user U on account A:
-  - neither U nor C has a subscription on A       -> U is linked to C and the order (opt_in);
-  - U is already C's subscription on A              -> re-start: updates the linked order
+The linking rule, per channel account: a chat (messenger user) belongs to one customer for good,
+and a customer is reached through at most one ACTIVE chat; chats that left stay as history.
+A valid token for customer C's order, started by chat U on account A:
+  - U is already C's chat on A                    -> re-start: updates the linked order
     (re-subscribes with a new opt_in if U had unsubscribed or blocked);
-  - C is linked to another user on A, or U to another customer on A -> refused, nothing changes.
+  - U is another customer's chat on A             -> refused (chat_linked_elsewhere);
+  - C is active on A through another chat         -> refused (customer_linked_elsewhere);
+  - C's other chats on A have all left (unsubscribed or blocked: a lost phone, a deleted
+    account, STOP in an old chat)                 -> U is linked as C's chat (opt_in), the old
+    ones stay inactive as history - if the link was issued after the latest of them left;
+    an older link is refused (link_predates_leaving) and the customer asked for a fresh one;
+  - neither U nor C has a subscription on A       -> U is linked to C and the order (opt_in).
 A subscribe link carries the customer's order data, so a forwarded link must not subscribe a
-stranger (or move a chat to somebody else's orders). Another account - Telegram and Viber, or two
-Telegram bots - is independent: a customer may subscribe on several channels.
+stranger while the customer is subscribed, nor take over once they left. Every other way back to
+active (START, the button, a platform unblock, a plain Start) keeps "one active chat": while C
+is active through another chat, the old chat stays inactive. Another account - Telegram and
+Viber, or two Telegram bots - is independent: a customer may subscribe on several channels.
 
-A Start without a token never re-subscribes a chat that left (Viber sends one whenever the chat
-is opened): the customer presses "Subscribe again" (or types START) for that.
+A Start without a token re-subscribes a chat that had left (unsubscribed or blocked) only where
+the platform's start is the customer's own press, `Provider.start_is_explicit`: Telegram's
+/start (a blocked bot cannot be started without unblocking it) and VK's Start button. Viber's
+conversation_started, a Messenger referral and the sandbox page fire whenever a chat is opened:
+there the customer presses "Subscribe again" (or types START).
 """
 
 import logging
@@ -21,26 +31,30 @@ from datetime import datetime
 from enum import StrEnum
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from channels.models import ChannelAccount
+from channels.providers import PROVIDERS
 from subscriptions.models import TOPIC_FIELDS, ConsentEvent, Customer, Order, Subscription
-from subscriptions.tokens import TokenInvalid, order_token_read, token_prefix
+from subscriptions.tokens import TokenInvalid, order_token_claims, token_prefix
 
 log = logging.getLogger(__name__)
 
 Status = Subscription.Status
 Kind = ConsentEvent.Kind
+LINKED_ELSEWHERE = "customer_linked_elsewhere"
+LINK_PREDATES_LEAVING = "link_predates_leaving"
 
 
 class StartOutcome(StrEnum):
     SUBSCRIBED = "subscribed"  # a new subscription, linked
-    RESUBSCRIBED = "resubscribed"  # an unsubscribed or blocked one, active again
+    RESUBSCRIBED = "resubscribed"  # an unsubscribed or blocked one, active again via a link
+    REJOINED = "rejoined"  # active again without a link (START, the button, a plain Start)
     ALREADY = "already"  # already active for this customer (the linked order may have changed)
     PLAIN = "plain"  # a Start without a token; `subscription` is the chat's, if it has one
     INVALID = "invalid"  # malformed, bad signature, expired or unknown order (see `reason`)
-    REFUSED = "refused"  # valid, but the customer or the chat is linked to someone else here
+    REFUSED = "refused"  # valid, but the rule above says no (see `reason`)
 
 
 @dataclass(frozen=True)
@@ -64,22 +78,24 @@ def subscription_start(
     account: ChannelAccount,
     platform_user_id: str,
     token: str,
+    text: str = "",
     user_name: str = "",
     locale: str = "",
     occurred_at: datetime,
 ) -> StartResult:
-    """Link the messenger user who pressed Start to the order its token names (see module doc)."""
+    """Link the messenger user who pressed Start to the order its token names (see module doc).
+
+    `text` is what the platform delivered with a Start (Telegram's "/start"): the evidence of a
+    plain Start that re-subscribes.
+    """
     existing = Subscription.objects.filter(account=account, platform_user_id=platform_user_id)
     if not token:
-        subscription = existing.select_related("customer").first()
-        if subscription is not None:
-            subscription_touch(subscription=subscription, at=occurred_at)
-        return StartResult(StartOutcome.PLAIN, subscription)
+        return _plain_start(account, existing, evidence=text.strip() or "start", at=occurred_at)
     try:
-        order_pk = order_token_read(token)
+        claims = order_token_claims(token)
     except TokenInvalid as exc:
         return _start_rejected(account, platform_user_id, token, StartOutcome.INVALID, exc.reason)
-    order = Order.objects.filter(pk=order_pk).first()
+    order = Order.objects.filter(pk=claims.order_pk).first()
     if order is None:
         return _start_rejected(
             account, platform_user_id, token, StartOutcome.INVALID, "unknown_order"
@@ -93,12 +109,17 @@ def subscription_start(
             return _start_rejected(
                 account, platform_user_id, token, StartOutcome.REFUSED, "chat_linked_elsewhere"
             )
-        other = Subscription.objects.filter(account=account, customer=customer).exclude(
+        others = Subscription.objects.filter(account=account, customer=customer).exclude(
             platform_user_id=platform_user_id
         )
-        if other.exists():
+        if others.filter(status=Status.ACTIVE).exists():
             return _start_rejected(
-                account, platform_user_id, token, StartOutcome.REFUSED, "customer_linked_elsewhere"
+                account, platform_user_id, token, StartOutcome.REFUSED, LINKED_ELSEWHERE
+            )
+        left = others.aggregate(last=Max("unsubscribed_at"))["last"]
+        if subscription is None and left is not None and claims.issued_at < _second(left):
+            return _start_rejected(
+                account, platform_user_id, token, StartOutcome.REFUSED, LINK_PREDATES_LEAVING
             )
         evidence = token_prefix(token)
         if subscription is None:
@@ -134,15 +155,24 @@ def subscription_start(
 
 def subscription_rejoin(
     *, subscription: Subscription, source: str, evidence: str, at: datetime
-) -> bool:
-    """The customer asked to come back (button or START): active again with a new opt_in."""
+) -> StartOutcome:
+    """The customer asked to come back (button, START, an explicit plain Start).
+
+    REJOINED: active again with a new opt_in; ALREADY: it was active; REFUSED: the customer is
+    active on this account through another chat now, so this one stays as it is.
+    """
     with transaction.atomic():
-        locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        locked = _locked(pk=subscription.pk)
+        if locked is None:
+            return StartOutcome.REFUSED
         if locked.is_active:
-            return False
+            return StartOutcome.ALREADY
+        if _active_elsewhere(locked):
+            log.info("subscription %s not rejoined: %s", locked.pk, LINKED_ELSEWHERE)
+            return StartOutcome.REFUSED
         _opt_in(locked, source=source, evidence=evidence, at=at)
     _refresh(subscription, locked)
-    return True
+    return StartOutcome.REJOINED
 
 
 def subscription_stop(
@@ -210,15 +240,12 @@ def subscription_resubscribe(
 
     Only a blocked subscription changes, with an `unblocked` consent event. It becomes active
     again unless the customer had opted out with us before blocking (STOP, then block): an
-    unblock on the platform is not a new opt-in, so that one stays unsubscribed.
+    unblock on the platform is not a new opt-in, so that one stays unsubscribed - as it does
+    when the customer is active through another chat on this account by now.
     """
     at = at or timezone.now()
     with transaction.atomic():
-        locked = (
-            Subscription.objects.select_for_update()
-            .filter(account=account, platform_user_id=platform_user_id)
-            .first()
-        )
+        locked = _locked(account=account, platform_user_id=platform_user_id)
         if locked is None or locked.status != Status.BLOCKED:
             return locked
         decision = (
@@ -227,7 +254,8 @@ def subscription_resubscribe(
             .values_list("kind", flat=True)
             .first()
         )
-        if decision == Kind.OPT_OUT:
+        # Since the block the customer may have subscribed from another chat: that one stays.
+        if decision == Kind.OPT_OUT or _active_elsewhere(locked):
             locked.status = Status.UNSUBSCRIBED
         else:
             locked.status = Status.ACTIVE
@@ -280,6 +308,49 @@ def subscription_touch(*, subscription: Subscription, at: datetime) -> None:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+def _plain_start(
+    account: ChannelAccount, existing: QuerySet[Subscription], *, evidence: str, at: datetime
+) -> StartResult:
+    subscription = existing.select_related("customer").first()
+    if subscription is None:
+        return StartResult(StartOutcome.PLAIN)
+    subscription_touch(subscription=subscription, at=at)
+    if subscription.is_active or not PROVIDERS[account.kind].start_is_explicit:
+        return StartResult(StartOutcome.PLAIN, subscription)
+    outcome = subscription_rejoin(
+        subscription=subscription, source="start", evidence=evidence, at=at
+    )
+    reason = LINKED_ELSEWHERE if outcome == StartOutcome.REFUSED else ""
+    return StartResult(outcome, subscription, reason)
+
+
+def _locked(**filters: object) -> Subscription | None:
+    """The subscription, row-locked after its customer: the order subscription_start locks in,
+    so two chats of one customer coming back at once are decided one at a time."""
+    customer_id = Subscription.objects.filter(**filters).values_list("customer_id", flat=True)
+    customer = Customer.objects.select_for_update().filter(pk__in=customer_id[:1])
+    list(customer.values_list("pk", flat=True))
+    return Subscription.objects.select_for_update().filter(**filters).first()
+
+
+def _active_elsewhere(subscription: Subscription) -> bool:
+    """True if the customer is active on the subscription's account through another chat."""
+    return (
+        Subscription.objects.filter(
+            account_id=subscription.account_id,
+            customer_id=subscription.customer_id,
+            status=Status.ACTIVE,
+        )
+        .exclude(pk=subscription.pk)
+        .exists()
+    )
+
+
+def _second(at: datetime) -> datetime:
+    # Tokens carry whole seconds: a link issued in the same second as the leaving counts as after.
+    return at.replace(microsecond=0)
+
+
 def _start_rejected(
     account: ChannelAccount, platform_user_id: str, token: str, outcome: StartOutcome, reason: str
 ) -> StartResult:

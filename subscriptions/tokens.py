@@ -24,6 +24,7 @@ import hashlib
 import re
 import struct
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.utils import timezone
@@ -59,8 +60,18 @@ def order_token_issue(order: Order, *, now: datetime | None = None) -> str:
     return _b64(payload) + _signer().get_signature(payload).decode()
 
 
+class TokenClaims(NamedTuple):
+    order_pk: int
+    issued_at: datetime  # whole seconds, UTC
+
+
 def order_token_read(token: str, *, now: datetime | None = None) -> int:
     """The order pk a valid token names; raise TokenInvalid otherwise (no database lookup)."""
+    return order_token_claims(token, now=now).order_pk
+
+
+def order_token_claims(token: str, *, now: datetime | None = None) -> TokenClaims:
+    """What a valid token says (order and issue time); raise TokenInvalid otherwise."""
     if len(token) != TOKEN_LENGTH or not _ALPHABET.fullmatch(token):
         raise TokenInvalid("malformed")
     payload_text, signature = token[:PAYLOAD_CHARS], token[PAYLOAD_CHARS:]
@@ -75,7 +86,7 @@ def order_token_read(token: str, *, now: datetime | None = None) -> int:
     issued_at = datetime.fromtimestamp(issued, tz=UTC)
     if (now or timezone.now()) - issued_at > timedelta(days=settings.TOKEN_MAX_AGE_DAYS):
         raise TokenInvalid("expired")
-    return order_pk
+    return TokenClaims(order_pk, issued_at)
 
 
 def token_prefix(token: str) -> str:

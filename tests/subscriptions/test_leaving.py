@@ -173,15 +173,6 @@ def test_it_resubscribes_when_the_customer_starts_with_a_link_again(
     assert reply.message.text == replies.text("welcome", "en", order=order.external_id)
 
 
-def test_it_does_not_resubscribe_on_a_start_without_a_link(subscribed, telegram):
-    # Viber sends conversation_started whenever the chat is opened: that is no opt-in
-    text(telegram, "stop")
-    [reply] = start(telegram, "")
-    assert Subscription.objects.get().status == Status.UNSUBSCRIBED
-    assert reply.message.text == replies.text("come_back", "en")
-    assert payloads(reply) == ["sub:start"]
-
-
 @pytest.mark.parametrize(
     "come_back",
     [lambda account: press(account, "sub:start"), lambda account: text(account, "START")],
