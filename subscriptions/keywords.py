@@ -15,16 +15,21 @@ class Keyword(StrEnum):
 # word: to a delivery shop's customer it usually means "cancel my order", not "never write again".
 WORDS: dict[Keyword, frozenset[str]] = {
     Keyword.STOP: frozenset(
-        # en, ru, uk
-        {"stop", "unsubscribe", "stop all", "opt out", "optout"}
-        | {"стоп", "отписаться", "отписка", "отписать", "отпишите"}
-        | {"відписатися", "відписка", "відписати", "відпишіть"}
+        # en (with the SMS industry's STOPALL / UNSUBSCRIBE / QUIT), ru, uk; the reflexive
+        # "-сь" forms are as common in writing as "-ся"; "стоп" is both languages' word.
+        {"stop", "stop all", "stopall", "stop it", "unsubscribe", "unsubscribe me", "unsub"}
+        | {"opt out", "opt-out", "optout", "quit"}
+        | {"стоп", "отписаться", "отписатся", "отпишись", "отписка", "отписать", "отпишите"}
+        | {"отпишите меня", "отписываюсь"}
+        | {"відписатися", "відписатись", "відпишись", "відписка", "відписати", "відпишіть"}
+        | {"відпишіть мене", "відписуюсь", "відписуюся"}
     ),
     Keyword.SETTINGS: frozenset(
         {"settings", "preferences", "настройки", "налаштування", "параметри"}
     ),
     Keyword.START: frozenset(
-        {"start", "subscribe", "старт", "подписаться", "підписатися", "почати", "начать"}
+        {"start", "subscribe", "resubscribe", "старт", "начать", "подписаться", "подпишись"}
+        | {"почати", "підписатися", "підписатись", "підпишись"}
     ),
 }
 _LOOKUP = {word: keyword for keyword, words in WORDS.items() for word in words}
