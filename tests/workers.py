@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,21 +40,35 @@ def worker_env(**extra: str) -> dict[str, str]:
 @contextmanager
 def celery_worker(*, concurrency: int = 2, **env: str) -> Iterator[subprocess.Popen]:
     """Run `celery worker` until the block ends; wait until it consumes before yielding."""
-    log = ROOT / "var" / f"test-worker-{os.getpid()}.log"
+    args = [
+        "worker", "--pool", "threads", "--concurrency", str(concurrency),
+        "--queues", settings.CELERY_TASK_DEFAULT_QUEUE,
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+    with _celery(args, ready=b"ready.", **env) as proc:
+        yield proc
+
+
+@contextmanager
+def celery_beat(**env: str) -> Iterator[subprocess.Popen]:
+    """Run `celery beat` with the real schedule (config/celery.py) until the block ends."""
+    with tempfile.TemporaryDirectory() as state:
+        args = ["beat", "--schedule", str(Path(state) / "schedule")]
+        with _celery(args, ready=b"beat: Starting", **env) as proc:
+            yield proc
+
+
+@contextmanager
+def _celery(args: list[str], *, ready: bytes, **env: str) -> Iterator[subprocess.Popen]:
+    log = ROOT / "var" / f"test-{args[0]}-{os.getpid()}.log"
     log.parent.mkdir(exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "config", "worker",
-                "--pool", "threads", "--concurrency", str(concurrency),
-                "--queues", settings.CELERY_TASK_DEFAULT_QUEUE,
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
-                "--loglevel", "INFO",
-            ],
+            [sys.executable, "-m", "celery", "-A", "config", *args, "--loglevel", "INFO"],
             cwd=ROOT, env=worker_env(**env), stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
-            _wait_ready(proc, log)
+            _wait_ready(proc, log, ready)
             yield proc
         finally:
             proc.terminate()
@@ -64,15 +79,15 @@ def celery_worker(*, concurrency: int = 2, **env: str) -> Iterator[subprocess.Po
                 proc.wait()
 
 
-def _wait_ready(proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+def _wait_ready(proc: subprocess.Popen, log: Path, ready: bytes, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"celery worker exited: {log.read_text()[-2000:]}")
-        if b"ready." in log.read_bytes():
+            raise RuntimeError(f"celery exited: {log.read_text()[-2000:]}")
+        if ready in log.read_bytes():
             return
         time.sleep(0.1)
-    raise RuntimeError(f"celery worker not ready in {timeout}s: {log.read_text()[-2000:]}")
+    raise RuntimeError(f"celery not ready in {timeout}s: {log.read_text()[-2000:]}")
 
 
 def wait_for(predicate: Callable[[], T], timeout: float = 20, interval: float = 0.1) -> T:

@@ -22,7 +22,7 @@ from tests.campaigns.test_dispatch import (
     make_deliveries,
     states,
 )
-from tests.workers import ROOT, celery_worker, wait_for, worker_env
+from tests.workers import ROOT, celery_beat, celery_worker, wait_for, worker_env
 
 pytestmark = [
     pytest.mark.postgres,
@@ -77,26 +77,28 @@ def test_it_sends_a_woken_account_to_the_end_in_chained_runs(account_on, fake_pl
     assert delivered_ids(fake_platform, "telegram") == Counter({d.pk: 1 for d in deliveries})
 
 
-def _kill_mid_batch(kind: str, fake_platform, account) -> int:
-    """Kill -9 a worker whose sends hang at the platform; returns the rows `sending` then."""
+def _kill_mid_batch(kind: str, fake_platform, account, lease: str = "2") -> tuple[int, float]:
+    """Kill -9 a worker whose sends hang at the platform; returns the rows `sending` then and
+    the (monotonic) time of the kill."""
     fake_platform.slow(30.0)  # every answer held back: requests are in flight
-    with celery_worker(DISPATCH_LEASE_SECONDS="2") as worker:
+    with celery_worker(DISPATCH_LEASE_SECONDS=lease) as worker:
         dispatch_account.delay(account.pk)
         wait_for(lambda: len(fake_platform.requests_for(kind)) >= 10, timeout=30)
         os.kill(worker.pid, signal.SIGSTOP)  # freeze it to count what it had in flight
         time.sleep(0.5)  # statements it had already sent finish in PostgreSQL
         in_flight = Delivery.objects.filter(account=account, state="sending").count()
+        killed_at = time.monotonic()
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     fake_platform.slow(0, count=0)  # the platform recovers too
-    return in_flight
+    return in_flight, killed_at
 
 
 def test_it_recovers_from_a_worker_killed_mid_batch_without_duplicates(account_on, fake_platform):
     # given a worker killed with 60 deliveries claimed and requests in flight
     account = account_on("telegram")
     deliveries = make_deliveries(account, 60)
-    in_flight = _kill_mid_batch("telegram", fake_platform, account)
+    in_flight, _ = _kill_mid_batch("telegram", fake_platform, account)
 
     # when the next dispatcher takes over the expired lease
     dispatch_until_settled(account)
@@ -113,11 +115,41 @@ def test_it_recovers_from_a_worker_killed_mid_batch_without_duplicates(account_o
     assert {d.pk for d in deliveries} - set(unknown) <= set(delivered)  # every sent one arrived
 
 
+def test_beat_recovers_and_resends_a_killed_workers_claims_within_30_seconds(
+    account_on, fake_platform
+):
+    # given a worker killed mid-batch under the production lease (15 s) with every row it had
+    # not finished either claimed or in flight: nothing is left pending, so the tick's "due
+    # work" alone would never wake the account (10/s: ten in flight, the next ten claimed)
+    account = account_on("telegram", rate_limit=10)
+    deliveries = make_deliveries(account, 20)
+    in_flight, killed_at = _kill_mid_batch("telegram", fake_platform, account, lease="15")
+    assert set(states(account)) == {"claimed", "sending"}
+
+    # when beat runs its schedule - the sweep pushed out of reach, so only the dispatch tick
+    # can bring the rows back - and a new worker takes the tasks
+    def settled() -> bool:
+        return not Delivery.objects.filter(account=account).exclude(state__in=FINAL).exists()
+
+    with celery_beat(DISPATCH_SWEEP_SECONDS="3600"), celery_worker():
+        # then within 30 s of the kill every row is recovered and the never-sent ones sent
+        wait_for(settled, timeout=30 - (time.monotonic() - killed_at))
+
+    # and nothing reached the platform twice; only the rows in flight at the kill are unknown
+    counts = states(account)
+    assert counts["sent"] + counts["unknown"] == 20
+    assert 0 < counts["unknown"] == in_flight < 20
+    delivered = delivered_ids(fake_platform, "telegram")
+    assert max(delivered.values()) == 1
+    sent = Delivery.objects.filter(account=account, state="sent").values_list("pk", flat=True)
+    assert set(sent) <= set(delivered) <= {d.pk for d in deliveries}
+
+
 def test_it_resends_in_flight_vk_messages_idempotently_after_a_kill(account_on, fake_platform):
     # given a VK worker killed with requests in flight (random_id = the delivery's key)
     account = account_on("vk")
     deliveries = make_deliveries(account, 40)
-    in_flight = _kill_mid_batch("vk", fake_platform, account)
+    in_flight, _ = _kill_mid_batch("vk", fake_platform, account)
 
     dispatch_until_settled(account)
 
