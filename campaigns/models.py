@@ -98,6 +98,9 @@ class Delivery(models.Model):
         UNKNOWN = "unknown"
         DEFERRED = "deferred"
 
+    # States a row never leaves (a late receipt or answer still stamps its times).
+    FINAL_STATES = (State.SENT, State.FAILED, State.SKIPPED, State.UNKNOWN)
+
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
     # "once", an ISO week like "2026-W48", or "event:<order event id>": the same thing twice is
     # the same key, so the unique constraint makes a second send impossible.

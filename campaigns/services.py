@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from campaigns.materialize import one_off_materialize, recurring_materialize
@@ -203,7 +204,31 @@ def materialize_tick(*, now: dt.datetime | None = None, refresh: bool | None = N
         except Exception:  # one broken campaign must not stop the others
             log.exception("materializing campaign %s failed", pk)
     order_events_sweep(now=now)
+    one_offs_finish(now=now)
     return created
+
+
+def one_offs_finish(*, now: dt.datetime) -> int:
+    """Running one-offs whose every delivery row is final become finished; how many.
+
+    A one-off is running only once its rows are written (in the transaction that writes
+    them), so "no open row" means it is done. Triggered and weekly campaigns never finish.
+    """
+    open_rows = Delivery.objects.filter(campaign=OuterRef("pk")).exclude(
+        state__in=Delivery.FINAL_STATES
+    )
+    with transaction.atomic():
+        # SKIP LOCKED: a campaign being relaunched or paused right now is left for next tick.
+        done = list(
+            Campaign.objects.select_for_update(skip_locked=True)
+            .filter(kind=Campaign.Kind.ONE_OFF, status=Campaign.Status.RUNNING)
+            .exclude(Exists(open_rows))
+            .values_list("pk", flat=True)
+        )
+        Campaign.objects.filter(pk__in=done).update(status=Campaign.Status.FINISHED, updated_at=now)
+    for pk in done:
+        log.info("campaign %s finished: every delivery is final", pk)
+    return len(done)
 
 
 def _materialize_locked(campaign_id: int, now: dt.datetime) -> int:

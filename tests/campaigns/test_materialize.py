@@ -182,3 +182,46 @@ def test_it_stores_datetimes_the_orm_reads_back():
     one_off_materialize(campaign=campaign, now=before)
     row = Delivery.objects.get(campaign=campaign)
     assert row.created_at == before and row.due_at == campaign.send_at
+
+
+def test_the_tick_finishes_a_one_off_once_every_delivery_is_final():
+    # given a running one-off with every row final but one still deferred (quiet hours)
+    campaign = one_off(status="running")
+    for n, state in enumerate(("sent", "failed", "skipped", "unknown", "deferred")):
+        DeliveryFactory(campaign=campaign, occurrence=f"o{n}", state=state)
+    # when the tick runs, it is still running
+    materialize_tick(now=NOW, refresh=False)
+    campaign.refresh_from_db()
+    assert campaign.status == "running"
+    # when the last row is sent, the next tick finishes it
+    Delivery.objects.filter(campaign=campaign, state="deferred").update(state="sent")
+    materialize_tick(now=NOW, refresh=False)
+    campaign.refresh_from_db()
+    assert campaign.status == "finished"
+
+
+@pytest.mark.parametrize("state", ["pending", "claimed", "sending", "deferred"])
+def test_the_tick_leaves_a_one_off_with_an_open_delivery_running(state):
+    campaign = one_off(status="running")
+    DeliveryFactory(campaign=campaign, state=state)
+    materialize_tick(now=NOW, refresh=False)
+    campaign.refresh_from_db()
+    assert campaign.status == "running"
+
+
+def test_the_tick_finishes_only_materialized_one_offs():
+    # given an empty audience: a launched one-off within the lookahead writes no row at all
+    empty = one_off(send_at=NOW + dt.timedelta(seconds=30))
+    later = one_off(send_at=NOW + dt.timedelta(days=1))
+    weekly = CampaignFactory(kind="recurring", weekday=3, local_time=dt.time(10))
+    paused = one_off(status="paused")
+    for campaign in (weekly, paused):  # (to subscribers who left: the audience stays empty)
+        DeliveryFactory(campaign=campaign, state="sent", subscription__status="unsubscribed")
+    # when
+    materialize_tick(now=NOW, refresh=False)
+    # then the written (empty) one-off is done; the others keep their status
+    statuses = {c.pk: c.status for c in Campaign.objects.all()}
+    assert statuses[empty.pk] == "finished"
+    assert (statuses[later.pk], statuses[weekly.pk], statuses[paused.pk]) == (
+        "scheduled", "running", "paused",
+    )  # fmt: skip
