@@ -28,7 +28,7 @@ from campaigns.stats import campaign_stats
 from channels.errors import SendError
 from channels.models import ChannelAccount
 from channels.providers.base import SendOptions
-from subscriptions.models import Customer, Subscription
+from subscriptions.models import TOPICS, Customer, Subscription
 
 CONTENT_EXAMPLE = {
     "default": {
@@ -44,6 +44,12 @@ class CampaignForm(forms.ModelForm):
         required=False,
         assume_scheme="https",
         help_text=Campaign._meta.get_field("link_url").help_text,
+    )
+    subscribed_topics = forms.MultipleChoiceField(
+        choices=list(TOPICS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=Campaign._meta.get_field("subscribed_topics").help_text,
     )
 
     class Meta:
@@ -82,7 +88,8 @@ class CampaignAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "kind", "category", "topic", "status", "launched_at"]}),
         ("Content", {"fields": ["content", "link_url", "whatsapp_template", "preview_link"]}),
-        ("Audience", {"fields": ["accounts", "skus", "languages", "min_days_since_last_order",
+        ("Audience", {"fields": ["accounts", "skus", "languages", "subscribed_topics",
+                                 "min_days_since_last_order",
                                  "max_days_since_last_order", "min_survey_score",
                                  "max_survey_score"]}),
         ("Schedule", {"fields": ["send_at", "weekday", "local_time"]}),

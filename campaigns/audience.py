@@ -2,9 +2,10 @@
 """A campaign's audience as one SQL condition, so materialization stays a single INSERT … SELECT.
 
 The condition reads three aliases joined by `FROM`: `s` (subscription), `c` (customer) and `a`
-(channel account). Every filter is optional and they combine with AND. Topic consent, windows,
-quiet hours, caps and holdout are send-time policies (campaigns/policies.py), not filters here:
-the dispatcher records each such skip with its reason, so stats can show it.
+(channel account). Every filter is optional and they combine with AND. The campaign's own
+consent topic, windows, quiet hours, caps and holdout are send-time policies
+(campaigns/policies.py), not filters here: the dispatcher records each such skip with its
+reason, so stats can show it. "Subscribed topics" is the marketer's choice of audience.
 """
 
 import datetime as dt
@@ -14,6 +15,7 @@ from typing import Any
 from django.db import connection
 
 from campaigns.models import Campaign
+from subscriptions.models import TOPIC_FIELDS
 
 FROM = (
     "subscriptions_subscription s"
@@ -79,6 +81,9 @@ def audience_where(campaign: Campaign, *, now: dt.datetime) -> Sql:
         where &= Sql(f"({LAST_SCORE}) <= %s", (campaign.max_survey_score,))
     if campaign.languages:
         where &= _languages([str(language).strip().lower() for language in campaign.languages])
+    for topic in campaign.subscribed_topics:
+        # Column names come from TOPIC_FIELDS, never from the campaign's text.
+        where &= Sql(f"s.{TOPIC_FIELDS[topic]} = %s", (True,))
     return where
 
 

@@ -31,7 +31,8 @@ class Campaign(models.Model):
     category = models.CharField(max_length=20, choices=Category.choices)
     topic = models.CharField(
         max_length=20, blank=True, choices=list(TOPICS.items()),
-        help_text="The customer topic this needs (empty for service messages).",
+        help_text="The topic the customer must have chosen. Empty: surveys for a survey, "
+        "promotions for marketing; service messages need none.",
     )  # fmt: skip
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
 
@@ -44,6 +45,9 @@ class Campaign(models.Model):
     min_survey_score = models.PositiveSmallIntegerField(null=True, blank=True)
     languages = models.JSONField(
         default=list, blank=True, help_text="Customer locales; empty = all."
+    )
+    subscribed_topics = models.JSONField(
+        default=list, blank=True, help_text="Subscribed to every one of these topics; empty = any."
     )
 
     # Content: {"default": RichMessage dict, "<channel kind>": RichMessage dict, ...}.
@@ -78,6 +82,19 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def consent_topic(self) -> str:
+        """The topic a customer must want to get this ("" for service: it needs no consent).
+
+        A survey always needs "surveys"; marketing needs its own topic, "promotions" if none
+        was named, so no non-service message reaches a customer who opted out of its kind.
+        """
+        if self.category == self.Category.SERVICE:
+            return ""
+        if self.category == self.Category.SURVEY:
+            return "surveys"
+        return self.topic or "promotions"
 
     @property
     def priority(self) -> int:

@@ -43,8 +43,8 @@ def decide(delivery: Delivery, *, now: datetime, cap: "FrequencyCap") -> Decisio
     subscription, campaign = delivery.subscription, delivery.campaign
     if not subscription.is_active:
         return Decision(SKIP, f"subscription {subscription.status}")
-    topic = campaign.topic
-    if topic and campaign.category != SERVICE and not subscription.wants(topic):
+    topic = campaign.consent_topic
+    if topic and not subscription.wants(topic):
         return Decision(SKIP, f"topic {topic} not consented")
     options = window_options(delivery, now=now)
     if isinstance(options, Decision):

@@ -20,6 +20,7 @@ from campaigns.triggers import (
 )
 from channels.messages import RichMessage
 from channels.providers import PROVIDERS
+from subscriptions.models import TOPICS
 
 log = logging.getLogger(__name__)
 LAUNCHABLE = (Campaign.Status.DRAFT, Campaign.Status.PAUSED)
@@ -75,12 +76,39 @@ def campaign_errors(campaign: Campaign) -> dict[str, str]:
     problem = content_error(campaign.content)
     if problem:
         errors["content"] = problem
+    problem = topic_error(campaign.category, campaign.topic)
+    if problem:
+        errors["topic"] = problem
+    problem = topics_error(campaign.subscribed_topics)
+    if problem:
+        errors["subscribed_topics"] = problem
     problem = conditions_error(campaign.kind, campaign.trigger_conditions)
     if problem:
         errors["trigger_conditions"] = problem
     if campaign.trigger_delay is not None and campaign.trigger_delay < dt.timedelta(0):
         errors["trigger_delay"] = "The delay cannot be negative."
     return errors
+
+
+def topic_error(category: str, topic: str) -> str | None:
+    """Why `topic` cannot gate a `category` message (Campaign.consent_topic), or None."""
+    if category == Campaign.Category.SERVICE and topic:
+        return "A service message needs no topic (it goes whatever the customer chose)."
+    if category == Campaign.Category.SURVEY and topic not in ("", "surveys"):
+        return "A survey goes only to customers who chose surveys: use that topic (or none)."
+    if category == Campaign.Category.MARKETING and topic == "surveys":
+        return "Marketing needs the menu or promotions topic (empty means promotions)."
+    return None
+
+
+def topics_error(topics: object) -> str | None:
+    """Why `topics` is not a list of known topics, or None."""
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        return "Expected a list of topics."
+    unknown = sorted(set(topics) - set(TOPICS))
+    if unknown:
+        return f"Unknown topic(s) {', '.join(unknown)}; choose from {', '.join(TOPICS)}."
+    return None
 
 
 def conditions_error(kind: str, conditions: object) -> str | None:

@@ -7,10 +7,12 @@ from rest_framework import serializers
 from campaigns.models import Campaign
 from campaigns.services import campaign_errors
 from channels.models import ChannelAccount
+from subscriptions.models import TOPICS
 
 FIELDS = [
     "name", "kind", "category", "topic", "accounts", "skus", "min_days_since_last_order",
-    "max_days_since_last_order", "min_survey_score", "max_survey_score", "languages", "content",
+    "max_days_since_last_order", "min_survey_score", "max_survey_score", "languages",
+    "subscribed_topics", "content",
     "whatsapp_template", "link_url", "send_at", "weekday", "local_time", "trigger_event",
     "trigger_delay", "trigger_conditions", "holdout_percent", "quiet_hours_start",
     "quiet_hours_end", "respect_quiet_hours",
@@ -32,6 +34,11 @@ class CampaignIn(serializers.ModelSerializer):
     )
     skus = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
     languages = serializers.ListField(child=serializers.CharField(max_length=10), required=False)
+    subscribed_topics = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(TOPICS)),
+        required=False,
+        help_text="Customers subscribed to every one of these topics; empty = any.",
+    )
     min_survey_score = serializers.IntegerField(
         min_value=1, max_value=5, required=False, allow_null=True
     )

@@ -93,23 +93,41 @@ def test_the_preview_renders_the_content_for_every_channel_kind(admin_client, ca
     assert "survey:0:5" in text  # the preview's stand-in delivery id
 
 
+ADD_FIELDS = {
+    "name": "Menu",
+    "kind": "one_off",
+    "category": "marketing",
+    "topic": "menu",
+    "skus": "[]",
+    "languages": "[]",
+    "trigger_conditions": "{}",
+    "trigger_delay": "0",
+    "holdout_percent": "0",
+    "quiet_hours_start": "21:00",
+    "quiet_hours_end": "09:00",
+    "respect_quiet_hours": "on",
+    "send_at_0": "2026-11-27",
+    "send_at_1": "09:00",
+    "content": '{"default": {"text": "Hi"}}',
+}
+
+
+def test_the_admin_rejects_a_survey_gated_by_another_topic_and_saves_subscribed_topics(
+    admin_client,
+):
+    add = "/admin/campaigns/campaign/add/"
+    bad = admin_client.post(add, {**ADD_FIELDS, "category": "survey", "topic": "menu"})
+    assert bad.status_code == 200 and not Campaign.objects.exists()
+    assert "only to customers who chose surveys" in bad.text
+
+    good = admin_client.post(add, {**ADD_FIELDS, "subscribed_topics": ["menu", "promotions"]})
+
+    assert good.status_code == 302
+    assert Campaign.objects.get().subscribed_topics == ["menu", "promotions"]
+
+
 def test_the_admin_creates_a_campaign_and_rejects_bad_content(admin_client):
-    fields = {
-        "name": "Menu",
-        "kind": "one_off",
-        "category": "marketing",
-        "topic": "menu",
-        "skus": "[]",
-        "languages": "[]",
-        "trigger_conditions": "{}",
-        "trigger_delay": "0",
-        "holdout_percent": "0",
-        "quiet_hours_start": "21:00",
-        "quiet_hours_end": "09:00",
-        "respect_quiet_hours": "on",
-        "send_at_0": "2026-11-27",
-        "send_at_1": "09:00",
-    }
+    fields = ADD_FIELDS
     bad = admin_client.post("/admin/campaigns/campaign/add/", {**fields, "content": '{"x": 1}'})
     assert bad.status_code == 200 and not Campaign.objects.exists()
     good = admin_client.post(

@@ -59,6 +59,8 @@ def test_it_creates_recurring_and_triggered_campaigns(api):
     survey = one_off(
         kind="triggered",
         category="survey",
+        topic="surveys",
+        subscribed_topics=["surveys", "menu"],
         send_at=None,
         trigger_event="order.delivered",
         trigger_delay="03:00:00",
@@ -67,7 +69,9 @@ def test_it_creates_recurring_and_triggered_campaigns(api):
     assert api("post", "/campaigns/", weekly).status_code == 201
     response = api("post", "/campaigns/", survey)
     assert response.status_code == 201, response.json()
-    assert Campaign.objects.get(pk=response.json()["id"]).trigger_delay == dt.timedelta(hours=3)
+    created = Campaign.objects.get(pk=response.json()["id"])
+    assert created.trigger_delay == dt.timedelta(hours=3)
+    assert created.subscribed_topics == ["surveys", "menu"]
 
 
 @pytest.mark.parametrize(
@@ -103,6 +107,12 @@ def test_it_creates_recurring_and_triggered_campaigns(api):
             "trigger_delay",
         ),
         (one_off(skus="borscht"), "skus"),
+        # consent: a survey needs the surveys topic, a service message none
+        (one_off(category="survey", topic="menu"), "topic"),
+        (one_off(category="service", topic="menu"), "topic"),
+        (one_off(category="marketing", topic="surveys"), "topic"),
+        (one_off(subscribed_topics=["sport"]), "subscribed_topics"),
+        (one_off(subscribed_topics="menu"), "subscribed_topics"),
     ],
 )
 def test_it_names_the_field_that_is_wrong(api, body, field):

@@ -124,6 +124,22 @@ def test_it_filters_by_language_including_regional_locales():
     assert audience(campaign) == {russian.pk, ukrainian.pk}
 
 
+def test_it_filters_by_subscribed_topics_in_sql():
+    # given subscribers with different topic choices
+    both = subscriber()
+    menu_only = subscriber(wants_promotions=False)
+    promotions_only = subscriber(wants_menu=False)
+    campaign = one_off(subscribed_topics=["menu", "promotions"])
+    menu = one_off(subscribed_topics=["menu"])
+    # when
+    one_off_materialize(campaign=campaign, now=NOW)
+    one_off_materialize(campaign=menu, now=NOW)
+    # then only those subscribed to every listed topic get a row
+    assert audience(campaign) == {both.pk}
+    assert audience(menu) == {both.pk, menu_only.pk}
+    assert promotions_only.pk not in audience(menu)
+
+
 def test_it_combines_filters_with_and():
     viber = ChannelAccountFactory(kind="viber")
     match = subscriber(account=viber, customer=CustomerFactory(locale="uk"))

@@ -62,6 +62,36 @@ def test_it_skips_a_topic_the_customer_did_not_choose():
     assert (decision.action, decision.reason) == (SKIP, "topic promotions not consented")
 
 
+@pytest.mark.parametrize(
+    ("category", "topic", "opted_out", "reason"),
+    [
+        # a survey needs "surveys" whatever topic it names (old rows, hand edits)
+        ("survey", "", "wants_surveys", "topic surveys not consented"),
+        ("survey", "menu", "wants_surveys", "topic surveys not consented"),
+        # marketing needs its topic, "promotions" when it names none
+        ("marketing", "", "wants_promotions", "topic promotions not consented"),
+        ("marketing", "menu", "wants_menu", "topic menu not consented"),
+    ],
+)
+def test_it_never_sends_a_non_service_message_to_a_customer_who_opted_out_of_its_kind(
+    category, topic, opted_out, reason
+):
+    # given a campaign whose topic is blank or beside the point, and a customer who opted out
+    delivery = _delivery(category=category, campaign__topic=topic, **{f"sub__{opted_out}": False})
+
+    decision = _decide(delivery)
+
+    assert (decision.action, decision.reason) == (SKIP, reason)
+
+
+def test_it_sends_marketing_about_the_menu_to_a_customer_who_only_wants_the_menu():
+    delivery = _delivery(
+        campaign__topic="menu", sub__wants_promotions=False, sub__wants_surveys=False
+    )
+
+    assert _decide(delivery).action == SEND
+
+
 def test_it_sends_service_messages_whatever_the_topics():
     delivery = _delivery(
         category="service", campaign__topic="menu", sub__wants_menu=False, order=OrderFactory()
