@@ -8,6 +8,7 @@ would surface as a database error. DRF's CharField already refuses the first two
 
 import math
 import re
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -51,10 +52,33 @@ def json_object(value: Any) -> None:
 
 
 def time_zone(value: str) -> None:
+    """An IANA zone name ("Europe/Moscow"): not a file that happens to sit beside them."""
     try:
         validate_time_zone(value)
-    except (DjangoValidationError, OSError):  # OSError: a "name" too long for a file path
+    except DjangoValidationError:
         raise serializers.ValidationError(f"{value!r} is not an IANA time zone.") from None
+
+
+class Instant(serializers.DateTimeField):
+    """An ISO 8601 date and time with its UTC offset: "2026-11-20T10:00:00+03:00" or "...Z".
+
+    DRF alone reads "2026-11-20" (or "20261120") as midnight and "2026-11-20T10:00" in the
+    server's zone: a shop's timestamp silently off by hours. Both are a 400 naming the field.
+    """
+
+    default_error_messages = {
+        "ambiguous": "Expected a date and time with its UTC offset, e.g. "
+        "2026-11-20T10:00:00+03:00 or 2026-11-20T07:00:00Z; a bare date or a time without "
+        "an offset is ambiguous.",
+    }
+    SHAPE = re.compile(
+        r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}([.,]\d{1,6})?)?([Zz]|[+-]\d{2}(:?\d{2})?)"
+    )
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if isinstance(value, str) and not self.SHAPE.fullmatch(value.strip()):
+            self.fail("ambiguous")
+        return super().to_internal_value(value)
 
 
 # A language code, optionally with a region: "ru", "en-GB", "pt_BR". Pages and messages speak

@@ -43,12 +43,12 @@ class OrderIn(serializers.Serializer):
     total = serializers.DecimalField(**MONEY)
     currency = serializers.CharField(max_length=3, validators=[fields.currency])
     status = serializers.ChoiceField(choices=Order.Status.choices, default=Order.Status.CREATED)
-    created_at = serializers.DateTimeField(
+    created_at = fields.Instant(
         required=False, help_text="When the customer placed the order; default: now."
     )
-    paid_at = serializers.DateTimeField(required=False, help_text="Default: now, once paid.")
-    delivered_at = serializers.DateTimeField(required=False, help_text="Default: now, once so.")
-    cancelled_at = serializers.DateTimeField(required=False, help_text="Default: now, once so.")
+    paid_at = fields.Instant(required=False, help_text="Default: now, once paid.")
+    delivered_at = fields.Instant(required=False, help_text="Default: now, once so.")
+    cancelled_at = fields.Instant(required=False, help_text="Default: now, once so.")
 
     def validate_currency(self, value: str) -> str:
         return value.upper()
@@ -85,7 +85,11 @@ class OrderOut(serializers.Serializer):
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
     currency = serializers.CharField()
     status = serializers.ChoiceField(choices=Order.Status.choices)
-    placed_at = serializers.DateTimeField()
+    # The request's name for it; the model calls it placed_at (its own created_at is our
+    # row's creation time).
+    created_at = serializers.DateTimeField(
+        source="placed_at", help_text="When the customer placed the order."
+    )
     paid_at = serializers.DateTimeField(allow_null=True)
     delivered_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
@@ -101,7 +105,7 @@ class EventIn(serializers.Serializer):
     )
     type = serializers.ChoiceField(choices=OrderEvent.Type.choices)
     order_external_id = serializers.CharField(max_length=100)
-    occurred_at = serializers.DateTimeField()
+    occurred_at = fields.Instant()
     data = serializers.JSONField(required=False, validators=[fields.json_object])
 
 
@@ -143,4 +147,4 @@ class ConsentFilterIn(serializers.Serializer):
     customer = serializers.CharField(
         max_length=100, required=False, help_text="Customer external id."
     )
-    since = serializers.DateTimeField(required=False, help_text="ISO 8601; inclusive.")
+    since = fields.Instant(required=False, help_text="ISO 8601 with offset; inclusive.")

@@ -4,26 +4,28 @@ from subscriptions.api import customers, views
 
 app_name = "api"
 
+# External ids are the shop's own and may hold "/" ("2026/0042"): <path:> takes them whole,
+# and each route ends in a fixed word, so the id is everything before it.
 urlpatterns = [
     path("orders/", views.OrderUpsertApi.as_view(), name="orders"),
     path(
-        "orders/<str:external_id>/subscribe-links/",
+        "orders/<path:external_id>/subscribe-links/",
         views.OrderSubscribeLinksApi.as_view(),
         name="order-subscribe-links",
     ),
     path("events/", views.EventReceiveApi.as_view(), name="events"),
     path(
-        "customers/<str:external_id>/subscriptions/",
+        "customers/<path:external_id>/subscriptions/",
         customers.CustomerSubscriptionsApi.as_view(),
         name="customer-subscriptions",
     ),
     path(
-        "customers/<str:external_id>/unsubscribe/",
+        "customers/<path:external_id>/unsubscribe/",
         customers.CustomerUnsubscribeApi.as_view(),
         name="customer-unsubscribe",
     ),
     path(
-        "customers/<str:external_id>/consents/",
+        "customers/<path:external_id>/consents/",
         customers.CustomerConsentsApi.as_view(),
         name="customer-consents",
     ),
