@@ -1,9 +1,11 @@
 """The normalized vocabulary every provider parses its webhooks into."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+
+MAX_CLOCK_AHEAD = timedelta(days=1)  # see unix_time
 
 
 class EventKind(StrEnum):
@@ -34,3 +36,29 @@ class NormalizedEvent:
     user_name: str = ""
     locale: str = ""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def unix_time(value: Any, *, per_second: int = 1) -> datetime | None:
+    """A platform's Unix timestamp (`per_second` = 1000 for milliseconds) as an aware datetime.
+
+    None when it is not a whole number, lies outside what a datetime holds (a signed body can
+    say `"date": 10**14`) or is more than a day ahead of our clock (no platform's clock runs
+    that far ahead, and a year-9999 "last message" would keep a window open for ever and
+    overflow the arithmetic on it): the caller uses the time of receipt instead.
+    """
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    try:
+        moment = datetime.fromtimestamp(value / per_second, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return None if moment > datetime.now(tz=UTC) + MAX_CLOCK_AHEAD else moment
+
+
+def platform_id(value: Any) -> str:
+    """A user or object id as platforms send it (a string or a whole number), else ""."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return ""

@@ -12,8 +12,12 @@ from channels.errors import MalformedPayload
 from channels.events import NormalizedEvent
 from channels.models import ChannelAccount, InboundEvent
 from channels.providers.base import Reply, WebhookRequest
+from channels.sanitize import storable_json, storable_text
 
 log = logging.getLogger(__name__)
+
+MAX_USER_ID = 255  # InboundEvent.platform_user_id and Subscription.platform_user_id
+MAX_LOCALE = 10  # Subscription.locale
 
 
 def webhook_receive(*, account: ChannelAccount, request: WebhookRequest) -> HttpResponse:
@@ -29,11 +33,13 @@ def webhook_receive(*, account: ChannelAccount, request: WebhookRequest) -> Http
         return HttpResponse("forbidden", status=403)
     try:
         events = provider.parse(request)
+        rows = _store(account, events)
     except MalformedPayload as exc:
-        log.warning("webhook for %s rejected: %s", account.name, exc)
-        return HttpResponse(f"malformed payload: {exc}", status=400)
+        reason = storable_text(str(exc))  # it may quote the body's own (unencodable) text
+        log.warning("webhook for %s rejected: %s", account.name, reason)
+        return HttpResponse(f"malformed payload: {reason}", status=400)
     replies: list[Reply] = []
-    for row in _store(account, events):
+    for row in rows:
         replies.extend(inbound_event_process(event=row))
     response, to_send = provider.respond(events, replies)
     if to_send:
@@ -51,32 +57,38 @@ def webhook_receive(*, account: ChannelAccount, request: WebhookRequest) -> Http
 def _store(account: ChannelAccount, events: list[NormalizedEvent]) -> list[InboundEvent]:
     """Rows to act on: new events, and earlier copies that were stored but never processed."""
     rows = []
-    for event in events:
+    for fields in [_fields(event) for event in events]:  # all checked before any is stored
         try:
             with transaction.atomic():
-                rows.append(InboundEvent.objects.create(account=account, **_fields(event)))
+                rows.append(InboundEvent.objects.create(account=account, **fields))
         except IntegrityError:
-            earlier = InboundEvent.objects.get(account=account, event_id=event.event_id)
+            earlier = InboundEvent.objects.get(account=account, event_id=fields["event_id"])
             if earlier.processed_at is None:
                 rows.append(earlier)
     return rows
 
 
 def _fields(event: NormalizedEvent) -> dict:
+    """The row's fields, storable in PostgreSQL; MalformedPayload if the event cannot be kept."""
+    user = storable_text(event.platform_user_id)
+    if len(user) > MAX_USER_ID:
+        # Cutting it would merge different customers: no platform's ids come near this.
+        raise MalformedPayload(f"platform user id longer than {MAX_USER_ID} characters")
     return {
         "kind": event.kind.value,
-        "platform_user_id": event.platform_user_id,
-        "event_id": event.event_id[:255],
+        "platform_user_id": user,
+        "event_id": storable_text(event.event_id)[:255],
         "occurred_at": event.occurred_at,
-        "text": event.text,
-        "token": event.token[:255],
-        "payload": event.payload,
-        "message_ids": list(event.message_ids),
+        "text": storable_text(event.text),
+        "token": storable_text(event.token)[:255],
+        "payload": storable_text(event.payload),
+        "message_ids": [storable_text(message_id) for message_id in event.message_ids],
         "watermark": event.watermark,
-        "reason": event.reason[:255],
-        "user_name": event.user_name[:255],
-        "locale": event.locale[:20],
-        "raw": event.raw,
+        "reason": storable_text(event.reason)[:255],
+        "user_name": storable_text(event.user_name)[:255],
+        # Subscription.locale keeps 10 characters; a language tag this long means nothing.
+        "locale": storable_text(event.locale)[:MAX_LOCALE],
+        "raw": storable_json(event.raw),
     }
 
 

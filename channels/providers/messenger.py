@@ -22,7 +22,7 @@ from channels.errors import (
     RetryAfter,
     Transient,
 )
-from channels.events import EventKind, NormalizedEvent
+from channels.events import EventKind, NormalizedEvent, platform_id
 from channels.messages import Button, Card, RichMessage, truncate
 from channels.providers.base import SendOptions, WebhookRequest, Window
 from channels.providers.meta import (
@@ -168,7 +168,7 @@ def _items(entry: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _event(item: dict[str, Any]) -> NormalizedEvent:
     sender = item.get("sender") if isinstance(item.get("sender"), dict) else {}
-    user = str(sender.get("id") or sender.get("user_ref") or "")
+    user = platform_id(sender.get("id")) or platform_id(sender.get("user_ref"))
     field = next((f for f in MESSAGING_KINDS if isinstance(item.get(f), dict)), None)
     if field is None:
         return unknown(user, item)

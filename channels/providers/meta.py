@@ -25,7 +25,7 @@ from channels.errors import (
     SendError,
     Transient,
 )
-from channels.events import EventKind, NormalizedEvent
+from channels.events import EventKind, NormalizedEvent, unix_time
 from channels.http import json_or_empty
 from channels.messages import Button, RichMessage, truncate
 from channels.providers.base import Provider, SendOptions, WebhookRequest
@@ -101,7 +101,7 @@ def graph_error(status: int, body: dict[str, Any], table: ErrorTable) -> SendErr
 def as_int(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity, which json reads
         return None
 
 
@@ -111,11 +111,7 @@ def meta_time(value: Any) -> datetime | None:
     if number is None:
         return None
     # Seconds stay below 1e11 until the year 5138; milliseconds are above it since 1973.
-    seconds = number / 1000 if number > 100_000_000_000 else number
-    try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (OverflowError, OSError, ValueError):  # out of datetime's range: no usable time
-        return None
+    return unix_time(number, per_second=1000 if number > 100_000_000_000 else 1)
 
 
 def stable_id(prefix: str, item: Any) -> str:
@@ -199,7 +195,7 @@ class MetaProvider(Provider):
         """`object` and `entry` of a Meta webhook body; MalformedPayload if it is not one."""
         try:
             body = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
             raise MalformedPayload("body is not JSON") from exc
         if not isinstance(body, dict) or not isinstance(body.get("object"), str):
             raise MalformedPayload("not a Meta webhook envelope: no 'object'")

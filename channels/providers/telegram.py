@@ -8,7 +8,6 @@ is replaced by a stable short form (see `callback_data`).
 
 import hashlib
 import json
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -24,7 +23,7 @@ from channels.errors import (
     SendError,
     Transient,
 )
-from channels.events import EventKind, NormalizedEvent
+from channels.events import EventKind, NormalizedEvent, platform_id, unix_time
 from channels.http import json_or_empty
 from channels.messages import Button, Card, RichMessage, truncate, truncate_bytes
 from channels.providers.base import Provider, Reply, SendOptions, WebhookRequest, Window
@@ -216,8 +215,10 @@ def _message(update: dict[str, Any], event_id: str) -> NormalizedEvent:
 
 def _member(update: dict[str, Any], event_id: str) -> NormalizedEvent:
     change = update["my_chat_member"]
-    status = (change.get("new_chat_member") or {}).get("status", "")
-    private = (change.get("chat") or {}).get("type") == "private"
+    member, chat = change.get("new_chat_member"), change.get("chat")
+    if not isinstance(member, dict) or not isinstance(chat, dict):
+        raise MalformedPayload("my_chat_member without new_chat_member and chat objects")
+    status, private = str(member.get("status")), chat.get("type") == "private"
     kind = MEMBER_STATUS_KINDS.get(status, EventKind.UNKNOWN) if private else EventKind.UNKNOWN
     reason = "blocked the bot" if kind == EventKind.BLOCKED else ""
     return _event(update, event_id, kind, change.get("from"), reason=reason)
@@ -238,15 +239,15 @@ def _event(
     **fields: Any,
 ) -> NormalizedEvent:
     sender = sender if isinstance(sender, dict) else {}
-    if "id" not in sender and kind != EventKind.UNKNOWN:
+    user = platform_id(sender.get("id"))
+    if not user and kind != EventKind.UNKNOWN:
         raise MalformedPayload(f"{kind} update without a sender id")
     body = next((v for v in update.values() if isinstance(v, dict)), {})
-    date = body.get("date")
     return NormalizedEvent(
         kind=kind,
-        platform_user_id=str(sender.get("id", "")),
+        platform_user_id=user,
         event_id=event_id,
-        occurred_at=datetime.fromtimestamp(date, UTC) if isinstance(date, int) else timezone.now(),
+        occurred_at=unix_time(body.get("date")) or timezone.now(),
         user_name=str(sender.get("first_name", "")),
         locale=str(sender.get("language_code", "")),
         raw=update,

@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import logging
-from datetime import UTC, datetime
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -27,7 +26,7 @@ from channels.errors import (
     SendError,
     Transient,
 )
-from channels.events import EventKind, NormalizedEvent
+from channels.events import EventKind, NormalizedEvent, platform_id, unix_time
 from channels.http import json_or_empty
 from channels.messages import Button, Card, RichMessage, truncate
 from channels.providers.base import Provider, Reply, SendOptions, WebhookRequest, Window
@@ -118,7 +117,7 @@ class ViberProvider(Provider):
             return []
         user = body.get("user") or body.get("sender") or {}
         user = user if isinstance(user, dict) else {}
-        user_id = str(user.get("id") or body.get("user_id") or "")
+        user_id = platform_id(user.get("id")) or platform_id(body.get("user_id"))
         if not user_id and name in EVENT_KINDS:
             raise MalformedPayload(f"{name} event without a user id")
         event_id = f"{name}:{token}" if token else f"{name}:{user_id}:{body['timestamp']}"
@@ -135,17 +134,13 @@ class ViberProvider(Provider):
             fields["reason"] = "unsubscribed"
         elif name == "failed":
             fields["reason"] = str(body.get("desc", ""))
-        stamp = body.get("timestamp")
         return [
             NormalizedEvent(
                 kind=kind,
                 platform_user_id=user_id,
                 event_id=event_id,
-                occurred_at=(
-                    datetime.fromtimestamp(stamp / 1000, UTC)  # Viber timestamps are ms
-                    if isinstance(stamp, int)
-                    else timezone.now()
-                ),
+                # Viber timestamps are milliseconds.
+                occurred_at=unix_time(body.get("timestamp"), per_second=1000) or timezone.now(),
                 user_name=str(user.get("name", "")),
                 locale=str(user.get("language", "")),
                 raw=body,

@@ -11,7 +11,6 @@ dropped; a button payload whose JSON would exceed 255 characters gets a stable s
 import hashlib
 import json
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -28,7 +27,7 @@ from channels.errors import (
     SendError,
     Transient,
 )
-from channels.events import EventKind, NormalizedEvent
+from channels.events import EventKind, NormalizedEvent, unix_time
 from channels.http import json_or_empty
 from channels.messages import Button, Card, RichMessage, truncate
 from channels.providers.base import Provider, Reply, SendOptions, WebhookRequest, Window
@@ -156,15 +155,12 @@ class VkProvider(Provider):
             fields["reason"] = "denied messages from the community"
         elif name == "message_read":
             fields["message_ids"] = (str(obj.get("read_message_id", "")),)
-        date = message.get("date")
         return [
             NormalizedEvent(
                 kind=kind,
                 platform_user_id=str(user or ""),
                 event_id=str(body.get("event_id") or _fallback_event_id(name, user, obj)),
-                occurred_at=datetime.fromtimestamp(date, UTC)
-                if isinstance(date, int)
-                else timezone.now(),
+                occurred_at=unix_time(message.get("date")) or timezone.now(),
                 raw=raw,
                 **fields,
             )

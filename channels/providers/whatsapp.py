@@ -21,12 +21,13 @@ from urllib.parse import quote
 
 from channels.errors import (
     ConfigurationError,
+    MalformedPayload,
     RecipientGone,
     RejectedByPolicy,
     RetryAfter,
     Transient,
 )
-from channels.events import EventKind, NormalizedEvent
+from channels.events import EventKind, NormalizedEvent, platform_id
 from channels.messages import Button, RichMessage, truncate
 from channels.providers.base import SendOptions, WebhookRequest, Window
 from channels.providers.meta import (
@@ -139,7 +140,7 @@ class WhatsAppProvider(MetaProvider):
         number = metadata.get("phone_number_id")
         if other_node(number, self.credential("phone_number_id")):
             return [unknown("", change, f"for phone number id {number}")]
-        contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
+        contacts = _dicts(value, "contacts")
         events = [_message(m, contacts) for m in _dicts(value, "messages")]
         events += [_status(s) for s in _dicts(value, "statuses")]
         events += [_preference(p) for p in _dicts(value, "user_preferences")]
@@ -190,11 +191,16 @@ def _dicts(value: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 
 def _message(msg: dict[str, Any], contacts: list[dict[str, Any]]) -> NormalizedEvent:
-    keys = {msg.get("from"), msg.get("from_user_id")} - {None, ""}
-    same = [c for c in contacts if keys & {c.get("wa_id"), c.get("user_id")}]
+    phone, bsuid = platform_id(msg.get("from")), platform_id(msg.get("from_user_id"))
+    keys = {phone, bsuid} - {""}
+    same = [
+        c for c in contacts if keys & {platform_id(c.get("wa_id")), platform_id(c.get("user_id"))}
+    ]
     contact = same[0] if same else contacts[0] if len(contacts) == 1 else {}
     # Business-scoped user ids (BSUID) replace phone numbers for username users from 2026.
-    user = str(msg.get("from_user_id") or contact.get("user_id") or msg.get("from") or "")
+    user = bsuid or platform_id(contact.get("user_id")) or phone
+    if not user:
+        raise MalformedPayload("a message without a sender (from / from_user_id)")
     kind_name = str(msg.get("type"))
     kind, text, payload = MESSAGE_KINDS.get(kind_name, EventKind.UNKNOWN), "", ""
     content = msg.get(kind_name) if isinstance(msg.get(kind_name), dict) else {}
@@ -225,7 +231,7 @@ def _status(status: dict[str, Any]) -> NormalizedEvent:
         reason = f"{code}: {errors[0].get('title') or errors[0].get('message') or 'failed'}"
         if code in FAILED_OPT_OUTS:
             kind, reason = EventKind.BLOCKED, FAILED_OPT_OUTS[code]
-    user = str(status.get("recipient_user_id") or status.get("recipient_id") or "")
+    user = platform_id(status.get("recipient_user_id")) or platform_id(status.get("recipient_id"))
     ids, stamp = ((wamid,) if wamid else ()), status.get("timestamp")
     event_id = f"status:{wamid}:{state}"
     return event(kind, user, event_id, stamp, status, message_ids=ids, reason=reason)
@@ -233,7 +239,7 @@ def _status(status: dict[str, Any]) -> NormalizedEvent:
 
 def _preference(preference: dict[str, Any]) -> NormalizedEvent:
     value, category = str(preference.get("value")), preference.get("category")
-    user = str(preference.get("user_id") or preference.get("wa_id") or "")
+    user = platform_id(preference.get("user_id")) or platform_id(preference.get("wa_id"))
     kind, reason = PREFERENCE_KINDS.get(value, (EventKind.UNKNOWN, ""))
     if category not in (None, "marketing_messages"):
         kind, reason = EventKind.UNKNOWN, ""

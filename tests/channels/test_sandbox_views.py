@@ -157,6 +157,18 @@ def test_it_signs_what_it_delivers_so_the_event_passes_verification(client, acco
     assert event.locale == "en"
 
 
+@pytest.mark.parametrize("text", ["a\\u0000b", "half \\ud800 a pair"])
+def test_it_answers_400_to_text_the_database_cannot_store(client, account, text):
+    # JSON may carry NUL and lone surrogates; PostgreSQL text cannot, and DRF refuses both.
+    body = b'{"type": "text", "id": "t-2", "text": "' + text.encode() + b'"}'
+
+    response = post_event(client, body)
+
+    assert response.status_code == 400
+    assert "text" in response.json()["errors"]
+    assert not SandboxMessage.objects.exists()
+
+
 def test_it_records_a_read_receipt_without_a_customer_line(client, account):
     response = post_event(client, {"type": "read", "id": "read-5", "message_ids": ["4", "5"]})
 

@@ -27,3 +27,25 @@ def post_json(client, account, payload: Any, **headers: str):
         content_type="application/json",
         headers=headers,
     )
+
+
+def deliver_signed(client, account, payload: Any):
+    """POST `payload` to the account's webhook, authenticated as its platform would do it.
+
+    VK authenticates inside the body, so a VK payload must be a dict: its `secret` and
+    `group_id` are set to the account's.
+    """
+    credentials = account.credentials
+    if account.kind == "vk":
+        payload = {**payload, "secret": credentials["secret"], "group_id": credentials["group_id"]}
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    if account.kind == "telegram":
+        headers = {"X-Telegram-Bot-Api-Secret-Token": account.webhook_secret}
+    elif account.kind in ("messenger", "whatsapp"):
+        signature = hmac_hex(credentials["app_secret"], body)
+        headers = {"X-Hub-Signature-256": f"sha256={signature}"}
+    elif account.kind == "viber":
+        headers = {"X-Viber-Content-Signature": hmac_hex(credentials["auth_token"], body)}
+    else:
+        headers = {}
+    return post_json(client, account, body, **headers)
