@@ -6,7 +6,9 @@ the platform adds to prove it is the sender (PLATFORMS.md, "Webhook auth").
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from channels.models import ChannelAccount
 from channels.providers.sandbox import SIGNATURE_HEADER as SANDBOX_HEADER
@@ -59,3 +61,66 @@ def sender(platform: str, body: dict[str, Any]) -> str:
         obj = body["object"]
         return str(obj["user_id"] if "user_id" in obj else obj["message"]["from_id"])
     return body["conversation"]
+
+
+# --- the start webhook of a customer who opened a subscribe link, as each platform sends it -------
+def query(link: str, name: str) -> str:
+    """One query parameter of a deep link, decoded the way the platform's client decodes it."""
+    return parse_qs(urlsplit(link).query)[name][0]
+
+
+def _telegram_start(link: str) -> dict[str, Any]:
+    # t.me/<bot>?start=<token> -> "/start <token>" (core.telegram.org/bots/features#deep-linking)
+    body = payload("telegram", "message_start_token")
+    body["message"]["text"] = f"/start {query(link, 'start')}"
+    return body
+
+
+def _messenger_start(link: str) -> dict[str, Any]:
+    # m.me/<page>?ref=<token> -> Get Started postback with referral.ref in a new thread
+    body = payload("messenger", "start_via_postback")
+    body["entry"][0]["messaging"][0]["postback"]["referral"]["ref"] = query(link, "ref")
+    return body
+
+
+def _viber_start(link: str) -> dict[str, Any]:
+    # viber://pa?chatURI=<uri>&context=<token> -> conversation_started.context
+    body = payload("viber", "conversation_started_token")
+    body["context"] = query(link, "context")
+    return body
+
+
+def _vk_start(link: str) -> dict[str, Any]:
+    # vk.me/<group>?ref=<token>&ref_source=... -> message_new.object.message.ref / ref_source
+    body = payload("vk", "message_new_ref")
+    body["object"]["message"]["ref"] = query(link, "ref")
+    body["object"]["message"]["ref_source"] = query(link, "ref_source")
+    return body
+
+
+def _whatsapp_start(link: str) -> dict[str, Any]:
+    # wa.me/<number>?text=<prefill>: the customer sends the prefilled text, code and all
+    body = payload("whatsapp", "text_subscribe_code")
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = query(link, "text")
+    return body
+
+
+def _sandbox_start(link: str) -> dict[str, Any]:
+    # /sandbox/?start=<token>: the chat page posts its start event with the token
+    return {"type": "start", "conversation": "conversation-0001", "id": "start",
+            "token": query(link, "start")}  # fmt: skip
+
+
+STARTS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "telegram": _telegram_start,
+    "messenger": _messenger_start,
+    "viber": _viber_start,
+    "vk": _vk_start,
+    "whatsapp": _whatsapp_start,
+    "sandbox": _sandbox_start,
+}
+
+
+def start_webhook(kind: str, link: str) -> dict[str, Any]:
+    """The body `kind`'s platform posts when a customer opens `link` and starts the chat."""
+    return STARTS[kind](link)

@@ -4,23 +4,21 @@ The shop posts an order and gets subscribe links; the customer opens the link fo
 the platform calls our webhook (signed its own way) carrying the token; the customer is linked
 to customer and order and receives the welcome - through the fake platform's API from a real
 Celery worker, or, on Viber, in the webhook's answer (the only place a conversation_started
-welcome may go). Start payloads come from the captured fixtures under tests/fixtures/<platform>/.
+welcome may go). Start payloads come from the captured fixtures (tests/subscriptions/hooks.py).
 """
 
-import copy
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 from subscriptions import replies
 from subscriptions.models import ApiKey, Subscription
-from tests.channels.webhooks import fixture, hmac_hex
-from tests.factories import CREDENTIALS, ChannelAccountFactory
+from tests.factories import ChannelAccountFactory
+from tests.subscriptions.hooks import sender, signed, start_webhook
 from tests.workers import celery_worker, wait_for
 
 TIMEOUT = 10
@@ -43,70 +41,6 @@ def order_body(kind: str, locale: str) -> dict[str, Any]:
     }
 
 
-def query(link: str, name: str) -> str:
-    return parse_qs(urlsplit(link).query)[name][0]
-
-
-# --- the start webhook, as each platform sends it: (body, headers, user id) -----------------------
-Start = tuple[bytes, dict[str, str], str]
-
-
-def telegram_start(account, link: str) -> Start:
-    # t.me/<bot>?start=<token> -> "/start <token>" (core.telegram.org/bots/features#deep-linking)
-    update = copy.deepcopy(fixture("telegram", "message_start_token"))
-    update["message"]["text"] = f"/start {query(link, 'start')}"
-    headers = {"X-Telegram-Bot-Api-Secret-Token": account.webhook_secret}
-    return json.dumps(update).encode(), headers, str(update["message"]["from"]["id"])
-
-
-def meta_headers(app_secret: str, body: bytes) -> dict[str, str]:
-    return {"X-Hub-Signature-256": f"sha256={hmac_hex(app_secret, body)}"}
-
-
-def messenger_start(account, link: str) -> Start:
-    # m.me/<page>?ref=<token> -> Get Started postback with referral.ref in a new thread
-    payload = copy.deepcopy(fixture("messenger", "start_via_postback"))
-    messaging = payload["entry"][0]["messaging"][0]
-    messaging["postback"]["referral"]["ref"] = query(link, "ref")
-    body = json.dumps(payload).encode()
-    headers = meta_headers(CREDENTIALS["messenger"]["app_secret"], body)
-    return body, headers, messaging["sender"]["id"]
-
-
-def viber_start(account, link: str) -> Start:
-    # viber://pa?chatURI=<uri>&context=<token> -> conversation_started.context
-    payload = copy.deepcopy(fixture("viber", "conversation_started_token"))
-    payload["context"] = query(link, "context")
-    body = json.dumps(payload).encode()
-    headers = {"X-Viber-Content-Signature": hmac_hex(CREDENTIALS["viber"]["auth_token"], body)}
-    return body, headers, payload["user"]["id"]
-
-
-def vk_start(account, link: str) -> Start:
-    # vk.me/<group>?ref=<token> -> message_new.object.message.ref; the secret rides in the body
-    payload = copy.deepcopy(fixture("vk", "message_new_ref"))
-    payload["object"]["message"]["ref"] = query(link, "ref")
-    payload["secret"] = CREDENTIALS["vk"]["secret"]
-    return json.dumps(payload).encode(), {}, str(payload["object"]["message"]["from_id"])
-
-
-def whatsapp_start(account, link: str) -> Start:
-    # wa.me/<number>?text=<prefill>: the customer sends the prefilled text, code and all
-    payload = copy.deepcopy(fixture("whatsapp", "text_subscribe_code"))
-    message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
-    message["text"]["body"] = query(link, "text")
-    body = json.dumps(payload).encode()
-    headers = meta_headers(CREDENTIALS["whatsapp"]["app_secret"], body)
-    return body, headers, message["from"]
-
-
-STARTS: dict[str, Callable[[Any, str], Start]] = {
-    "telegram": telegram_start,
-    "messenger": messenger_start,
-    "viber": viber_start,
-    "vk": vk_start,
-    "whatsapp": whatsapp_start,
-}
 # Each platform in another of the customer's languages, so the welcome's language is checked too.
 LOCALES = {"telegram": "ru", "messenger": "en", "viber": "uk", "vk": "ru", "whatsapp": "en"}
 
@@ -136,7 +70,7 @@ def mentions(body: Any, text: str) -> bool:
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("kind", sorted(STARTS))
+@pytest.mark.parametrize("kind", sorted(LOCALES))
 def test_it_subscribes_a_customer_from_checkout_to_welcome(
     kind, live_server, fake_platform, worker
 ):
@@ -156,7 +90,9 @@ def test_it_subscribes_a_customer_from_checkout_to_welcome(
     link = created.json()["subscribe_links"][account.name]
 
     # and the customer opens the platform's link, so the platform calls our webhook
-    body, headers, user = STARTS[kind](account, link)
+    start = start_webhook(kind, link)
+    body, headers = signed(account, start)
+    user = sender(kind, start)
     hook = requests.post(
         f"{live_server.url}/hooks/{account.name}/",
         data=body,

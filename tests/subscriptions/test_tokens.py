@@ -7,9 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import override_settings
 from hypothesis import assume, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from itsdangerous import Signer
 
+from channels.events import EventKind
+from channels.models import ChannelAccount
+from channels.providers import PROVIDERS
+from channels.providers.base import WebhookRequest
 from subscriptions.models import ConsentEvent, Order, Subscription
 from subscriptions.services import StartOutcome, subscription_start
 from subscriptions.tokens import (
@@ -21,7 +26,8 @@ from subscriptions.tokens import (
     order_token_read,
     token_prefix,
 )
-from tests.factories import ChannelAccountFactory, OrderFactory
+from tests.factories import CREDENTIALS, ChannelAccountFactory, OrderFactory
+from tests.subscriptions.hooks import query, signed, start_webhook
 
 TELEGRAM_START_PARAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ALPHABET = string.ascii_letters + string.digits + "_-"
@@ -94,6 +100,56 @@ def test_it_rejects_every_single_character_replacement():
                 assert reason(tampered) in {"malformed", "bad_signature"}, (position, char)
 
 
+@given(
+    pk=pks,
+    issued=times,
+    keep=st.integers(min_value=0, max_value=TOKEN_LENGTH - 1),
+    end=st.sampled_from(["tail", "head"]),
+)
+def test_it_rejects_any_truncation_from_either_end(pk, issued, keep, end):
+    # given a valid token cut short, as a messenger or a copy-paste might
+    token = token_for(pk, issued)
+    cut = token[:keep] if end == "tail" else token[TOKEN_LENGTH - keep :]
+    # then it never reads, and says why
+    assert reason(cut, now=issued) == "malformed"
+
+
+whole_seconds = times.map(lambda moment: moment.replace(microsecond=0))  # tokens carry seconds
+
+
+@given(
+    pk=pks,
+    issued=whole_seconds,
+    max_days=st.integers(min_value=1, max_value=365),
+    late=st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=3650)),
+    early=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=1)),
+)
+def test_it_expires_any_token_past_the_maximum_age_and_no_sooner(pk, issued, max_days, late, early):
+    token = token_for(pk, issued)
+    limit = timedelta(days=max_days)
+    assume(early <= limit)
+    with override_settings(TOKEN_MAX_AGE_DAYS=max_days):
+        # read any time past the maximum age: expired
+        assert reason(token, now=issued + limit + late) == "expired"
+        # read up to the maximum age: good
+        assert order_token_read(token, now=issued + limit - early) == pk
+
+
+OURS = ["our-secret-2026", "our-secret-2025"]
+secret_texts = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=64)
+
+
+@given(pk=pks, issued=times, foreign=st.lists(secret_texts, min_size=1, max_size=3))
+def test_it_rejects_tokens_signed_with_any_secret_not_ours(pk, issued, foreign):
+    # given a token signed by somebody else's (possibly rotated) secrets
+    assume(not set(foreign) & set(OURS))
+    with override_settings(TOKEN_SECRETS=foreign):
+        token = token_for(pk, issued)
+    # then with our secrets it never verifies
+    with override_settings(TOKEN_SECRETS=OURS):
+        assert reason(token, now=issued) == "bad_signature"
+
+
 def test_it_rejects_every_truncation():
     token = token_for()
     for length in range(TOKEN_LENGTH):
@@ -122,13 +178,6 @@ def test_it_follows_a_shorter_maximum_age_setting(settings):
     token = token_for(now=NOW)
     settings.TOKEN_MAX_AGE_DAYS = 1
     assert reason(token, now=NOW + timedelta(days=2)) == "expired"
-
-
-def test_it_rejects_a_token_signed_with_a_foreign_secret(settings):
-    settings.TOKEN_SECRETS = ["our-secret"]
-    with override_settings(TOKEN_SECRETS=["somebody-elses-secret"]):
-        foreign = token_for()
-    assert reason(foreign) == "bad_signature"
 
 
 def test_it_rejects_a_signature_made_for_another_purpose(settings):
@@ -165,6 +214,79 @@ def test_it_keeps_the_signature_out_of_the_loggable_prefix():
     token = token_for()
     assert token_prefix(token) == token[:PAYLOAD_CHARS]
     assert token[PAYLOAD_CHARS:] not in token_prefix(token)
+
+
+# --- every platform: the issued token through its deep link and its start webhook, intact ---
+URL_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
+MESSENGER_REF = re.compile(r"^[A-Za-z0-9+\-./:=_]{1,149}$")  # the stricter plugin rule
+
+
+def telegram_rules(link: str, token: str) -> None:
+    # start: 1-64 characters of A-Za-z0-9_- (core.telegram.org/bots/features#deep-linking)
+    assert TELEGRAM_START_PARAM.match(query(link, "start"))
+
+
+def messenger_rules(link: str, token: str) -> None:
+    # ref: up to 2,083 characters (m.me doc); the plugin's data-ref: <150 of [A-Za-z0-9+-./:=_]
+    assert len(link) <= 2083 and MESSENGER_REF.match(query(link, "ref"))
+
+
+def viber_rules(link: str, token: str) -> None:
+    # context: "no limit" but the URL's; and it must not need escaping to survive every client
+    assert len(link) <= 2000 and URL_SAFE.match(query(link, "context"))
+
+
+def vk_rules(link: str, token: str) -> None:
+    # ref: undocumented, so short and URL-safe (the allow-messages widget's key allows 256)
+    assert len(query(link, "ref")) <= 256 and URL_SAFE.match(query(link, "ref"))
+    assert query(link, "ref_source")
+
+
+def whatsapp_rules(link: str, token: str) -> None:
+    # no hidden parameter: a prefilled text the customer sends, within a text message's 4,096
+    prefill = query(link, "text")
+    assert len(prefill) <= 4096 and token in prefill.split()
+
+
+def sandbox_rules(link: str, token: str) -> None:
+    assert URL_SAFE.match(query(link, "start"))
+
+
+PARAMETER_RULES = {
+    "telegram": telegram_rules,
+    "messenger": messenger_rules,
+    "viber": viber_rules,
+    "vk": vk_rules,
+    "whatsapp": whatsapp_rules,
+    "sandbox": sandbox_rules,
+}
+
+
+def test_it_has_parameter_rules_for_every_platform():
+    assert set(PARAMETER_RULES) == set(PROVIDERS)
+
+
+@pytest.mark.parametrize("kind", sorted(PROVIDERS))
+@hypothesis_settings(max_examples=40)
+@given(pk=pks, issued=times)
+def test_it_carries_every_issued_token_intact_through_each_platform(kind, pk, issued):
+    # given a token for any order at any time, and the platform's account
+    account = ChannelAccount(kind=kind, name=f"shop-{kind}", credentials=dict(CREDENTIALS[kind]))
+    provider = account.provider()
+    token = token_for(pk, issued)
+
+    # when the deep link is built, the customer opens it and the platform posts its start
+    link = provider.deep_link(token)
+    body, headers = signed(account, start_webhook(kind, link))
+    request = WebhookRequest("POST", body, {name.lower(): value for name, value in headers.items()})
+
+    # then the link keeps the platform's parameter rules
+    PARAMETER_RULES[kind](link, token)
+    # and the provider's own parser hands back the very token, which still names the order
+    assert provider.verify(request)
+    [event] = provider.parse(request)
+    assert (event.kind, event.token) == (EventKind.START, token)
+    assert order_token_read(event.token, now=issued) == pk
 
 
 @pytest.fixture
