@@ -1,15 +1,18 @@
 # ruff: noqa: RUF001 - the page speaks Russian and Ukrainian: Cyrillic on purpose
 """The subscribe page in headless Chromium: QR codes for desktops, big buttons for phones."""
 
+import base64
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import zxingcpp
 from django.conf import settings
 
 from channels.models import ChannelAccount
+from channels.providers import PROVIDERS
 from subscriptions.tokens import order_token_issue
 from tests.browser import PHONE, browser_page_fixture  # noqa: F401 - registers `browser_page`
 from tests.factories import ChannelAccountFactory, CustomerFactory, OrderFactory
@@ -21,8 +24,8 @@ SCREENSHOTS = Path(settings.BASE_DIR) / "var"
 
 @pytest.fixture
 def page_url(live_server) -> str:
-    for kind in ("telegram", "messenger", "viber", "whatsapp"):
-        ChannelAccountFactory(kind=kind, name=f"shop-{kind}")
+    for kind in PROVIDERS:  # every kind the service has; the sandbox's account may be seeded
+        ChannelAccountFactory(kind=kind, name="sandbox" if kind == "sandbox" else f"shop-{kind}")
     order = OrderFactory(external_id="A-1001", customer=CustomerFactory(locale="ru"))
     return f"{live_server.url}/s/{order_token_issue(order)}/"
 
@@ -44,6 +47,54 @@ def test_it_shows_a_qr_code_beside_each_button_on_a_desktop(browser_page, page_u
         assert codes.nth(index).bounding_box()["width"] >= 100  # big enough to scan
     assert browser_page.locator("h1").inner_text().startswith("Новости о заказе")
     browser_page.screenshot(path=str(SCREENSHOTS / "subscribe-page.png"), full_page=True)
+
+
+# Turns a PNG into one grey byte per pixel, with the browser's own PNG decoder.
+GREY_PIXELS = """async (png) => {
+  const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+  const bitmap = await createImageBitmap(new Blob([bytes], {type: "image/png"}));
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const context = canvas.getContext("2d");
+  context.fillStyle = "#fff";
+  context.fillRect(0, 0, bitmap.width, bitmap.height);
+  context.drawImage(bitmap, 0, 0);
+  const rgba = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
+  let grey = "";
+  for (let i = 0; i < rgba.length; i += 4) {
+    grey += String.fromCharCode((rgba[i] * 299 + rgba[i + 1] * 587 + rgba[i + 2] * 114) / 1000);
+  }
+  return {width: bitmap.width, height: bitmap.height, grey: btoa(grey)};
+}"""
+
+
+def decoded(page, png: bytes) -> list[str]:
+    """What a QR reader (zxing-cpp) reads in a screenshot."""
+    image = page.evaluate(GREY_PIXELS, base64.b64encode(png).decode())
+    grey = memoryview(base64.b64decode(image["grey"]))
+    return [
+        code.text
+        for code in zxingcpp.read_barcodes(grey.cast("B", (image["height"], image["width"])))
+    ]
+
+
+def test_it_shows_for_every_channel_a_qr_code_that_reads_as_its_link(browser_page, page_url):
+    # given a desktop visitor on the page of a shop with an account of every kind
+    browser_page.set_viewport_size(DESKTOP)
+    browser_page.goto(page_url)
+
+    # when each channel's QR code is photographed as the screen shows it
+    channels = browser_page.locator("li.channel")
+    shots = []
+    for index in range(channels.count()):
+        button = channels.nth(index).locator("a.button")
+        png = channels.nth(index).locator(".qr svg").screenshot()
+        shots.append((button.get_attribute("data-kind"), button.get_attribute("href"), png))
+
+    # then every kind is there once, and a QR reader reads each code as its button's link
+    assert sorted(kind for kind, _, _ in shots) == sorted(PROVIDERS)
+    reader = browser_page.context.new_page()  # decodes the pictures away from the page itself
+    for kind, link, png in shots:
+        assert decoded(reader, png) == [link], kind
 
 
 def test_it_shows_only_buttons_on_a_phone(browser_page, page_url):
