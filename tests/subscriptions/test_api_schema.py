@@ -1,15 +1,24 @@
-"""The OpenAPI schema validates, and every status it documents for /api/v1/ can be produced."""
+"""The OpenAPI schema validates, and every answer it documents for /api/v1/ is produced as
+documented: its status, and a body that validates against the schema documented for it."""
 
+import copy
+import json
 from collections.abc import Callable
+from datetime import datetime
+from functools import cache
 from io import StringIO
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
+from jsonschema import Draft202012Validator, FormatChecker
 from rest_framework.test import APIClient
 
-from tests.factories import CustomerFactory, OrderFactory
+from subscriptions.models import ConsentEvent
+from tests.factories import CustomerFactory, OrderFactory, SubscriptionFactory
 from tests.subscriptions.api_support import (  # noqa: F401 - fixtures
     api_fixture,
     api_key_fixture,
@@ -21,8 +30,66 @@ pytestmark = pytest.mark.django_db
 BIG = {"customer": {"external_id": "C", "name": "x" * 2000}}
 
 
-def _schema() -> dict:
+@cache
+def _generated() -> dict:
     return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def _schema() -> dict:
+    return copy.deepcopy(_generated())
+
+
+# --- bodies against the documented schema -------------------------------------------------------
+FORMATS = FormatChecker()
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    return not isinstance(value, str) or datetime.fromisoformat(value).tzinfo is not None
+
+
+@FORMATS.checks("uri")
+def _is_uri(value: object) -> bool:
+    return not isinstance(value, str) or bool(urlsplit(value).scheme and urlsplit(value).netloc)
+
+
+def _json_schema(node: Any) -> Any:
+    """OpenAPI 3.0 schema objects as JSON Schema: `nullable` becomes a null alternative, and
+    an object with listed properties allows no others (an undocumented field is a failure)."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _json_schema(value) for key, value in node.items() if key != "example"}
+    if "properties" in node and "additionalProperties" not in node:
+        node["additionalProperties"] = False
+    if node.pop("nullable", False):
+        if isinstance(node.get("type"), str):
+            node["type"] = [node["type"], "null"]
+        else:
+            node = {"anyOf": [node, {"type": "null"}]}
+    return node
+
+
+def _documented(method: str, path: str, status: int) -> tuple[str, dict]:
+    """The content type and JSON Schema the schema documents for this answer."""
+    schema = _generated()
+    response = schema["paths"][path][method]["responses"][str(status)]
+    [(content_type, media)] = response["content"].items()
+    components = _json_schema(schema["components"])
+    return content_type, {**_json_schema(media["schema"]), "components": components}
+
+
+def _assert_documented_body(method: str, path: str, status: int, response) -> bytes:
+    """Check the answer's content type and body against the schema; the body, read."""
+    content_type, body_schema = _documented(method, path, status)
+    assert response["Content-Type"].split(";")[0] == content_type
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    body = raw.decode() if content_type == "text/csv" else json.loads(raw)
+    validator = Draft202012Validator(body_schema, format_checker=FORMATS)
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
+    assert errors == [], errors
+    return raw
 
 
 def test_it_generates_a_valid_schema_without_warnings():
@@ -125,18 +192,39 @@ def test_it_documents_exactly_the_statuses_this_table_produces():
 
 
 @pytest.mark.parametrize(("method", "path", "status"), sorted(PRODUCE))
-def test_it_produces_each_documented_status(api, method, path, status):
-    # given an order A-1 of customer C-1
-    OrderFactory(external_id="A-1", customer=CustomerFactory(external_id="C-1"))
+def test_it_produces_each_documented_answer(api, method, path, status):
+    # given an order A-1 of customer C-1, subscribed with a consent on record (so lists have rows)
+    order = OrderFactory(external_id="A-1", customer=CustomerFactory(external_id="C-1"))
+    subscription = SubscriptionFactory(customer=order.customer, order=order)
+    ConsentEvent.objects.create(
+        customer=order.customer, subscription=subscription, kind="opt_in", source="deep_link"
+    )
 
     # when
     response = PRODUCE[(method, path, status)](api)
 
-    # then
+    # then the status and the body are those the schema documents
     assert response.status_code == status
-    if status >= 400:
-        assert response["Content-Type"] == "application/json"
-        assert response.json()
+    body = _assert_documented_body(method, path, status, response)
+    assert body.strip() not in (b"", b"[]", b"{}")
+
+
+def test_it_catches_a_body_that_strays_from_the_schema():
+    # the check itself: an undocumented field, a missing one, a wrong type, a bad time all fail
+    _, order = _documented("post", ORDERS, 201)
+    validator = Draft202012Validator(order, format_checker=FORMATS)
+    assert not validator.is_valid({"external_id": "A-1"})  # fields missing
+    _, error = _documented("get", LINKS, 404)
+    validator = Draft202012Validator(error, format_checker=FORMATS)
+    assert validator.is_valid({"detail": "Not found."})
+    assert not validator.is_valid({"detail": "Not found.", "placed_at": "x"})  # undocumented
+    assert not validator.is_valid({"detail": 404})
+    _, consents = _documented("get", CONSENTS, 200)
+    row = {"occurred_at": "2026-11-20", "channel": None, "platform_user_id": None,
+           "kind": "opt_in", "source": "api", "evidence": "", "topics": []}  # fmt: skip
+    validator = Draft202012Validator(consents, format_checker=FORMATS)
+    assert not validator.is_valid([row])  # a date is not a date-time with an offset
+    assert validator.is_valid([row | {"occurred_at": "2026-11-20T10:00:00Z"}])
 
 
 def test_it_serves_the_docs_page_and_its_assets_without_a_cdn(client):
