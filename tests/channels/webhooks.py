@@ -35,6 +35,12 @@ def deliver_signed(client, account, payload: Any):
     VK authenticates inside the body, so a VK payload must be a dict: its `secret` and
     `group_id` are set to the account's.
     """
+    body, headers = signed(account, payload)
+    return post_json(client, account, body, **headers)
+
+
+def signed(account, payload: Any) -> tuple[bytes, dict[str, str]]:
+    """The body and headers `account`'s platform sends `payload` with (see deliver_signed)."""
     credentials = account.credentials
     if account.kind == "vk":
         payload = {**payload, "secret": credentials["secret"], "group_id": credentials["group_id"]}
@@ -48,4 +54,4 @@ def deliver_signed(client, account, payload: Any):
         headers = {"X-Viber-Content-Signature": hmac_hex(credentials["auth_token"], body)}
     else:
         headers = {}
-    return post_json(client, account, body, **headers)
+    return body, headers
