@@ -31,15 +31,17 @@ class PlatformSession:
         *,
         json_body: Any = None,
         form: dict[str, Any] | None = None,
+        body: bytes | None = None,
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
         timeout: float = READ_TIMEOUT,
     ) -> requests.Response:
+        """POST `json_body` as JSON, `form` urlencoded or `body` as given (with its headers)."""
         try:
             return self._session.post(
                 url,
                 json=json_body,
-                data=form,
+                data=form if body is None else body,
                 headers=headers,
                 params=params,
                 timeout=(CONNECT_TIMEOUT, timeout),

@@ -1,5 +1,7 @@
 """The platform-neutral message a campaign or a reply sends; each provider renders it."""
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -71,3 +73,25 @@ def truncate_bytes(text: str, limit: int) -> str:
     if len(encoded) <= limit:
         return text
     return encoded[:limit].decode(errors="ignore")
+
+
+def short_payload(payload: str, fits: Callable[[str], bool]) -> str:
+    """`payload` if it is not empty and `fits`, else a stable short form that fits.
+
+    The short form is the longest head of the payload that fits with "~" and 8 hex digits of
+    the payload's SHA-256 after it, so distinct long payloads stay distinct ("...:4" and
+    "...:5") and the same payload always arrives the same; an empty one becomes "~e3b0c442".
+    A handler expecting a long payload compares what arrives with the short form of the one
+    it expects; short payloads round-trip unchanged. `fits` must accept the 9-character tail.
+    """
+    if payload and fits(payload):
+        return payload
+    tail = "~" + hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    low, high = 0, len(payload)  # binary search: a longer head never fits where a shorter fails
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(payload[:middle] + tail):
+            low = middle
+        else:
+            high = middle - 1
+    return payload[:low] + tail

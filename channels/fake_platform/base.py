@@ -31,6 +31,7 @@ class Call:
     token: str
     recipient: str
     params: dict[str, Any]
+    size: int = 0  # bytes of the request body, for platforms that cap it
 
 
 @dataclass(slots=True)

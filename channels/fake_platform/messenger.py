@@ -77,7 +77,17 @@ def _check_template(attachment: Any) -> Answer | None:
         return _invalid(f"param {where}[elements] must have at most {MAX_ELEMENTS} elements")
     if graph.count(payload.get("buttons")) > MAX_BUTTONS:
         return _invalid(f"param {where}[buttons] must have at most {MAX_BUTTONS} buttons")
-    for element in payload.get("elements") or []:
-        if isinstance(element, dict) and graph.count(element.get("buttons")) > MAX_BUTTONS:
+    elements = [e for e in payload.get("elements") or [] if isinstance(e, dict)]
+    for element in elements:
+        if graph.count(element.get("buttons")) > MAX_BUTTONS:
             return _invalid(f"param {where}[elements][buttons] must have at most {MAX_BUTTONS}")
+        if not str(element.get("title") or "").strip():
+            return _invalid(f"param {where}[elements][title] must be a non-empty string")
+    buttons = [
+        *(payload.get("buttons") or []),
+        *(b for e in elements for b in e.get("buttons") or []),
+    ]
+    for button in (b for b in buttons if isinstance(b, dict) and b.get("type") == "postback"):
+        if not button.get("payload"):
+            return _invalid(f"param {where}[buttons][payload] must be a non-empty string")
     return None

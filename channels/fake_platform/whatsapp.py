@@ -12,6 +12,7 @@ from .protocol import HttpRequest
 MAX_TEXT = 4096
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
+MAX_BUTTON_ID = 256
 
 
 def _invalid(message: str, details: str | None = None) -> Answer:
@@ -83,11 +84,19 @@ def _check_interactive(interactive: dict[str, Any]) -> Answer | None:
     buttons = action.get("buttons") if isinstance(action, dict) else None
     if not isinstance(buttons, list) or not 1 <= len(buttons) <= MAX_BUTTONS:
         return _not_valid(f"Invalid buttons count. Min allowed buttons: 1, Max: {MAX_BUTTONS}")
-    for button in buttons:
-        reply = button.get("reply") if isinstance(button, dict) else None
+    replies = [b.get("reply") if isinstance(b, dict) else None for b in buttons]
+    for reply in replies:
         title = reply.get("title") if isinstance(reply, dict) else None
         if not isinstance(title, str) or not 1 <= len(title) <= MAX_BUTTON_TITLE:
             return _not_valid(
                 f"Button title length invalid. Min length: 1, Max length: {MAX_BUTTON_TITLE}"
             )
+        reply_id = reply.get("id") if isinstance(reply, dict) else None
+        if not isinstance(reply_id, str) or not 1 <= len(reply_id) <= MAX_BUTTON_ID:
+            return _not_valid(f"Button id length invalid. Min length: 1, Max: {MAX_BUTTON_ID}")
+    # The reference: titles and ids "must be unique within the message".
+    for key in ("title", "id"):
+        values = [reply[key] for reply in replies if isinstance(reply, dict)]
+        if len(set(values)) != len(values):
+            return _not_valid(f"Button {key} is not unique")
     return None

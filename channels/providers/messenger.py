@@ -9,7 +9,9 @@ Degradations (limits from send-messages/templates, quick-replies, buttons):
   template first, extra postback buttons become quick replies and extra URL buttons are dropped;
   a text over 640 characters goes as its own message before the template;
 - quick replies beyond 13, URL quick replies (Messenger has none), carousel cards beyond 10 and
-  card buttons beyond 3 are dropped.
+  card buttons beyond 3 are dropped; a card without a title shows its subtitle (or "…") as one;
+- a blank text counts as none; a button without a label shows its payload (or "…"); a payload
+  over 1,000 characters, or an empty one, goes in its stable short form (messages.short_payload).
 """
 
 from typing import Any
@@ -26,6 +28,7 @@ from channels.events import EventKind, NormalizedEvent, platform_id
 from channels.messages import Button, Card, RichMessage, truncate
 from channels.providers.base import SendOptions, WebhookRequest, Window
 from channels.providers.meta import (
+    EMPTY_LABEL,
     GRAPH_ERRORS,
     PROMPT,
     RATE_LIMIT_PAUSE,
@@ -116,7 +119,8 @@ class MessengerProvider(MetaProvider):
         """Send API `message` objects with messaging_type; the recipient is added by send()."""
         messaging = _messaging_type(options)
         template_buttons, overflow = _split_buttons(message.buttons)
-        text, template_text = message.text, PROMPT
+        text = message.text if message.text.strip() else ""  # blank counts as no text
+        template_text = PROMPT
         if template_buttons and text and len(text) <= MAX_TEMPLATE_TEXT:
             text, template_text = "", text
         parts: list[dict[str, Any]] = []
@@ -249,9 +253,13 @@ def _quick_reply(button: Button) -> dict[str, str]:
 
 
 def _element(card: Card) -> dict[str, Any]:
-    element: dict[str, Any] = {"title": truncate(card.title, MAX_ELEMENT_TEXT)}
-    if card.subtitle:
-        element["subtitle"] = truncate(card.subtitle, MAX_ELEMENT_TEXT)
+    # The generic template needs a title: a card without one shows its subtitle there instead.
+    title, subtitle = card.title, card.subtitle
+    if not title.strip():
+        title, subtitle = (subtitle, "") if subtitle.strip() else (EMPTY_LABEL, "")
+    element: dict[str, Any] = {"title": truncate(title, MAX_ELEMENT_TEXT)}
+    if subtitle.strip():
+        element["subtitle"] = truncate(subtitle, MAX_ELEMENT_TEXT)
     if card.image_url:
         element["image_url"] = card.image_url
     if card.buttons:

@@ -27,7 +27,7 @@ from channels.errors import (
 )
 from channels.events import EventKind, NormalizedEvent, unix_time
 from channels.http import json_or_empty
-from channels.messages import Button, RichMessage, truncate
+from channels.messages import Button, RichMessage, short_payload, truncate
 from channels.providers.base import Provider, SendOptions, WebhookRequest
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 # Meta sends no retry-after; its rate-limit docs say "back off" without a figure, so a minute.
 RATE_LIMIT_PAUSE = 60.0
 PROMPT = "👇"  # text of a buttons message when the message's own text went out before it
+EMPTY_LABEL = "…"  # a button or card without any text of its own
 
 
 @dataclass(frozen=True)
@@ -150,12 +151,15 @@ def other_node(given: Any, ours: str) -> bool:
 
 
 def button_title(button: Button, limit: int) -> str:
-    return truncate(button.text or button.payload or "…", limit)
+    """A button's label within `limit`; never blank, which Meta refuses."""
+    label = next((t for t in (button.text, button.payload) if t.strip()), EMPTY_LABEL)
+    return truncate(label, limit)
 
 
 def button_payload(button: Button, limit: int) -> str:
-    # Payloads are ours and short; a cut keeps the request valid where a refusal loses the send.
-    return (button.payload or button.text)[:limit]
+    """A postback payload / reply id within `limit`, never empty: long ones in their stable
+    short form (`messages.short_payload`), so distinct payloads stay distinct."""
+    return short_payload(button.payload or button.text, lambda payload: len(payload) <= limit)
 
 
 class MetaProvider(Provider):

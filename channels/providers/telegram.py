@@ -6,7 +6,6 @@ caption goes out as a photo followed by a separate text message; callback_data o
 is replaced by a stable short form (see `callback_data`).
 """
 
-import hashlib
 import json
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +24,7 @@ from channels.errors import (
 )
 from channels.events import EventKind, NormalizedEvent, platform_id, unix_time
 from channels.http import json_or_empty
-from channels.messages import Button, Card, RichMessage, truncate, truncate_bytes
+from channels.messages import Button, Card, RichMessage, short_payload, truncate
 from channels.providers.base import Provider, Reply, SendOptions, WebhookRequest, Window
 
 # https://core.telegram.org/bots/api#sendmessage (text 1-4096), #sendphoto (caption 0-1024),
@@ -53,17 +52,9 @@ ERRORS: dict[int, type[SendError]] = {
 
 
 def callback_data(payload: str) -> str:
-    """`payload` as callback_data: itself if it fits 64 bytes, else a stable short form.
-
-    The short form is the first 55 bytes (never splitting a character), "~" and 8 hex digits of
-    the payload's SHA-256, so distinct long payloads stay distinct (e.g. "...:4" and "...:5")
-    and the same payload always arrives the same. A handler expecting a long payload compares
-    what arrives with `callback_data(expected)`; short payloads round-trip unchanged.
-    """
-    if 0 < len(payload.encode()) <= MAX_CALLBACK_BYTES:
-        return payload
-    digest = hashlib.sha256(payload.encode()).hexdigest()[:8]
-    return truncate_bytes(payload, MAX_CALLBACK_BYTES - 9) + "~" + digest
+    """`payload` as callback_data (1-64 bytes): itself if it fits, else its stable short form
+    (`channels.messages.short_payload`); handlers compare with `callback_data(expected)`."""
+    return short_payload(payload, lambda data: len(data.encode()) <= MAX_CALLBACK_BYTES)
 
 
 class TelegramProvider(Provider):

@@ -3,7 +3,10 @@
 Degradations, all within the documented limits: text too long for a picture caption goes out
 as a picture followed by a text message; a carousel keeps its first 6 cards, and each card's
 buttons are cut to what fits the 7-row group under its image and title; the welcome reply to
-`conversation_started` carries a single message (Viber allows one, in the webhook answer).
+`conversation_started` carries a single message (Viber allows one, in the webhook answer); a
+reply payload over 252 characters goes in its stable short form (messages.short_payload); a
+request over 30 KB has its text cut, and only if the rest is still too big, its last keyboard
+buttons and then its last cards dropped (see `_fit`).
 """
 
 import hashlib
@@ -28,7 +31,7 @@ from channels.errors import (
 )
 from channels.events import EventKind, NormalizedEvent, platform_id, unix_time
 from channels.http import json_or_empty
-from channels.messages import Button, Card, RichMessage, truncate
+from channels.messages import Button, Card, RichMessage, short_payload, truncate
 from channels.providers.base import Provider, Reply, SendOptions, WebhookRequest, Window
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,13 @@ MAX_TEXT = 7000
 MAX_CAPTION = 512
 MAX_SENDER_NAME = 28
 MAX_BUTTON_TEXT = 250
+# Not documented: a reply button's ActionBody comes back as the customer's message text. Ours
+# are short; longer ones go in their stable short form (messages.short_payload), like VK's.
+MAX_ACTION_BODY = 255
+# send_message docs: requests up to 30 KB (PLATFORMS.md §3.4), read as 30,000 bytes of the
+# compact UTF-8 JSON we send; send() adds "receiver" (ids are ~24 characters) to each part.
+MAX_REQUEST_BYTES = 30_000
+RECEIVER_ROOM = 100
 GRID_COLUMNS = 6
 MAX_GROUP_ROWS = 7
 MAX_CARDS = 6
@@ -201,7 +211,7 @@ class ViberProvider(Provider):
         if parts and keyboard:
             parts[-1]["keyboard"] = keyboard
         sender = {"name": truncate(self.account.name, MAX_SENDER_NAME)}
-        return [{"sender": sender, **part} for part in parts]
+        return [_fit({"sender": sender, **part}, message.cards) for part in parts]
 
     def send(self, recipient: str, message: RichMessage, options: SendOptions | None = None) -> str:
         parts = self.render(message, options or SendOptions())
@@ -227,9 +237,12 @@ class ViberProvider(Provider):
             raise ConfigurationError(f"set_webhook refused: {exc.reason}", code=exc.code) from exc
 
     def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        headers = {"X-Viber-Auth-Token": self.credential("auth_token")}
+        headers = {
+            "X-Viber-Auth-Token": self.credential("auth_token"),
+            "Content-Type": "application/json",
+        }
         response = self.session.post(
-            f"{self.api_base}/pa/{method}", json_body=body, headers=headers
+            f"{self.api_base}/pa/{method}", body=encode(body), headers=headers
         )
         answer = json_or_empty(response)
         if response.status_code >= 500:
@@ -286,8 +299,13 @@ def _button(button: Button, columns: int = GRID_COLUMNS, rows: int = 1) -> dict[
     if button.is_url:
         return {**base, "ActionType": "open-url", "ActionBody": button.url}
     # Silent: the press is not echoed into the chat as "cb:..." text.
-    body = BUTTON_PREFIX + (button.payload or button.text)
-    return {**base, "ActionType": "reply", "ActionBody": body, "Silent": True}
+    return {**base, "ActionType": "reply", "ActionBody": action_body(button), "Silent": True}
+
+
+def action_body(button: Button) -> str:
+    """A reply button's ActionBody: our prefix and its payload, long ones in short form."""
+    room = MAX_ACTION_BODY - len(BUTTON_PREFIX)
+    return BUTTON_PREFIX + short_payload(button.payload or button.text, lambda p: len(p) <= room)
 
 
 def _keyboard(buttons: tuple[Button, ...], quick: tuple[Button, ...]) -> dict[str, Any] | None:
@@ -332,7 +350,9 @@ def _carousel(cards: tuple[Card, ...]) -> dict[str, Any]:
     return {
         "type": "rich_media",
         "min_api_version": RICH_MEDIA_API_VERSION,
-        "alt_text": truncate("\n".join(card.title for card in cards), MAX_TEXT),
+        # Shown by clients without rich media support.
+        "alt_text": truncate("\n".join(c.title for c in cards if c.title.strip()), MAX_TEXT)
+        or EMPTY_TEXT,
         "rich_media": {
             "Type": "rich_media",
             "ButtonsGroupColumns": GRID_COLUMNS,
@@ -341,6 +361,50 @@ def _carousel(cards: tuple[Card, ...]) -> dict[str, Any]:
             "Buttons": cells,
         },
     }
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    """The request body as sent: compact UTF-8 JSON (escaped non-ASCII would triple its size)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _fits(part: dict[str, Any]) -> bool:
+    return len(encode(part)) <= MAX_REQUEST_BYTES - RECEIVER_ROOM
+
+
+def _fit(part: dict[str, Any], cards: tuple[Card, ...]) -> dict[str, Any]:
+    """`part` within the request size: its text gives way first.
+
+    With the text at its minimum, the last keyboard buttons and then the last cards are
+    dropped while the rest is still too big; then the text is cut to what room is left.
+    """
+    if _fits(part):
+        return part
+    key = "alt_text" if part["type"] == "rich_media" else "text"
+    text, floor = part[key], "" if part["type"] == "picture" else EMPTY_TEXT
+    part[key] = floor
+    while not _fits(part):
+        buttons = part.get("keyboard", {}).get("Buttons", [])
+        if buttons:
+            buttons.pop()
+            if not buttons:
+                del part["keyboard"]
+        elif part["type"] == "rich_media" and len(cards) > 1:
+            cards = cards[:-1]
+            part.update({**_carousel(cards), key: floor})
+        else:
+            break  # a single button or card this big is beyond every documented limit
+    low, high = -1, len(text) - 1  # the longest cut that fits (the whole text did not)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _fits({**part, key: truncate(text, middle)}):
+            low = middle
+        else:
+            high = middle - 1
+    if low > 0:  # else the floor stays: "…" for a text, no caption under a picture
+        part[key] = truncate(text, low)
+    log.warning("viber message cut to fit %d bytes", MAX_REQUEST_BYTES)
+    return part
 
 
 PROVIDER = ViberProvider

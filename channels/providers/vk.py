@@ -29,7 +29,7 @@ from channels.errors import (
 )
 from channels.events import EventKind, NormalizedEvent, unix_time
 from channels.http import json_or_empty
-from channels.messages import Button, Card, RichMessage, truncate
+from channels.messages import Button, Card, RichMessage, short_payload, truncate
 from channels.providers.base import Provider, Reply, SendOptions, WebhookRequest, Window
 
 # messages.send `message` <= 9,000 (VKCOM/vk-api-schema); keyboard and carousel limits from
@@ -315,18 +315,11 @@ def _message_new(message: dict[str, Any]) -> tuple[EventKind, dict[str, Any]]:
 def button_payload(payload: str) -> str:
     """The JSON payload of a text button: {"p": payload}, within 255 characters.
 
-    A payload that does not fit keeps as much of its head as fits, "~" and 8 hex digits of its
-    SHA-256, so distinct payloads stay distinct and the same one always arrives the same;
+    A payload that does not fit goes in its stable short form (`messages.short_payload`);
     handlers compare with the `p` of `button_payload(expected)`.
     """
-    encoded = _json({"p": payload})
-    if len(encoded) <= MAX_PAYLOAD:
-        return encoded
-    digest = hashlib.sha256(payload.encode()).hexdigest()[:8]
-    keep = MAX_PAYLOAD
-    while len(encoded := _json({"p": truncate(payload, keep) + "~" + digest})) > MAX_PAYLOAD:
-        keep -= max(1, (len(encoded) - MAX_PAYLOAD) // 6)  # an escape is at most 6 characters
-    return encoded
+    short = short_payload(payload, lambda p: len(_json({"p": p})) <= MAX_PAYLOAD)
+    return _json({"p": short})
 
 
 def _button(button: Button) -> dict[str, Any]:

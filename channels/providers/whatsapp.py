@@ -11,7 +11,9 @@ Degradations (limits from the messages reference and interactive messages pages)
 - URL buttons: the first becomes a cta_url message when there are no reply buttons; every other
   URL button is listed as a "title: url" line in the body;
 - a list cannot carry an image header, so the image goes as its own message before it;
-- carousel: one message per card (its image, title and subtitle, and its buttons as above).
+- carousel: one message per card (its image, title and subtitle, and its buttons as above);
+- reply buttons and list rows get unique titles and ids (a repeat ends in " 2", " 3", ...); a
+  payload over the id limit, or an empty one, goes in its stable short form.
 """
 
 import re
@@ -155,9 +157,10 @@ class WhatsAppProvider(MetaProvider):
             template = {"name": options.template, "language": {"code": options.language}}
             return [{"type": "template", "template": template}]
         buttons = (*message.buttons, *message.quick_replies)
-        parts = _parts(message.text, message.image_url, buttons)
+        text = message.text if message.text.strip() else ""  # blank counts as no text
+        parts = _parts(text, message.image_url, buttons)
         for card in message.cards:
-            text = "\n".join(t for t in (card.title, card.subtitle) if t)
+            text = "\n".join(t for t in (card.title, card.subtitle) if t.strip())
             parts += _parts(text, card.image_url, card.buttons)
         if not parts:
             raise RejectedByPolicy("nothing to send: the message is empty")
@@ -282,19 +285,40 @@ def _plain(text: str, image: str) -> list[dict[str, Any]]:
 
 
 def _reply_buttons(replies: list[Button]) -> dict[str, Any]:
-    replies_json = [
-        {"id": button_payload(b, MAX_ID), "title": button_title(b, MAX_TITLE)} for b in replies
-    ]
-    buttons = [{"type": "reply", "reply": reply} for reply in replies_json]
+    buttons = [{"type": "reply", "reply": c} for c in _choices(replies, MAX_ID, MAX_TITLE)]
     return {"type": "button", "action": {"buttons": buttons}}
 
 
 def _list(replies: list[Button]) -> dict[str, Any]:
-    rows = [
-        {"id": button_payload(b, MAX_ROW_ID), "title": button_title(b, MAX_ROW_TITLE)}
-        for b in replies[:MAX_ROWS]
-    ]
+    rows = _choices(replies[:MAX_ROWS], MAX_ROW_ID, MAX_ROW_TITLE)
     return {"type": "list", "action": {"button": LIST_LABEL, "sections": [{"rows": rows}]}}
+
+
+def _choices(replies: list[Button], id_limit: int, title_limit: int) -> list[dict[str, str]]:
+    """{id, title} of each reply button or list row, every id and title unique."""
+    ids = _distinct([button_payload(b, id_limit) for b in replies], id_limit)
+    titles = _distinct([button_title(b, title_limit) for b in replies], title_limit)
+    return [{"id": i, "title": t} for i, t in zip(ids, titles, strict=True)]
+
+
+def _distinct(values: list[str], limit: int) -> list[str]:
+    """`values` with repeats made unique by " 2", " 3", ... at their end, within `limit`.
+
+    Reply button titles and ids must be unique within a message (interactive reply buttons
+    reference), list row ids within the list; a repeated id means a repeated payload, so the
+    handler sees the same press, with a suffix, on the second button.
+    """
+    seen: set[str] = set()
+    distinct = []
+    for value in values:
+        candidate, number = value, 1
+        while candidate in seen:
+            number += 1
+            suffix = f" {number}"
+            candidate = truncate(value, limit - len(suffix)) + suffix
+        seen.add(candidate)
+        distinct.append(candidate)
+    return distinct
 
 
 def _cta_url(button: Button) -> dict[str, Any]:

@@ -234,6 +234,58 @@ def test_it_refuses_more_than_three_whatsapp_reply_buttons(fake_platform):
     assert response.json()["error"]["code"] == 131009
 
 
+@pytest.mark.parametrize(
+    ("replies", "details"),
+    [
+        (
+            [{"id": "1", "title": "Same"}, {"id": "2", "title": "Same"}],
+            "Button title is not unique",
+        ),
+        ([{"id": "1", "title": "One"}, {"id": "1", "title": "Two"}], "Button id is not unique"),
+        ([{"id": "", "title": "One"}], "Button id length invalid. Min length: 1, Max: 256"),
+    ],
+)
+def test_it_refuses_whatsapp_reply_buttons_alike_or_without_an_id(fake_platform, replies, details):
+    buttons = [{"type": "reply", "reply": reply} for reply in replies]
+    interactive = {"type": "button", "body": {"text": "?"}, "action": {"buttons": buttons}}
+
+    response = send(fake_platform, "whatsapp", type="interactive", interactive=interactive)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["error_data"]["details"] == details
+
+
+@pytest.mark.parametrize(
+    ("payload", "param"),
+    [
+        ({"template_type": "generic", "elements": [{"title": " "}]}, "[elements][title]"),
+        (
+            {
+                "template_type": "button",
+                "text": "?",
+                "buttons": [{"type": "postback", "title": "a"}],
+            },
+            "[buttons][payload]",
+        ),
+    ],
+)
+def test_it_refuses_messenger_templates_missing_a_title_or_payload(fake_platform, payload, param):
+    message = {"attachment": {"type": "template", "payload": payload}}
+
+    response = send(fake_platform, "messenger", message=message)
+
+    assert response.status_code == 400
+    assert param in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("padding", "status"), [(29_800, 0), (30_000, 3)])
+def test_it_refuses_a_viber_request_over_30_kb(fake_platform, padding, status):
+    response = send(fake_platform, "viber", tracking_data="t" * padding)
+
+    assert len(fake_platform.requests[0].body) > 30_000 or status == 0
+    assert (response.status_code, response.json()["status"]) == (200, status)
+
+
 @pytest.mark.parametrize("platform", ["telegram", "messenger", "whatsapp", "viber", "vk"])
 def test_it_refuses_tokens_starting_with_bad(fake_platform, platform):
     url = fake_platform.url

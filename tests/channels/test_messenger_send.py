@@ -138,6 +138,25 @@ def test_it_sends_a_carousel_as_a_generic_template(messenger, fake_platform):
     }
 
 
+@pytest.mark.parametrize(
+    ("title", "subtitle", "element"),
+    [
+        ("", "Fresh", {"title": "Fresh"}),
+        (" ", "", {"title": "…"}),
+    ],
+)
+def test_it_gives_a_card_without_a_title_one(messenger, fake_platform, title, subtitle, element):
+    # The fake, like Messenger, refuses a generic template element without a title.
+    card = Card(title=title, subtitle=subtitle, buttons=(Button("", payload=""),))
+
+    messenger.send(PSID, RichMessage(cards=(card,)))
+
+    [body] = sent(fake_platform)
+    [sent_element] = body["message"]["attachment"]["payload"]["elements"]
+    button = {"type": "postback", "title": "…", "payload": "~e3b0c442"}
+    assert sent_element == {**element, "buttons": [button]}
+
+
 def test_it_attaches_quick_replies_to_the_last_message(messenger, fake_platform):
     message = RichMessage(
         text="Hi", image_url="https://cdn.test/a.jpg", quick_replies=(Button("Yes", payload="Y"),)

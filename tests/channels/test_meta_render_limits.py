@@ -50,35 +50,45 @@ def render(kind: str, message: RichMessage, category: str) -> list[dict]:
     except RejectedByPolicy:
         # Inside the window only a message with nothing to show is refused (quick replies
         # alone do not count: URL ones have no Messenger form).
-        cards = [c for c in message.cards if c.title or c.image_url or c.buttons]
-        assert not (message.text or message.image_url or message.buttons or cards)
+        assert not (message.text.strip() or message.image_url or message.buttons or message.cards)
         return []
+
+
+def filled(text: str, limit: int) -> bool:
+    """Within `limit` characters and not blank: the lower bound as much as the upper one."""
+    return 1 <= len(text) <= limit and bool(text.strip())
+
+
+def unique(values: list[str]) -> bool:
+    return len(set(values)) == len(values)
 
 
 # --- Messenger: PLATFORMS.md §2.7 -------------------------------------------------------------
 def check_messenger_button(button: dict) -> None:
-    assert len(button["title"]) <= 20
-    assert len(button.get("payload", "")) <= 1000
+    assert filled(button["title"], 20)
+    if button.get("type") != "web_url":
+        assert 1 <= len(button["payload"]) <= 1000
 
 
 def check_messenger(payload: dict) -> None:
     message = payload["message"]
     assert payload["messaging_type"] in ("RESPONSE", "UPDATE")
-    assert message.get("text") or message.get("attachment")
-    assert len(message.get("text", "")) <= 2000
+    assert "text" in message or message.get("attachment")
+    if "text" in message:
+        assert filled(message["text"], 2000)
     quick = message.get("quick_replies", [])
     assert len(quick) <= 13
     for reply in quick:
         check_messenger_button(reply)
     template = message.get("attachment", {}).get("payload", {})
     if template.get("template_type") == "button":
-        assert 1 <= len(template["text"]) <= 640
+        assert filled(template["text"], 640)
         assert 1 <= len(template["buttons"]) <= 3
     if template.get("template_type") == "generic":
         assert 1 <= len(template["elements"]) <= 10
         for element in template["elements"]:
-            assert len(element["title"]) <= 80
-            assert len(element.get("subtitle", "")) <= 80
+            assert filled(element["title"], 80)
+            assert "subtitle" not in element or filled(element["subtitle"], 80)
             assert len(element.get("buttons", [])) <= 3
             for button in element.get("buttons", []):
                 check_messenger_button(button)
@@ -111,27 +121,31 @@ def test_it_keeps_every_messenger_postback_within_the_quick_reply_room(many):
 def check_whatsapp(payload: dict) -> None:
     kind = payload["type"]
     if kind == "text":
-        assert 1 <= len(payload["text"]["body"]) <= 4096
+        assert filled(payload["text"]["body"], 4096)
     if kind == "image":
         assert len(payload["image"].get("caption", "")) <= 1024
     if kind == "interactive":
         interactive = payload["interactive"]
-        assert 1 <= len(interactive["body"]["text"]) <= 1024
+        assert filled(interactive["body"]["text"], 1024)
         action = interactive["action"]
         if interactive["type"] == "button":
-            assert 1 <= len(action["buttons"]) <= 3
-            for button in action["buttons"]:
-                assert 1 <= len(button["reply"]["title"]) <= 20
-                assert len(button["reply"]["id"]) <= 256
+            replies = [button["reply"] for button in action["buttons"]]
+            assert 1 <= len(replies) <= 3
+            for reply in replies:
+                assert filled(reply["title"], 20)
+                assert 1 <= len(reply["id"]) <= 256
+            # Titles and ids "must be unique within the message" (interactive reply buttons).
+            assert unique([r["title"] for r in replies]) and unique([r["id"] for r in replies])
         if interactive["type"] == "list":
             assert 1 <= len(action["button"]) <= 20
             rows = [row for section in action["sections"] for row in section["rows"]]
             assert 1 <= len(rows) <= 10
             for row in rows:
-                assert 1 <= len(row["title"]) <= 24
-                assert len(row["id"]) <= 200
+                assert filled(row["title"], 24)
+                assert 1 <= len(row["id"]) <= 200
+            assert unique([row["id"] for row in rows])
         if interactive["type"] == "cta_url":
-            assert 1 <= len(action["parameters"]["display_text"]) <= 20
+            assert filled(action["parameters"]["display_text"], 20)
 
 
 @PROPERTY
@@ -149,4 +163,4 @@ def test_it_sends_no_text_longer_than_the_platform_takes(kind, text):
 
     bodies = [p["message"]["text"] if kind == "messenger" else p["text"]["body"] for p in payloads]
     assert all(len(body) <= (2000 if kind == "messenger" else 4096) for body in bodies)
-    assert (bodies == []) == (text == "")
+    assert (bodies == []) == (text.strip() == "")

@@ -43,6 +43,21 @@ def test_it_sends_a_text_and_returns_the_exact_message_token(provider, fake_plat
     assert token == "5000000000000000000"
 
 
+def test_it_sends_a_message_of_the_longest_text_within_the_request_cap(provider, fake_platform):
+    # Given 7,000 emoji: within Viber's character limit, but 28 KB before the keyboard
+    buttons = tuple(Button("👍" * 100, payload=f"rate:{n}") for n in range(10))
+
+    # When it is sent (the fake, like Viber, refuses a request over 30 KB)
+    provider.send(USER, RichMessage(text="🍲" * 7000, buttons=buttons))
+
+    # Then it goes out as compact UTF-8 JSON under the cap, the text cut and marked
+    [request] = fake_platform.requests_for("viber")
+    assert len(request.body) <= 30_000
+    assert request.headers["content-type"] == "application/json"
+    assert request.json["text"].endswith("🍲…")
+    assert len(request.json["keyboard"]["Buttons"]) == 10
+
+
 def test_it_sends_an_image_with_its_caption(provider, fake_platform):
     provider.send(USER, RichMessage(text="This week", image_url="https://cdn.test/menu.jpg"))
 

@@ -66,6 +66,24 @@ def test_it_sends_a_text_too_long_for_a_caption_before_the_image(whatsapp, fake_
     assert second["image"] == {"link": "https://cdn.test/l.jpg"}
 
 
+def test_it_makes_repeated_button_titles_and_ids_unique(whatsapp, fake_platform):
+    # Given three buttons with the same label and payload, and one with neither
+    same = Button("Order again", payload="reorder")
+    message = RichMessage(text="Again?", buttons=(same, same, Button("", payload="")))
+
+    # When it is sent (the fake, like WhatsApp, refuses repeated titles or ids)
+    whatsapp.send(TO, message)
+
+    # Then every reply has its own title and id, none of them empty
+    [body] = sent(fake_platform)
+    replies = [b["reply"] for b in body["interactive"]["action"]["buttons"]]
+    assert replies == [
+        {"id": "reorder", "title": "Order again"},
+        {"id": "reorder 2", "title": "Order again 2"},
+        {"id": "~e3b0c442", "title": "…"},
+    ]
+
+
 def test_it_sends_up_to_three_reply_buttons_with_the_image_as_header(whatsapp, fake_platform):
     message = RichMessage(
         text="How was your meal?",
