@@ -32,6 +32,7 @@ class Call:
     recipient: str
     params: dict[str, Any]
     size: int = 0  # bytes of the request body, for platforms that cap it
+    node: str = ""  # the Graph node a Messenger / WhatsApp call names in its path
 
 
 @dataclass(slots=True)

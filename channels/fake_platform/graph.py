@@ -20,7 +20,7 @@ def parse(request: HttpRequest) -> Call | None:
     match = _PATH.match(request.path)
     if match is None:
         return None
-    _node, edge = match.groups()
+    node, edge = match.groups()
     # Graph takes parameters from the query, a form (JSON-encoded values) or a JSON body.
     params: dict[str, Any] = dict(request.query)
     body = request.json
@@ -32,7 +32,8 @@ def parse(request: HttpRequest) -> Call | None:
     if edge == "subscribed_apps" and "messaging_product" not in params:
         # A Page subscription must name subscribed_fields; a WABA subscription takes none.
         platform = "messenger" if "subscribed_fields" in params else "whatsapp"
-    return Call(platform, edge, _token(request, params), _recipient(platform, edge, params), params)
+    recipient = _recipient(platform, edge, params)
+    return Call(platform, edge, _token(request, params), recipient, params, node=node)
 
 
 def _token(request: HttpRequest, params: dict[str, Any]) -> str:

@@ -28,6 +28,14 @@ class WhatsAppApi(PlatformApi):
     name = "whatsapp"
     send_kinds = frozenset({"messages"})
 
+    def __init__(self) -> None:
+        # Ids that have sent messages are phone numbers: Meta subscribes apps on the WhatsApp
+        # Business Account (POST /<WABA_ID>/subscribed_apps), and a phone number has no such edge.
+        self._phone_numbers: set[str] = set()
+
+    def clear(self) -> None:
+        self._phone_numbers.clear()
+
     def parse(self, request: HttpRequest) -> Call | None:
         return graph.parse(request)
 
@@ -43,6 +51,11 @@ class WhatsAppApi(PlatformApi):
 
     def validate(self, call: Call) -> Answer | None:
         p = call.params
+        if call.kind == "subscribed_apps" and call.node in self._phone_numbers:
+            return _invalid(
+                "Tried accessing nonexisting field (subscribed_apps) on node type "
+                "(WhatsAppBusinessPhoneNumber)"
+            )
         if call.kind != "messages" or p.get("status") == "read":
             return None
         if not call.recipient:
@@ -64,7 +77,10 @@ class WhatsAppApi(PlatformApi):
         return None
 
     def succeed(self, call: Call, is_blocked: IsBlocked) -> Answer:
-        if call.kind == "subscribed_apps" or call.params.get("status") == "read":
+        if call.kind == "subscribed_apps":
+            return Answer(200, {"success": True})
+        self._phone_numbers.add(call.node)
+        if call.params.get("status") == "read":
             return Answer(200, {"success": True})
         to = call.recipient
         return Answer(

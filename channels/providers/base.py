@@ -73,6 +73,8 @@ class Provider:
     label: ClassVar[str]
     credential_keys: ClassVar[tuple[str, ...]] = ()
     required_credentials: ClassVar[tuple[str, ...]] = ()
+    # Needed only to register the webhook (connect_channel without --no-webhook).
+    webhook_credentials: ClassVar[tuple[str, ...]] = ()
     # Secret credentials are never shown back in admin or logs.
     secret_credentials: ClassVar[tuple[str, ...]] = ()
     api_base_setting: ClassVar[str] = ""

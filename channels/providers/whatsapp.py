@@ -109,11 +109,12 @@ def subscribe_code(text: str) -> str:
 class WhatsAppProvider(MetaProvider):
     kind = "whatsapp"
     label = "WhatsApp"
-    # waba_id (optional): the WhatsApp Business Account the app subscribes to for webhooks.
+    # waba_id: the WhatsApp Business Account the app subscribes to for webhooks.
     credential_keys = (
         "phone_number_id", "token", "app_secret", "verify_token", "phone", "waba_id",
     )  # fmt: skip
     required_credentials = ("phone_number_id", "token", "app_secret", "verify_token", "phone")
+    webhook_credentials = ("waba_id",)
     secret_credentials = ("token", "app_secret", "verify_token")
     default_rate_limit = 80.0
     per_recipient_interval = 6.0
@@ -172,9 +173,12 @@ class WhatsAppProvider(MetaProvider):
 
     @property
     def subscription_node(self) -> str:
-        # Meta subscribes apps on the WhatsApp Business Account (POST /<WABA_ID>/subscribed_apps),
-        # not on the phone number; without waba_id we fall back to the number, as before.
-        return self.credential("waba_id") or self.node
+        # Meta subscribes apps on the WhatsApp Business Account (POST /<WABA_ID>/subscribed_apps,
+        # "Webhooks" in the Cloud API docs); a phone number id has no such edge.
+        waba_id = self.credential("waba_id")
+        if not waba_id:
+            raise ConfigurationError("registering the webhook needs the waba_id credential")
+        return waba_id
 
     def auth(self) -> tuple[dict[str, str], dict[str, str]]:
         return {}, {"Authorization": f"Bearer {self.credential('token')}"}

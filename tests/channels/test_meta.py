@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from channels.errors import ConfigurationError, RecipientGone, RejectedByPolicy, Transient
-from channels.models import InboundEvent
+from channels.models import ChannelAccount, InboundEvent
 from channels.providers.meta import GRAPH_ERRORS, Rule, graph_error, meta_time
 from tests.channels.webhooks import fixture, hmac_hex, post_json
 from tests.factories import CREDENTIALS, ChannelAccountFactory
@@ -171,42 +171,67 @@ def test_it_reads_meta_timestamps_in_seconds_and_milliseconds(value, expected):
 
 
 # --- connect_channel against the fake Graph API ---------------------------------------------
-@pytest.mark.parametrize(("kind", "name"), [("messenger", "shop-fb"), ("whatsapp", "shop-wa")])
-def test_it_connects_a_channel_and_prints_its_webhook_url(db, fake_platform, kind, name, caplog):
-    out = StringIO()
-    credentials = [f"--credential={key}={value}" for key, value in CREDENTIALS[kind].items()]
+WABA_ID = "777001"
+# WhatsApp subscribes on the business account: waba_id is needed to register the webhook.
+CONNECT_CREDENTIALS = {**CREDENTIALS, "whatsapp": {**CREDENTIALS["whatsapp"], "waba_id": WABA_ID}}
 
+
+def connect(kind: str, name: str, *extra: str, credentials: dict | None = None) -> StringIO:
+    out = StringIO()
+    given = CONNECT_CREDENTIALS[kind] if credentials is None else credentials
+    pairs = [f"--credential={key}={value}" for key, value in given.items()]
+    call_command("connect_channel", kind, name, *pairs, *extra, stdout=out, stderr=StringIO())
+    return out
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "node"),
+    [
+        ("messenger", "shop-fb", CREDENTIALS["messenger"]["page_id"]),
+        ("whatsapp", "shop-wa", WABA_ID),
+    ],
+)
+def test_it_connects_a_channel_and_prints_its_webhook_url(
+    db, fake_platform, kind, name, node, caplog
+):
     with caplog.at_level("INFO", logger="channels.providers.meta"):
-        call_command(
-            "connect_channel", kind, name, *credentials, "--api-base", fake_platform.url,
-            stdout=out, stderr=StringIO(),
-        )  # fmt: skip
+        out = connect(kind, name, "--api-base", fake_platform.url)
 
     assert f"https://comeback.test/hooks/{name}/" in out.getvalue().splitlines()
     [call] = fake_platform.requests_for(kind)
     assert call.kind == "subscribed_apps"
-    assert call.path.startswith("/v25.0/")
+    assert call.path == f"/v25.0/{node}/subscribed_apps"
+    assert call.answered == 200
     assert "set the callback URL" in caplog.text and f"/hooks/{name}/" in caplog.text
 
 
 def test_it_fails_to_connect_when_meta_refuses_the_subscription(db, fake_platform):
     fake_platform.error("messenger", {"error": {"code": 190, "message": "Invalid token"}}, 400)
-    credentials = [f"--credential={k}={v}" for k, v in CREDENTIALS["messenger"].items()]
 
     with pytest.raises(CommandError, match=r"webhook registration failed: .*Invalid token"):
-        call_command(
-            "connect_channel", "messenger", "shop-fb", *credentials,
-            "--api-base", fake_platform.url, stdout=StringIO(), stderr=StringIO(),
-        )  # fmt: skip
+        connect("messenger", "shop-fb", "--api-base", fake_platform.url)
 
 
-def test_it_subscribes_the_whatsapp_business_account_when_its_id_is_given(db, fake_platform):
-    credentials = [f"--credential={k}={v}" for k, v in CREDENTIALS["whatsapp"].items()]
+def test_it_refuses_to_connect_whatsapp_without_the_business_account_id(db, fake_platform):
+    with pytest.raises(CommandError, match=r"whatsapp needs --credential for: waba_id .*webhook"):
+        connect(
+            "whatsapp",
+            "shop-wa",
+            "--api-base",
+            fake_platform.url,
+            credentials=CREDENTIALS["whatsapp"],
+        )
 
-    call_command(
-        "connect_channel", "whatsapp", "shop-wa", *credentials, "--credential=waba_id=777001",
-        "--api-base", fake_platform.url, stdout=StringIO(), stderr=StringIO(),
-    )  # fmt: skip
+    # Nothing is half done: no account, no call to the platform.
+    assert not ChannelAccount.objects.filter(name="shop-wa").exists()
+    assert fake_platform.requests == []
 
-    [call] = fake_platform.requests_for("whatsapp")
-    assert call.path == "/v25.0/777001/subscribed_apps"
+
+def test_it_connects_whatsapp_without_the_business_account_id_when_told_no_webhook(
+    db, fake_platform
+):
+    out = connect("whatsapp", "shop-wa", "--no-webhook", credentials=CREDENTIALS["whatsapp"])
+
+    assert out.getvalue().splitlines() == ["https://comeback.test/hooks/shop-wa/"]
+    assert ChannelAccount.objects.get(name="shop-wa").credentials == CREDENTIALS["whatsapp"]
+    assert fake_platform.requests == []

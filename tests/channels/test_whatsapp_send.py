@@ -253,10 +253,37 @@ def test_it_refuses_to_send_with_a_bad_token(account_on, fake_platform):
         provider.send(TO, RichMessage(text="hi"))
 
 
-def test_it_subscribes_the_app_for_the_phone_number(whatsapp, fake_platform):
+WABA_ID = "102290129340398"
+
+
+def test_it_subscribes_the_app_on_the_business_account(account_on, fake_platform):
+    credentials = {**CREDENTIALS["whatsapp"], "waba_id": WABA_ID}
+    whatsapp = account_on("whatsapp", credentials=credentials).provider()
+
     whatsapp.register_webhook("https://comeback.test/hooks/shop-whatsapp/")
 
     [call] = fake_platform.requests_for("whatsapp")
-    assert call.path == "/v25.0/106540352242922/subscribed_apps"
+    assert call.path == f"/v25.0/{WABA_ID}/subscribed_apps"
     assert call.headers["authorization"] == "Bearer EAAG-wa-token"
     assert call.answered == 200
+
+
+def test_it_refuses_to_register_without_the_business_account_id(whatsapp, fake_platform):
+    with pytest.raises(ConfigurationError, match="waba_id"):
+        whatsapp.register_webhook("https://comeback.test/hooks/shop-whatsapp/")
+
+    assert fake_platform.requests == []
+
+
+def test_the_fake_refuses_to_subscribe_a_phone_number_like_the_graph_api(whatsapp, fake_platform):
+    # Given a number the fake knows as one: it has sent a message
+    whatsapp.send(TO, RichMessage(text="hi"))
+
+    # When an app is subscribed on the phone number id instead of the business account
+    with pytest.raises(RejectedByPolicy, match="nonexisting field"):
+        whatsapp.graph_post(f"{whatsapp.graph_url}/{whatsapp.node}/subscribed_apps", None)
+
+    # Then it is refused, while the business account's subscription succeeds
+    assert whatsapp.graph_post(f"{whatsapp.graph_url}/{WABA_ID}/subscribed_apps", None) == {
+        "success": True
+    }

@@ -5,6 +5,7 @@ from channels.errors import SendError
 from channels.links import webhook_url
 from channels.models import ChannelAccount
 from channels.providers import PROVIDERS
+from channels.providers.base import Provider
 
 
 class Command(BaseCommand):
@@ -15,7 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("name", help="slug used in the webhook URL, e.g. shop-telegram")
         parser.add_argument(
             "--credential", action="append", default=[], metavar="KEY=VALUE",
-            help="repeatable; keys per kind are listed in the README",
+            help="repeatable; keys per kind are listed in the README. On an existing account "
+            "the keys given replace the stored ones and the others are kept",
         )  # fmt: skip
         parser.add_argument("--api-base", default=None, help="platform API base URL override")
         parser.add_argument("--rate-limit", type=float, default=None, help="sends per second")
@@ -31,11 +33,7 @@ class Command(BaseCommand):
                 raise CommandError(f"account {name!r} exists with kind {account.kind!r}")
             account = account or ChannelAccount(kind=kind, name=name)
             account.credentials = {**(account.credentials or {}), **given}
-            missing = [
-                k for k in provider_cls.required_credentials if not account.credentials.get(k)
-            ]
-            if missing:
-                raise CommandError(f"{kind} needs --credential for: {', '.join(missing)}")
+            _check_credentials(provider_cls, account.credentials, webhook=not options["no_webhook"])
             if options["api_base"] is not None:
                 account.api_base = options["api_base"]
             if options["rate_limit"] is not None:
@@ -53,6 +51,21 @@ class Command(BaseCommand):
                 raise CommandError(f"webhook registration failed: {exc.reason}") from exc
             self.stderr.write(f"webhook registered with {kind} for {name}")
         self.stdout.write(url)
+
+
+def _check_credentials(
+    provider_cls: type[Provider], credentials: dict[str, str], *, webhook: bool
+) -> None:
+    """Refuse, before anything is saved, an account that lacks a credential it needs."""
+    missing = [key for key in provider_cls.required_credentials if not credentials.get(key)]
+    if missing:
+        raise CommandError(f"{provider_cls.kind} needs --credential for: {', '.join(missing)}")
+    missing = [key for key in provider_cls.webhook_credentials if not credentials.get(key)]
+    if webhook and missing:
+        raise CommandError(
+            f"{provider_cls.kind} needs --credential for: {', '.join(missing)} to register "
+            "its webhook (or pass --no-webhook)"
+        )
 
 
 def _parse_credentials(pairs: list[str], allowed: tuple[str, ...]) -> dict[str, str]:
