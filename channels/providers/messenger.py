@@ -64,8 +64,11 @@ OPTIN_KINDS: dict[str, tuple[EventKind, str]] = {
 # Source: https://developers.facebook.com/documentation/business-messaging/messenger-platform/error-codes
 MESSENGER_ERRORS: ErrorTable = {
     **GRAPH_ERRORS,
-    # The doc: code 2 may also mean the customer blocked the business (a 5xx stays Transient).
-    (2, None): Rule(RecipientGone, "blocked by the customer"),
+    # Code 2 is the Graph API's "service temporarily unavailable"; the error-codes page (link
+    # above) only says it *possibly* means the customer blocked the business (PLATFORMS.md §2.3).
+    # Losing a subscriber to an outage cannot be undone, so code 2 stays Transient (GRAPH_ERRORS)
+    # unless it carries 1545041, the subcode of "This person isn't available right now".
+    (2, 1545041): Rule(RecipientGone, "blocked by the customer"),
     (551, None): Rule(RecipientGone, "this person isn't available right now"),
     (200, 1545041): Rule(RecipientGone, "this person isn't available right now"),
     (10, 2018278): Rule(RejectedByPolicy, "outside the 24 h messaging window"),

@@ -91,8 +91,8 @@ def graph_error(status: int, body: dict[str, Any], table: ErrorTable) -> SendErr
         return RejectedByPolicy(f"unclassified Graph API error: {message}", code=label)
     reason = f"{rule.reason}: {message}"
     if rule.error is RecipientGone and status >= 500:
-        # A server error never proves the person is gone (Messenger's code 2 means both
-        # "outage" and "blocked"): losing a subscriber to an outage cannot be undone.
+        # A server error never proves the person is gone: losing a subscriber to an outage
+        # cannot be undone.
         return Transient(reason, code=label)
     if rule.error is RetryAfter:
         return RetryAfter(reason, seconds=rule.seconds, code=label)

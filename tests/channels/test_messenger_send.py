@@ -207,8 +207,11 @@ def test_it_refuses_an_empty_message_without_a_request(messenger, fake_platform)
         (551, 1545041, 400, RecipientGone),
         (551, None, 400, RecipientGone),
         (200, 1545041, 403, RecipientGone),
-        (2, None, 400, RecipientGone),
+        # Code 2 only "possibly" means blocked: gone only with the "not available" subcode.
+        (2, None, 400, Transient),
         (2, None, 500, Transient),
+        (2, 1545041, 400, RecipientGone),
+        (2, 1545041, 500, Transient),
         (10, 2018278, 400, RejectedByPolicy),
         (10, 1893063, 400, ConfigurationError),
         (613, None, 400, RetryAfter),
