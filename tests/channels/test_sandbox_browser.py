@@ -1,25 +1,32 @@
-"""The sandbox conversation in a real (headless) browser against a live server."""
+"""The sandbox conversation in a real (headless) browser against a live server.
+
+The bot behind the page is the real one (settings.INBOUND_EVENT_HANDLERS: the subscriptions and
+campaigns handlers), linked by a real signed order token: what the customer sees is what a
+shop's customer would see.
+"""
 
 import re
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings as django_settings
 from playwright.sync_api import Page, expect
 
-from channels.events import EventKind
 from channels.messages import Button, Card, RichMessage
 from channels.models import InboundEvent, SandboxMessage
-from channels.providers.base import Reply
+from subscriptions import replies
+from subscriptions.inbound import SETTINGS
+from subscriptions.models import Subscription
+from subscriptions.tokens import order_token_issue
 from tests.browser import browser_page_fixture  # noqa: F401 - registers `browser_page`
-from tests.factories import ChannelAccountFactory
+from tests.factories import ChannelAccountFactory, OrderFactory
 
 # A live server needs committed data: these tests run on a transactional database, which is
 # flushed afterwards (migration 0002's sandbox account too, so the fixture makes its own).
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-HANDLER = "tests.channels.test_sandbox_browser.shop_bot"
 SCREENSHOTS = Path(django_settings.BASE_DIR) / "var"
 # An inline picture: the test page must not need the internet for its images.
 PICTURE = (
@@ -28,36 +35,19 @@ PICTURE = (
     "%3Crect width='400' height='200' fill='%23f4a259'/%3E"
     "%3Ccircle cx='200' cy='100' r='60' fill='%23fff3'/%3E%3C/svg%3E"
 )
-
-
-def shop_bot(event: InboundEvent) -> list[Reply]:
-    """Stands in for subscriptions.inbound.handle_event while that is being built."""
-    to = event.platform_user_id
-    if event.kind == EventKind.START:
-        welcome = RichMessage(
-            text="Welcome to Comeback Kitchen!\nYou will get news about your order here.",
-            buttons=(
-                Button("Topic settings", payload="topics"),
-                Button("Unsubscribe", payload="unsubscribe"),
-                Button("Open the shop", url="https://shop.example/"),
-            ),
-        )
-        return [Reply(to, welcome)]
-    if event.kind == EventKind.BUTTON:
-        return [Reply(to, RichMessage(text=f"You chose: {event.payload}"))]
-    if event.kind == EventKind.TEXT and event.text == "menu":
-        return [Reply(to, weekly_menu())]
-    if event.kind == EventKind.TEXT:
-        return [Reply(to, RichMessage(text=f"You wrote: {event.text}"))]
-    return []
+EN = "en"  # the browser's locale (tests/browser.py): the bot answers in English
 
 
 def weekly_menu() -> RichMessage:
+    """A campaign message; its quick reply carries a real subscriptions payload."""
     dish = (Button("Add to next week", payload="add"), Button("Recipe", url="https://shop.test/"))
     return RichMessage(
         text="How was your set? The new weekly menu is out.",
         image_url=PICTURE,
-        quick_replies=(Button("👍 Loved it", payload="survey:5"), Button("👎", payload="survey:1")),
+        quick_replies=(
+            Button(replies.text("button.settings", EN), payload=SETTINGS),
+            Button("👎", payload="survey:none"),
+        ),
         cards=(
             Card("Tomato soup", "with basil oil", PICTURE, dish),
             Card("Chicken curry", "mild, with rice", PICTURE, dish),
@@ -68,9 +58,13 @@ def weekly_menu() -> RichMessage:
 
 @pytest.fixture
 def sandbox(live_server, settings):
-    settings.INBOUND_EVENT_HANDLERS = [HANDLER]
     settings.PUBLIC_BASE_URL = live_server.url
     return ChannelAccountFactory(kind="sandbox", name="sandbox")
+
+
+@pytest.fixture
+def order():
+    return OrderFactory(external_id="ORD-1042")
 
 
 def read_message_ids() -> set[str]:
@@ -92,43 +86,62 @@ def bot_bubbles(page: Page):
     return page.get_by_test_id("message-out")
 
 
-def test_it_runs_a_conversation_in_a_real_browser(sandbox, browser_page: Page):
+def conversation_of(page: Page) -> str:
+    return parse_qs(urlsplit(page.url).query)["c"][0]
+
+
+def open_link(page: Page, sandbox, order) -> None:
+    """Open the order's subscribe link and wait for the bot's welcome."""
+    page.goto(sandbox.provider().deep_link(order_token_issue(order)))
+    expect(bot_bubbles(page)).to_have_count(1)
+
+
+def test_it_links_the_order_and_answers_a_button_in_a_real_browser(
+    sandbox, order, browser_page: Page
+):
     page = browser_page
-    # Given a shop's subscribe link for the sandbox channel
-    link = sandbox.provider().deep_link("order-42-token")
+    # Given the shop's subscribe link for an order: a real signed token
+    link = sandbox.provider().deep_link(order_token_issue(order))
 
     # When the customer opens it
     page.goto(link)
 
-    # Then the bot's welcome appears, with its buttons
+    # Then the real welcome appears, naming the order and how to leave, with its buttons
     welcome = bot_bubbles(page).first
     expect(welcome.get_by_test_id("message-text")).to_have_text(
-        "Welcome to Comeback Kitchen!\nYou will get news about your order here."
+        replies.text("welcome", EN, order="ORD-1042")
     )
+    expect(welcome.get_by_test_id("message-text")).to_contain_text("ORD-1042")
+    expect(welcome.get_by_test_id("reply-button")).to_have_text(["Settings", "Unsubscribe"])
     expect(page.get_by_test_id("system-note")).to_be_visible()
-    shop = welcome.get_by_test_id("url-button")
-    expect(shop).to_have_attribute("href", "https://shop.example/")
-    expect(shop).to_have_attribute("target", "_blank")
-    expect(shop).to_have_attribute("rel", re.compile("noopener"))
     assert re.search(r"[?&]c=[A-Za-z0-9_-]{22}", page.url)
     page.screenshot(path=SCREENSHOTS / "sandbox-welcome.png")
+    # And the conversation is subscribed and linked to the order
+    subscription = Subscription.objects.get(account=sandbox)
+    assert (subscription.platform_user_id, subscription.order_id) == (
+        conversation_of(page),
+        order.pk,
+    )
+    assert subscription.customer_id == order.customer_id
+    assert subscription.is_active
 
     # When they press a reply button
-    welcome.get_by_test_id("reply-button").filter(has_text="Topic settings").click()
+    welcome.get_by_test_id("reply-button").filter(has_text="Settings").click()
 
-    # Then their choice shows as their own bubble, and the bot's reply follows it
-    expect(page.get_by_test_id("message-in")).to_have_text(re.compile("^Topic settings"))
-    expect(bot_bubbles(page).nth(1).get_by_test_id("message-text")).to_have_text(
-        "You chose: topics"
-    )
+    # Then their choice shows as their own bubble, and the real topic menu follows it
+    expect(page.get_by_test_id("message-in")).to_have_text(re.compile("^Settings"))
+    menu = bot_bubbles(page).nth(1)
+    expect(menu.get_by_test_id("message-text")).to_contain_text("Choose what you'd like to get")
+    expect(menu.get_by_test_id("message-text")).to_contain_text("Weekly menu: on")
+    expect(menu.get_by_test_id("reply-button")).to_have_count(4)  # three topics and Done
     page.screenshot(path=SCREENSHOTS / "sandbox.png")
     start, press = (
         InboundEvent.objects.exclude(kind="read")
         .order_by("received_at")
-        .values_list("kind", "token", "payload")
+        .values_list("kind", "payload")
     )
-    assert start == ("start", "order-42-token", "")
-    assert press == ("button", "", "topics")
+    assert start == ("start", "")
+    assert press == ("button", SETTINGS)
 
     # And a reload resumes the same conversation without starting it again
     page.reload()
@@ -137,22 +150,22 @@ def test_it_runs_a_conversation_in_a_real_browser(sandbox, browser_page: Page):
     assert InboundEvent.objects.filter(kind="start").count() == 1
 
 
-def test_it_shows_rich_messages_and_escapes_what_is_typed(sandbox, browser_page: Page):
+def test_it_shows_rich_messages_and_escapes_what_is_typed(sandbox, order, browser_page: Page):
     page = browser_page
-    page.goto(sandbox.provider().deep_link("t"))
-    expect(bot_bubbles(page)).to_have_count(1)
+    open_link(page, sandbox, order)
 
     # When the customer types markup, it shows as text, not as HTML
     page.get_by_test_id("composer-input").fill("<b>bold</b> & more")
     page.get_by_test_id("composer-input").press("Enter")
-    expect(bot_bubbles(page).nth(1)).to_contain_text("You wrote: <b>bold</b> & more")
+    expect(page.get_by_test_id("message-in").last).to_contain_text("<b>bold</b> & more")
     expect(page.locator("[data-testid=messages] b")).to_have_count(0)
     expect(page.get_by_test_id("composer-input")).to_have_value("")
 
-    # When they ask for the menu, the image, the carousel and the quick replies show
-    page.get_by_test_id("composer-input").fill("menu")
-    page.get_by_test_id("composer-send").click()
-    menu = bot_bubbles(page).nth(2)
+    # When the shop sends the weekly menu (what the dispatcher does: the provider's send)
+    sandbox.provider().send(conversation_of(page), weekly_menu())
+
+    # Then the image, the carousel and the quick replies show
+    menu = bot_bubbles(page).nth(1)
     expect(menu.get_by_test_id("message-image")).to_be_visible()
     cards = page.get_by_test_id("card")
     expect(cards).to_have_count(3)
@@ -163,10 +176,18 @@ def test_it_shows_rich_messages_and_escapes_what_is_typed(sandbox, browser_page:
     page.set_viewport_size({"width": 1280, "height": 800})
     page.screenshot(path=SCREENSHOTS / "sandbox-desktop.png")
 
-    # When they tap a quick reply, it is answered and the quick replies vanish
-    page.get_by_test_id("quick-reply").filter(has_text="Loved it").click()
-    expect(bot_bubbles(page).last).to_contain_text("You chose: survey:5")
+    # When they tap a quick reply, the real bot answers and the quick replies vanish
+    page.get_by_test_id("quick-reply").filter(has_text="Settings").click()
+    expect(bot_bubbles(page).last).to_contain_text("Choose what you'd like to get")
     expect(page.get_by_test_id("quick-reply")).to_have_count(0)
+
+    # When they type STOP, the real bot unsubscribes them and says how to come back
+    page.get_by_test_id("composer-input").fill("STOP")
+    page.get_by_test_id("composer-input").press("Enter")
+    expect(bot_bubbles(page).last.get_by_test_id("message-text")).to_have_text(
+        replies.text("stopped", EN)
+    )
+    assert eventually(lambda: not Subscription.objects.get(account=sandbox).is_active)
     # And every bot message the customer saw was reported read
     bot_lines = SandboxMessage.objects.filter(direction="out")
     shown = {str(pk) for pk in bot_lines.values_list("pk", flat=True)}
@@ -182,5 +203,9 @@ def test_it_starts_a_demo_without_a_token_from_the_landing_page(
 
     page.get_by_test_id("start-demo").click()
 
-    expect(bot_bubbles(page)).to_have_count(1)
+    # A Start without a token links nothing: the real bot says how to subscribe
+    expect(bot_bubbles(page).first.get_by_test_id("message-text")).to_have_text(
+        replies.text("how_to_subscribe", EN, shop_url=django_settings.SHOP_URL)
+    )
     assert InboundEvent.objects.get(kind="start").token == ""
+    assert not Subscription.objects.exists()
