@@ -31,7 +31,8 @@ piece = st.text(
 )
 texts = st.one_of(piece, st.builds(lambda s, n: s * n, piece, st.integers(1, 600)))
 labels = st.text(alphabet=st.sampled_from(MIXED), min_size=1, max_size=60)
-reply_buttons = st.builds(Button, text=labels, payload=texts)
+# A button may come without a label and payload: it still gets both.
+reply_buttons = st.builds(Button, text=labels | st.just(""), payload=texts)
 url_buttons = st.builds(Button, text=labels, url=st.just("https://shop.test/o?x=1"))
 buttons = st.lists(reply_buttons | url_buttons, max_size=9).map(tuple)
 card_buttons = st.lists(reply_buttons | url_buttons, max_size=5).map(tuple)
@@ -63,7 +64,8 @@ def check_button(button: dict) -> None:
     assert 1 <= len(action["label"]) <= MAX_LABEL and action["label"].strip()
     if action["type"] == "text":
         assert len(action["payload"]) <= MAX_PAYLOAD
-        assert isinstance(json.loads(action["payload"])["p"], str)
+        payload = json.loads(action["payload"])["p"]
+        assert isinstance(payload, str) and payload  # never empty: the lower bound too
     else:
         assert action["type"] == "open_link" and action["link"]
 
@@ -145,7 +147,7 @@ def test_it_sends_payloads_that_fit_back_unchanged(message):
         for button in kept:
             value = button.payload or button.text
             encoded = json.dumps({"p": value}, ensure_ascii=False, separators=(",", ":"))
-            if not button.is_url and len(encoded) <= MAX_PAYLOAD:
+            if not button.is_url and value and len(encoded) <= MAX_PAYLOAD:
                 assert value in payloads
 
 
