@@ -1,31 +1,37 @@
-"""The one seam through which every request to a messenger platform goes."""
+"""The one seam through which every request to a messenger platform goes.
 
+Built on the standard library's http.client rather than requests: platform calls are plain
+POSTs with small JSON answers, and requests' machinery around them (sessions, cookies,
+redirects, hooks, adapters, urllib3's pool) cost about 0.5 ms of CPU per send in
+bench/dispatch.py, half the dispatcher's whole budget per delivery. One keep-alive connection
+per thread and host on http.client costs about a third of that; see bench/README.md.
+
+Every failure leaves as one of the classified `channels.errors`: the dispatcher never sees a
+socket or protocol exception, and never has to guess whether a request reached the platform.
+"""
+
+import base64
+import http.client
 import json
 import re
+import select
+import threading
 import urllib.request
+import weakref
+from dataclasses import dataclass
 from typing import Any
-
-import requests
+from urllib.parse import SplitResult, unquote, urlencode, urlsplit
 
 from channels.errors import ConfigurationError, RejectedByPolicy, Transient
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10
-
-
-# requests raises these before anything is sent (https://requests.readthedocs.io, "Exceptions");
-# http.client raises UnicodeEncodeError for a header value outside Latin-1 (a pasted token).
-UNSENDABLE = (
-    requests.exceptions.InvalidURL,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.URLRequired,
-    requests.exceptions.InvalidHeader,
-    UnicodeEncodeError,
-)
-# Error texts quote the URL, which carries Telegram's bot token in its path and Meta's
+# Platform answers are a few hundred bytes; a body this big means api_base is wrong.
+MAX_ANSWER_BYTES = 1024 * 1024
+HEADERS = {"User-Agent": "comeback", "Accept": "application/json"}
+# Error texts may quote a URL, which carries Telegram's bot token in its path and Meta's
 # access_token in its query: reasons are stored and shown, so URLs are left out of them.
-_URL = re.compile(r"(?<=with url: )\S+|[a-z][a-z0-9+.-]*://[^\s'\"]*|/bot[^/\s'\"]+")
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s'\"]*|/bot[^/\s'\"]+")
 
 
 def _described(exc: BaseException) -> str:
@@ -33,18 +39,36 @@ def _described(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {_URL.sub('<url>', str(exc))}"
 
 
-class PlatformSession:
-    """A keep-alive HTTP session with timeouts; every requests failure becomes a SendError."""
+@dataclass(frozen=True, slots=True)
+class PlatformResponse:
+    status_code: int
+    content: bytes
 
-    def __init__(self, pool_size: int = 32) -> None:
-        self._session = requests.Session()
-        # With trust_env, requests re-reads proxy variables and ~/.netrc on every call (a fifth
-        # of a send's CPU in bench/dispatch.py). Only a configured proxy needs that machinery;
-        # without one, skip it (and never send netrc credentials to a platform).
-        self._session.trust_env = bool(urllib.request.getproxies())
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where a request goes: the connection to use, the request line's target, extra headers."""
+
+    key: tuple[str, str, int, str]  # (scheme, host, port, proxy): one connection each
+    path: str
+    headers: dict[str, str]
+
+
+class PlatformSession:
+    """Keep-alive HTTP for platform calls, with timeouts; every failure becomes a SendError.
+
+    Each thread keeps its own connections (http.client connections are not thread-safe), so
+    the dispatcher's sender threads never wait for one another's sockets.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._proxies = urllib.request.getproxies()
+        # Every connection opened, for close(); weak, so a finished thread's go with it.
+        self._opened: weakref.WeakSet[http.client.HTTPConnection] = weakref.WeakSet()
 
     def post(
         self,
@@ -56,55 +80,152 @@ class PlatformSession:
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
         timeout: float = READ_TIMEOUT,
-    ) -> requests.Response:
+    ) -> PlatformResponse:
         """POST `json_body` as JSON, `form` urlencoded or `body` as given (with its headers)."""
+        target = self._target(url, params)
+        sent_headers = {**HEADERS, **target.headers, **(headers or {})}
+        payload = _encode(json_body, form, body, sent_headers)
+        connection = self._connection(target)
         try:
-            return self._session.post(
-                url,
-                json=json_body,
-                data=form if body is None else body,
-                headers=headers,
-                params=params,
-                timeout=(CONNECT_TIMEOUT, timeout),
-            )
-        except (requests.ConnectionError, requests.ConnectTimeout) as exc:
-            # Refused before the request went out: certainly not delivered.
-            if not isinstance(exc, requests.ReadTimeout) and _never_sent(exc):
-                raise Transient(f"connection failed: {_described(exc)}", maybe_sent=False) from exc
-            raise Transient(f"connection lost: {_described(exc)}", maybe_sent=True) from exc
-        except requests.ReadTimeout as exc:
-            # The platform had the request and did not answer in time: it may have sent it.
-            raise Transient(f"timed out after {timeout}s", maybe_sent=True) from exc
-        except UNSENDABLE as exc:
-            # Nothing went out, and retrying cannot help: the account's api_base or a credential
-            # (a token in the URL or a header) cannot make a request.
+            if connection.sock is None:
+                connection.connect()
+            connection.sock.settimeout(timeout)
+            connection.request("POST", target.path, body=payload, headers=sent_headers)
+        except (UnicodeEncodeError, ValueError, http.client.HTTPException) as exc:
+            # http.client checks the request line and headers before a byte goes out: a
+            # credential that cannot go in a path or header (a space, a newline, non-Latin-1
+            # characters) is configuration. So is a certificate that does not verify.
+            connection.close()
             raise ConfigurationError(f"request cannot be made: {_described(exc)}") from exc
-        except requests.TooManyRedirects as exc:
-            # Platform APIs answer sends themselves; a redirect loop means api_base points at
-            # some other site. No send went through it.
-            raise ConfigurationError(f"redirect loop: {_described(exc)}") from exc
-        except requests.exceptions.InvalidJSONError as exc:
-            # This message's content (e.g. NaN) cannot be JSON: skip it, the account is fine.
-            raise RejectedByPolicy(f"not JSON-encodable: {exc}") from exc
-        except requests.RequestException as exc:
-            # A response that broke off or could not be decoded (ChunkedEncodingError,
-            # ContentDecodingError, ...): the platform had the request and may have acted on it.
-            raise Transient(f"broken response: {_described(exc)}", maybe_sent=True) from exc
+        except OSError as exc:
+            # Refused, unreachable, or broken off while the request was still being written:
+            # the platform never got a whole request, so it cannot have acted on it.
+            connection.close()
+            raise Transient(f"connection failed: {_described(exc)}", maybe_sent=False) from exc
+        return _answer(connection, timeout)
+
+    def _target(self, url: str, params: dict[str, str] | None) -> _Target:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:  # "http://[::1/x", a port that is not a number
+            raise ConfigurationError(f"request cannot be made: {_described(exc)}") from exc
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigurationError(
+                "request cannot be made: the URL needs http:// or https:// and a host"
+            )
+        path = parts.path or "/"
+        query = "&".join(q for q in (parts.query, urlencode(params or {})) if q)
+        path = f"{path}?{query}" if query else path
+        proxy = self._proxies.get(parts.scheme, "")
+        if urllib.request.proxy_bypass(parts.hostname):
+            proxy = ""
+        headers = {}
+        if proxy and parts.scheme == "http":
+            # A plain-HTTP proxy forwards absolute-URI requests, and reads its credentials
+            # from each request (HTTPS ones get them once, in the CONNECT: see _connect).
+            path = f"http://{parts.netloc}{path}"
+            headers = _proxy_auth(proxy)
+        port = port or (443 if parts.scheme == "https" else 80)
+        return _Target((parts.scheme, parts.hostname, port, proxy), path, headers)
+
+    def _connection(self, target: _Target) -> http.client.HTTPConnection:
+        connections = getattr(self._local, "connections", None)
+        if connections is None:
+            connections = self._local.connections = {}
+        connection = connections.get(target.key)
+        if connection is not None and connection.sock is not None and _dropped(connection):
+            connection.close()  # the platform closed it while it was idle: connect again
+        if connection is None:
+            connection = connections[target.key] = _connect(*target.key)
+            self._opened.add(connection)
+        return connection
 
     def close(self) -> None:
-        self._session.close()
+        """Close every connection this session opened, in any thread."""
+        for connection in list(self._opened):
+            connection.close()
 
 
-def _never_sent(exc: requests.RequestException) -> bool:
-    text = str(exc)
-    return isinstance(exc, requests.ConnectTimeout) or "Connection refused" in text
+def _answer(connection: http.client.HTTPConnection, timeout: float) -> PlatformResponse:
+    try:
+        response = connection.getresponse()
+        content = response.read(MAX_ANSWER_BYTES + 1)
+        if response.length and len(content) <= MAX_ANSWER_BYTES:  # it ended before it said
+            raise http.client.IncompleteRead(content, response.length)
+    except TimeoutError as exc:
+        connection.close()
+        # The platform had the request and did not answer in time: it may have sent it.
+        raise Transient(f"timed out after {timeout}s", maybe_sent=True) from exc
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        # The answer broke off or is not HTTP (ValueError: framing http.client leaves
+        # unwrapped). The platform had the whole request and may have acted on it.
+        connection.close()
+        raise Transient(f"broken answer: {_described(exc)}", maybe_sent=True) from exc
+    if response.will_close or not response.isclosed():  # not reusable, or not read to the end
+        connection.close()
+    if 300 <= response.status < 400:
+        # Platform APIs answer sends themselves: a redirect means api_base points at some
+        # other site. Not followed, so nothing was sent through it.
+        raise ConfigurationError(f"the platform answered a redirect (HTTP {response.status})")
+    return PlatformResponse(response.status, content[:MAX_ANSWER_BYTES])
 
 
-def json_or_empty(response: requests.Response) -> dict[str, Any]:
+def _encode(
+    json_body: Any, form: dict[str, Any] | None, body: bytes | None, headers: dict[str, str]
+) -> bytes:
+    if body is not None:
+        return body
+    if form is not None:
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        return urlencode(form, doseq=True).encode()
+    if json_body is None:
+        return b""
+    headers.setdefault("Content-Type", "application/json")
+    try:
+        return json.dumps(json_body, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        # This message's content (e.g. NaN) cannot be JSON: skip it, the account is fine.
+        raise RejectedByPolicy(f"not JSON-encodable: {exc}") from exc
+
+
+def _connect(scheme: str, host: str, port: int, proxy: str) -> http.client.HTTPConnection:
+    """A connection (not yet open) to host:port, through `proxy` if one is configured."""
+    kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    if not proxy:
+        return kind(host, port, timeout=CONNECT_TIMEOUT)
+    via = _proxy_url(proxy)
+    if scheme == "http":
+        return http.client.HTTPConnection(via.hostname, via.port or 80, timeout=CONNECT_TIMEOUT)
+    connection = kind(via.hostname, via.port or 80, timeout=CONNECT_TIMEOUT)
+    connection.set_tunnel(host, port, headers=_proxy_auth(proxy))  # TLS inside a CONNECT
+    return connection
+
+
+def _proxy_url(proxy: str) -> SplitResult:
+    return urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+
+
+def _proxy_auth(proxy: str) -> dict[str, str]:
+    via = _proxy_url(proxy)
+    if not via.username:
+        return {}
+    secret = f"{unquote(via.username)}:{unquote(via.password or '')}".encode()
+    return {"Proxy-Authorization": "Basic " + base64.b64encode(secret).decode()}
+
+
+def _dropped(connection: http.client.HTTPConnection) -> bool:
+    """An idle keep-alive socket that is readable was closed (or answered junk) by the peer."""
+    poller = select.poll()
+    poller.register(connection.sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def json_or_empty(response: PlatformResponse) -> dict[str, Any]:
     """The response's JSON object, or {} when the body is not one (e.g. an HTML 502 page)."""
     try:
         data = response.json()
-    except (ValueError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         return {}
     return data if isinstance(data, dict) else {"result": data}
 

@@ -5,7 +5,6 @@ back through a queue, which is cheaper per send than waiting on futures.
 """
 
 import logging
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,18 +23,6 @@ from channels.models import ChannelAccount
 
 log = logging.getLogger(__name__)
 
-_sessions: dict[int, PlatformSession] = {}
-_sessions_lock = threading.Lock()
-
-
-def session_for(account_id: int, size: int) -> PlatformSession:
-    # One keep-alive session per account per process, kept across runs: a run every 20 s
-    # would otherwise reopen (TLS) connections each time.
-    with _sessions_lock:
-        if account_id not in _sessions:
-            _sessions[account_id] = PlatformSession(pool_size=size)
-        return _sessions[account_id]
-
 
 @dataclass(slots=True)
 class Result:
@@ -49,7 +36,9 @@ class Sender:
     def __init__(
         self, account: ChannelAccount, *, threads: int, rate: float, idempotent: bool
     ) -> None:
-        self.provider = account.provider(session=session_for(account.pk, threads))
+        # Keep-alive connections for this run's threads (one each), closed when the run ends.
+        self.session = PlatformSession()
+        self.provider = account.provider(session=self.session)
         self.pacer = Pacer(rate)
         self.idempotent = idempotent
         self.in_flight = 0  # submitted, result not taken yet (main thread only)
@@ -78,6 +67,7 @@ class Sender:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self.session.close()
 
     # --- pool threads -------------------------------------------------------------------------
     def _send(self, job: Job) -> None:
