@@ -60,7 +60,9 @@ class CampaignForm(forms.ModelForm):
             "{name} {order} {items} {link} {delivery}. Example: "
             + json.dumps(CONTENT_EXAMPLE, ensure_ascii=False),
             "trigger_conditions": 'Triggered: {"skus": [...], "min_total": 20}. Recurring: '
-            '{"exclude_ordered_since_days": 3} skips customers who already ordered.',
+            "customers who ordered since the previous occurrence are skipped (already ordered "
+            'for the coming week); {"exclude_ordered_since_days": 3} sets the window in days, '
+            '{"skip_already_ordered": false} turns it off.',
         }
 
     def clean(self) -> dict:

@@ -4,6 +4,14 @@
 Never a Python loop over subscribers: a million rows are one statement (one per time-zone group
 for weekly campaigns). The unique key (campaign, occurrence, subscription) makes every run
 idempotent, so a doubled tick or a relaunch inserts nothing twice.
+
+One message per customer per occurrence: a customer subscribed on two channels gets the menu
+(or the survey) once, on one subscription. A window function ranks each customer's audience
+subscriptions - for a trigger the one linked to the order first, then the most recently active
+(the customer's last message there, else the latest subscribed) - and only the first is
+written; a later pass never adds a second one for a customer who already has a row for that
+occurrence. Every writer of a campaign holds its row lock (or the event's), so two passes never
+race past that check.
 """
 
 import datetime as dt
@@ -12,20 +20,36 @@ from collections import defaultdict
 from django.conf import settings
 from django.db import connection
 
+from campaigns.already_ordered import ALREADY_ORDERED, ordered_since
 from campaigns.audience import FROM, Sql, audience_where, db_time
 from campaigns.models import Campaign, Delivery
 from campaigns.schedule import Occurrence, next_weekly, zone_or_utc
 
-NULL = Sql("NULL")
+# Typed: inside the ranking subquery a bare NULL would be text, not an id.
+NULL = Sql("CAST(NULL AS BIGINT)")
 COLUMNS = (
     "campaign_id, occurrence, subscription_id, account_id, order_id, order_event_id, priority,"
     " due_at, state, attempts, claimed_by, provider_message_id, reason, created_at"
 )
-ALREADY_ORDERED = "already_ordered"
 
 
 def value(param: object) -> Sql:
     return Sql("%s", (db_time(param) if isinstance(param, dt.datetime) else param,))
+
+
+# Which of a customer's subscriptions gets the message: the one they last wrote on, else the
+# newest (NULLs last written portably: SQLite and PostgreSQL sort NULL differently).
+MOST_RECENTLY_ACTIVE = Sql(
+    "s.last_inbound_at IS NULL, s.last_inbound_at DESC, s.subscribed_at DESC, s.id DESC"
+)
+
+
+def linked_first(order: Sql) -> Sql:
+    """Prefer the subscription made through `order` (a trigger's order), then the most active."""
+    return Sql(
+        f"CASE WHEN s.order_id = {order.text} THEN 0 ELSE 1 END, {MOST_RECENTLY_ACTIVE.text}",
+        order.params,
+    )
 
 
 def deliveries_insert(
@@ -38,18 +62,39 @@ def deliveries_insert(
     order: Sql = NULL,
     order_event: Sql = NULL,
     joins: str = "",
+    prefer: Sql = MOST_RECENTLY_ACTIVE,
 ) -> int:
-    """Insert one pending delivery per audience row not already there; return how many."""
+    """Insert one pending delivery per audience customer (on the subscription `prefer` ranks
+    first) who has none for that occurrence yet; return how many."""
     select = [value(campaign.pk), occurrence, Sql("s.id"), Sql("s.account_id"), order, order_event]
     select += [value(campaign.priority), due_at, value(Delivery.State.PENDING), Sql("0")]
     select += [Sql("''"), Sql("''"), Sql("''"), value(now)]
+    names = [name.strip() for name in COLUMNS.split(",")]
+    columns = ", ".join(f"{part.text} AS {name}" for part, name in zip(select, names, strict=True))
+    # Per customer: each statement writes one occurrence per customer (a one-off's, an event's,
+    # a time zone's week, a win-back's one last order).
+    rank = f"ROW_NUMBER() OVER (PARTITION BY s.customer_id ORDER BY {prefer.text}) AS pick"
+    # Customers who have a row for this occurrence already are left out before the ranking:
+    # the window's sort reads the whole audience before the first row is inserted, so these
+    # probes never wade through rows this statement is writing (which made it quadratic).
+    has_row = Sql(
+        "NOT EXISTS (SELECT 1 FROM subscriptions_subscription os"
+        " JOIN campaigns_delivery d ON d.subscription_id = os.id"
+        f" WHERE os.customer_id = s.customer_id AND d.campaign_id = %s"
+        f" AND d.occurrence = {occurrence.text})",
+        (campaign.pk, *occurrence.params),
+    )
+    audience = where & has_row
     sql = (
         f"INSERT INTO campaigns_delivery ({COLUMNS})"
-        f" SELECT {', '.join(part.text for part in select)}"
-        f" FROM {FROM}{joins} WHERE {where.text}"
+        f" SELECT {COLUMNS} FROM ("
+        f"SELECT {columns}, {rank}"
+        f" FROM {FROM}{joins} WHERE {audience.text}"
+        ") AS ranked WHERE ranked.pick = 1"
         " ON CONFLICT (campaign_id, occurrence, subscription_id) DO NOTHING"
     )
-    params = [p for part in select for p in part.params] + list(where.params)
+    params = [p for part in select for p in part.params]
+    params += [*prefer.params, *audience.params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return max(cursor.rowcount, 0)
@@ -90,7 +135,7 @@ def recurring_materialize(*, campaign: Campaign, now: dt.datetime) -> int:
             due_at=value(occurrence.due_at),
             now=now,
         )
-        _skip_already_ordered(campaign, occurrence)
+        _skip_already_ordered(campaign, occurrence, zones)
     return created
 
 
@@ -116,26 +161,31 @@ def _zone_groups(campaign: Campaign, audience: Sql, now: dt.datetime) -> dict[Oc
     return groups
 
 
-def _skip_already_ordered(campaign: Campaign, occurrence: Occurrence) -> int:
-    """Rule (trigger_conditions {"exclude_ordered_since_days": N}): a customer who placed an
-    order in the N days before this occurrence's due time has ordered for the coming week, so
-    their pending row is skipped with reason "already_ordered" (recorded, visible in stats).
-    Every refresh re-applies it, so an order placed after the first pass still counts."""
-    days = campaign.trigger_conditions.get("exclude_ordered_since_days")
-    if days is None:
-        return 0
-    since = occurrence.due_at - dt.timedelta(days=float(days))
-    sql = (
-        "UPDATE campaigns_delivery SET state = %s, reason = %s"
-        " WHERE campaign_id = %s AND occurrence = %s AND due_at = %s AND state IN (%s, %s)"
-        " AND EXISTS (SELECT 1 FROM subscriptions_subscription s"
-        " JOIN subscriptions_order o ON o.customer_id = s.customer_id"
-        " WHERE s.id = campaigns_delivery.subscription_id"
-        " AND o.status <> 'cancelled' AND o.placed_at >= %s)"
-    )
-    params = [Delivery.State.SKIPPED, ALREADY_ORDERED, campaign.pk, occurrence.key]
-    params += [db_time(occurrence.due_at), Delivery.State.PENDING, Delivery.State.DEFERRED]
-    params += [db_time(since)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return max(cursor.rowcount, 0)
+def _skip_already_ordered(campaign: Campaign, occurrence: Occurrence, zones: list[str]) -> int:
+    """Skip this occurrence's open rows of customers who already ordered for the coming week
+    (campaigns/already_ordered.py), recorded with the reason. Every refresh re-applies it, so
+    an order placed after the first pass counts; the dispatcher checks again at send time."""
+    windows: dict[dt.datetime, list[str]] = defaultdict(list)
+    for name in zones:  # zones sharing a due time may differ in last week's (DST)
+        since = ordered_since(campaign, occurrence.key, zone_or_utc(name))
+        if since is None:
+            return 0
+        windows[since].append(name)
+    skipped = 0
+    for since, names in windows.items():
+        in_zones = ", ".join(["%s"] * len(names))
+        sql = (
+            "UPDATE campaigns_delivery SET state = %s, reason = %s"
+            " WHERE campaign_id = %s AND occurrence = %s AND state IN (%s, %s)"
+            " AND EXISTS (SELECT 1 FROM subscriptions_subscription s"
+            " JOIN subscriptions_customer c ON c.id = s.customer_id"
+            " JOIN subscriptions_order o ON o.customer_id = s.customer_id"
+            f" WHERE s.id = campaigns_delivery.subscription_id AND c.time_zone IN ({in_zones})"
+            " AND o.status <> 'cancelled' AND o.placed_at >= %s)"
+        )
+        params = [Delivery.State.SKIPPED, ALREADY_ORDERED, campaign.pk, occurrence.key]
+        params += [Delivery.State.PENDING, Delivery.State.DEFERRED, *names, db_time(since)]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            skipped += max(cursor.rowcount, 0)
+    return skipped

@@ -1,8 +1,10 @@
 """Send-time policies, checked in DESIGN order at the moment of sending; each outcome has a reason.
 
-1 subscription active, 2 topic consent, 3 platform window, 4 quiet hours (defer, never drop),
-5 frequency cap across campaigns, 6 holdout. `evaluate` decides a whole batch with one query
-for the frequency cap.
+1 subscription active, 2 topic consent (2b: a weekly menu's customer has not ordered for the
+coming week since - campaigns/already_ordered.py), 3 platform window, 4 quiet hours (defer,
+never drop), 5 frequency cap across campaigns, 6 holdout. `evaluate` decides a whole batch
+with one query for the frequency cap and one for recent orders (only when a weekly campaign
+is in the batch).
 """
 
 import hashlib
@@ -13,11 +15,13 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Max
 
+from campaigns.already_ordered import ALREADY_ORDERED, ordered_since
 from campaigns.models import Campaign, Delivery
 from channels.providers import PROVIDERS
 from channels.providers.base import SendOptions
+from subscriptions.models import Order
 
 SEND, SKIP, DEFER = "send", "skip", "defer"
 SERVICE, MARKETING = Campaign.Category.SERVICE, Campaign.Category.MARKETING
@@ -36,16 +40,21 @@ class Decision:
 def evaluate(deliveries: Sequence[Delivery], *, now: datetime) -> list[Decision]:
     """One decision per delivery, in order (deliveries need subscription, customer, campaign)."""
     cap = FrequencyCap.load(deliveries, now=now)
-    return [decide(delivery, now=now, cap=cap) for delivery in deliveries]
+    ordered = RecentOrders.load(deliveries)
+    return [decide(delivery, now=now, cap=cap, ordered=ordered) for delivery in deliveries]
 
 
-def decide(delivery: Delivery, *, now: datetime, cap: "FrequencyCap") -> Decision:
+def decide(
+    delivery: Delivery, *, now: datetime, cap: "FrequencyCap", ordered: "RecentOrders"
+) -> Decision:
     subscription, campaign = delivery.subscription, delivery.campaign
     if not subscription.is_active:
         return Decision(SKIP, f"subscription {subscription.status}")
     topic = campaign.consent_topic
     if topic and not subscription.wants(topic):
         return Decision(SKIP, f"topic {topic} not consented")
+    if ordered.already(delivery):
+        return Decision(SKIP, ALREADY_ORDERED)
     options = window_options(delivery, now=now)
     if isinstance(options, Decision):
         return options
@@ -155,3 +164,38 @@ class FrequencyCap:
 
     def count(self, customer_id: int) -> None:
         self.counts[customer_id] += 1
+
+
+class RecentOrders:
+    """Which deliveries of weekly campaigns go to customers who already ordered for the coming
+    week (campaigns/already_ordered.py): one query for the batch, none without such a row."""
+
+    def __init__(self, since: dict[int, datetime], last: dict[int, datetime]) -> None:
+        self.since = since  # delivery id -> the start of its "already ordered" window
+        self.last = last  # customer id -> their latest live order since the earliest start
+
+    @classmethod
+    def load(cls, deliveries: Sequence[Delivery]) -> "RecentOrders":
+        since: dict[int, datetime] = {}
+        for d in deliveries:
+            start = ordered_since(d.campaign, d.occurrence, d.subscription.customer.zone)
+            if start is not None:
+                since[d.pk] = start
+        if not since:
+            return cls({}, {})
+        customers = {d.subscription.customer_id for d in deliveries if d.pk in since}
+        rows = (
+            Order.objects.filter(customer_id__in=customers, placed_at__gte=min(since.values()))
+            .exclude(status=Order.Status.CANCELLED)
+            .values_list("customer_id")
+            .annotate(last=Max("placed_at"))
+            .order_by()
+        )
+        return cls(since, dict(rows))
+
+    def already(self, delivery: Delivery) -> bool:
+        start = self.since.get(delivery.pk)
+        if start is None:
+            return False
+        last = self.last.get(delivery.subscription.customer_id)
+        return last is not None and last >= start

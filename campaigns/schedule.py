@@ -40,3 +40,12 @@ def next_weekly(
         day += dt.timedelta(days=7)
         due = dt.datetime.combine(day, local_time, tzinfo=zone).astimezone(dt.UTC)
     return Occurrence(key=week_key(day), due_at=due)
+
+
+def weekly_local_date(key: str, weekday: int) -> dt.date | None:
+    """The local date of a weekly occurrence: `weekday` of ISO week `key` (None if no week)."""
+    year, sep, week = key.partition("-W")
+    try:
+        return dt.date.fromisocalendar(int(year), int(week), weekday + 1) if sep else None
+    except ValueError:
+        return None

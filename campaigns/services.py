@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from campaigns.already_ordered import DAYS_CONDITION, SKIP_CONDITION
 from campaigns.materialize import one_off_materialize, recurring_materialize
 from campaigns.models import Campaign, Delivery
 from campaigns.triggers import (
@@ -25,8 +26,8 @@ from subscriptions.models import TOPICS
 log = logging.getLogger(__name__)
 LAUNCHABLE = (Campaign.Status.DRAFT, Campaign.Status.PAUSED)
 PAUSABLE = (Campaign.Status.RUNNING, Campaign.Status.SCHEDULED)
-# A weekly campaign's condition (campaigns/materialize.py: the already-ordered rule).
-RECURRING_CONDITIONS = ("exclude_ordered_since_days",)
+# A weekly campaign's conditions: the already-ordered rule (campaigns/already_ordered.py).
+RECURRING_CONDITIONS = (SKIP_CONDITION, DAYS_CONDITION)
 EXPIRED = "expired_while_paused"
 
 
@@ -126,9 +127,11 @@ def conditions_error(kind: str, conditions: object) -> str | None:
     skus = conditions.get("skus", [])
     if not isinstance(skus, list) or not all(isinstance(sku, str) for sku in skus):
         return "skus must be a list of strings."
-    for key in ("min_total", "max_total", "exclude_ordered_since_days"):
+    for key in ("min_total", "max_total", DAYS_CONDITION):
         if key in conditions and not _non_negative(conditions[key]):
             return f"{key} must be a non-negative number."
+    if not isinstance(conditions.get(SKIP_CONDITION, True), bool):
+        return f"{SKIP_CONDITION} must be true or false."
     return None
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from campaigns.attribution import order_attribute
 from campaigns.audience import Sql, audience_where
-from campaigns.materialize import deliveries_insert, value
+from campaigns.materialize import deliveries_insert, linked_first, value
 from campaigns.models import Campaign
 from subscriptions.models import Order, OrderEvent, Subscription
 
@@ -55,7 +55,8 @@ def occurrence_key(event: OrderEvent) -> str:
 
 
 def trigger_fire(*, event: OrderEvent, now: dt.datetime | None = None) -> int:
-    """Write one delivery per matching campaign and subscription of the order's customer,
+    """Write one delivery per matching campaign for the order's customer (on the subscription
+    linked to the order if it is in the audience, else their most recently active one),
     attribute the order, mark the event processed; return the number of deliveries."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -96,6 +97,7 @@ def _fire(campaign: Campaign, event: OrderEvent, now: dt.datetime) -> int:
         order=value(event.order_id),
         order_event=value(event.pk),
         now=now,
+        prefer=linked_first(value(event.order_id)),
     )
 
 
@@ -117,6 +119,7 @@ def winback_materialize(*, campaign: Campaign, now: dt.datetime) -> int:
         order=Sql("lo.id"),
         now=now,
         joins=" JOIN subscriptions_order lo ON lo.customer_id = c.id",
+        prefer=linked_first(Sql("lo.id")),
     )
 
 

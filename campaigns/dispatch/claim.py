@@ -23,7 +23,7 @@ T, C, L = Delivery._meta.db_table, Campaign._meta.db_table, DispatchLease._meta.
 # Only what the policies, the content and the outcomes read: fewer columns to fetch and
 # convert per row (a test counts queries, so a field read but not listed here shows up).
 LOAD_FIELDS = (
-    "campaign", "subscription", "account", "order", "due_at", "attempts",
+    "campaign", "occurrence", "subscription", "account", "order", "due_at", "attempts",
     "subscription__customer", "subscription__platform_user_id", "subscription__status",
     "subscription__wants_menu", "subscription__wants_surveys", "subscription__wants_promotions",
     "subscription__last_inbound_at", "subscription__order",

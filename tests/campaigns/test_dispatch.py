@@ -22,9 +22,12 @@ from tests.factories import CREDENTIALS, CampaignFactory, DeliveryFactory, Subsc
 from tests.workers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-# Queries that read rows a delivery refers to (claims and flushes repeat with timing; these
-# must not repeat per row).
-READS = re.compile(r'"subscriptions_\w+"\.|SELECT "(campaigns_campaign|channels_channelaccount)"\.')
+# Queries that read rows a delivery refers to, or a deferred field of one delivery (claims and
+# flushes repeat with timing; these must not repeat per row).
+READS = re.compile(
+    r'"subscriptions_\w+"\.|SELECT "(campaigns_campaign|channels_channelaccount)"\.'
+    r'|"campaigns_delivery"\."id" = '
+)
 FINAL = ("sent", "failed", "skipped", "unknown")
 TELEGRAM_429 = {
     "ok": False,
@@ -287,28 +290,42 @@ def test_it_never_sends_a_delivery_twice_with_two_dispatchers_on_one_account(
     assert states(account) == Counter({"sent": 100})
 
 
-def test_it_costs_no_query_per_row(account_on, fake_platform):
+@pytest.mark.parametrize(("kind", "reads"), [("one_off", 5), ("recurring", 6)])
+def test_it_costs_no_query_per_row(account_on, fake_platform, kind, reads):
     # no per-row query (a deferred field read, a lazy relation) hides in policies or content:
-    # every policy runs (quiet hours outside their window) and every placeholder is used
+    # every policy runs (quiet hours outside their window; for a weekly menu, the check for
+    # orders since last week's) and every placeholder is used
     from django.test.utils import CaptureQueriesContext
 
-    later = (timezone.now() + timedelta(hours=6)).time()
+    from campaigns.schedule import week_key
+
+    now = timezone.now()
+    later = (now + timedelta(hours=6)).time()
     content = {"default": {"text": "{name} {order} {items} {link} d:{delivery}"}}
+    weekly = {"weekday": now.weekday(), "local_time": now.time()} if kind == "recurring" else {}
+    occurrence = week_key(now.date()) if kind == "recurring" else "once"
 
     def dispatch(n: int) -> int:
         account = account_on("telegram", name=f"n{n}", rate_limit=10_000)
         campaign = CampaignFactory(
-            content=content, quiet_hours_start=later, quiet_hours_end=later, holdout_percent=1
-        )
+            kind=kind, content=content, quiet_hours_start=later, quiet_hours_end=later,
+            holdout_percent=1, **weekly,
+        )  # fmt: skip
         for _ in range(n):
-            DeliveryFactory(campaign=campaign, subscription=SubscriptionFactory(account=account))
+            # (ordered a month ago: before last week's menu, so the menu still goes)
+            subscription = SubscriptionFactory(
+                account=account, order__placed_at=now - timedelta(days=30)
+            )
+            DeliveryFactory(campaign=campaign, subscription=subscription, occurrence=occurrence)
         with CaptureQueriesContext(connection) as captured:
             run_account(account.pk, threads=64)
         assert states(account)["pending"] == 0
+        assert states(account)["sent"] > 0
         return sum(bool(READS.search(q["sql"])) for q in captured.captured_queries)
 
-    # the account, the batch, its campaigns, its order items, the frequency cap
-    assert dispatch(50) == dispatch(5) == 5
+    # the account, the batch, its campaigns, its order items, the frequency cap (and for a
+    # weekly menu its customers' recent orders)
+    assert dispatch(50) == dispatch(5) == reads
 
 
 # --- receipts ---------------------------------------------------------------------------------

@@ -54,6 +54,39 @@ def test_it_writes_one_pending_delivery_per_active_subscription():
     assert (row.account_id, row.priority) == (active[0].account_id, 0)
 
 
+def test_it_writes_one_delivery_per_customer_on_their_most_recently_active_subscription():
+    # given customers on two channels: one last wrote on Viber, one never wrote (the newer
+    # subscription wins), and one whose Viber account the campaign does not reach
+    telegram, viber = ChannelAccountFactory(kind="telegram"), ChannelAccountFactory(kind="viber")
+    wrote, never, outside = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    subscriber(customer=wrote, account=telegram, last_inbound_at=NOW - dt.timedelta(days=5))
+    wrote_viber = subscriber(customer=wrote, account=viber, last_inbound_at=NOW)
+    subscriber(customer=never, account=telegram, subscribed_at=NOW - dt.timedelta(days=9))
+    never_viber = subscriber(customer=never, account=viber, subscribed_at=NOW)
+    outside_telegram = subscriber(customer=outside, account=telegram)
+    subscriber(customer=outside, account=ChannelAccountFactory(kind="vk"), last_inbound_at=NOW)
+    campaign = one_off()
+    campaign.accounts.set([telegram, viber])
+    # when
+    created = one_off_materialize(campaign=campaign, now=NOW)
+    # then
+    assert created == 3
+    assert audience(campaign) == {wrote_viber.pk, never_viber.pk, outside_telegram.pk}
+
+
+def test_a_later_pass_adds_no_second_delivery_when_the_customer_moves_channel():
+    # given a customer who got a row on Telegram, then wrote on Viber
+    telegram = subscriber(last_inbound_at=NOW - dt.timedelta(days=1))
+    campaign = one_off()
+    one_off_materialize(campaign=campaign, now=NOW)
+    subscriber(customer=telegram.customer, account=ChannelAccountFactory(kind="viber"),
+               last_inbound_at=NOW)  # fmt: skip
+    # when the audience is read again (a relaunch)
+    assert one_off_materialize(campaign=campaign, now=NOW) == 0
+    # then still the one delivery
+    assert audience(campaign) == {telegram.pk}
+
+
 def test_it_inserts_nothing_on_a_second_run():
     campaign = one_off()
     subscriber(), subscriber()

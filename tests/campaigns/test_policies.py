@@ -100,6 +100,65 @@ def test_it_sends_service_messages_whatever_the_topics():
     assert _decide(delivery).action == SEND
 
 
+# --- 2b: a weekly menu's customer who already ordered for the coming week -----------------
+# NOON is in ISO week 2026-W11; its Thursday 10:00 UTC menu follows the one of 5 March.
+LAST_MENU = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
+
+
+def _weekly(**fields) -> Delivery:
+    return _delivery(
+        campaign__kind="recurring", campaign__weekday=3, campaign__local_time=time(10),
+        occurrence="2026-W11", sub__order=None, **fields,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("placed", "status", "conditions", "action"),
+    [
+        (LAST_MENU + timedelta(hours=1), "created", {}, SKIP),  # since the last menu
+        (NOON - timedelta(minutes=5), "paid", {}, SKIP),  # just before this send
+        (LAST_MENU - timedelta(hours=1), "created", {}, SEND),  # before the last menu
+        (NOON - timedelta(minutes=5), "cancelled", {}, SEND),  # no purchase
+        (NOON - timedelta(minutes=5), "created", {"skip_already_ordered": False}, SEND),
+    ],
+)
+def test_it_skips_a_weekly_menu_for_a_customer_who_already_ordered_at_send_time(
+    placed, status, conditions, action
+):
+    # given a weekly menu row written earlier, and an order placed since (or not)
+    delivery = _weekly(campaign__trigger_conditions=conditions)
+    OrderFactory(customer=delivery.subscription.customer, placed_at=placed, status=status)
+
+    decision = _decide(delivery)
+
+    assert decision.action == action
+    if action == SKIP:
+        assert decision.reason == "already_ordered"
+
+
+def test_it_looks_up_recent_orders_once_per_batch_and_not_at_all_without_weekly_rows(
+    django_assert_num_queries,
+):
+    weekly = [_weekly() for _ in range(3)]
+    OrderFactory(customer=weekly[0].subscription.customer, placed_at=NOON - timedelta(hours=1))
+    one_off = _delivery(category="service", order=OrderFactory())
+
+    def batch(rows):
+        return list(
+            Delivery.objects.filter(pk__in=[r.pk for r in rows])
+            .select_related("subscription__customer", "campaign", "account")
+            .order_by("pk")
+        )
+
+    weekly_rows, one_off_rows = batch(weekly), batch([one_off])
+    with django_assert_num_queries(2):  # recent orders and the frequency cap
+        decisions = evaluate(weekly_rows, now=NOON)
+    with django_assert_num_queries(0):
+        evaluate(one_off_rows, now=NOON)
+
+    assert [d.reason for d in decisions] == ["already_ordered", "", ""]
+
+
 # --- 3: platform windows --------------------------------------------------------------------
 
 HOURS_AGO = {"never": None, "2h": 2, "30h": 30}

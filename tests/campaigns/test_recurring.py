@@ -3,6 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from campaigns.already_ordered import ordered_since
 from campaigns.materialize import recurring_materialize
 from campaigns.models import Campaign, Delivery
 from campaigns.schedule import next_weekly
@@ -111,6 +112,54 @@ def test_it_skips_customers_who_already_ordered_for_the_coming_week(settings):
     OrderFactory(customer=late_order.customer, placed_at=WEDNESDAY_EVENING)
     recurring_materialize(campaign=campaign, now=WEDNESDAY_EVENING + dt.timedelta(minutes=10))
     assert Delivery.objects.get(subscription=late_order).reason == "already_ordered"
+
+
+def test_by_default_it_skips_customers_who_ordered_since_the_previous_weeks_menu(settings):
+    # given a weekly menu with no conditions (Thursday 26 Nov 2026, 10:00 in Moscow = 07:00 UTC;
+    # the previous one was on 19 Nov at the same time)
+    settings.RECURRING_LOOKAHEAD_HOURS = 24
+    campaign = weekly_menu()
+    previous = dt.datetime(2026, 11, 19, 7, 0, tzinfo=dt.UTC)
+    since_last, before_last, cancelled, ordered_this_week = (
+        subscriber_in("Europe/Moscow") for _ in range(4)
+    )
+    OrderFactory(customer=since_last.customer, placed_at=previous + dt.timedelta(minutes=5))
+    OrderFactory(customer=before_last.customer, placed_at=previous - dt.timedelta(minutes=5))
+    OrderFactory(customer=cancelled.customer, placed_at=previous + dt.timedelta(days=2),
+                 status="cancelled")  # fmt: skip
+    keep_sending = weekly_menu(trigger_conditions={"skip_already_ordered": False})
+    OrderFactory(customer=ordered_this_week.customer, placed_at=WEDNESDAY_EVENING)
+    # when
+    recurring_materialize(campaign=campaign, now=WEDNESDAY_EVENING)
+    recurring_materialize(campaign=keep_sending, now=WEDNESDAY_EVENING)
+    # then only the order placed after last week's menu means "already ordered"
+    states = {
+        d.subscription_id: (d.state, d.reason) for d in Delivery.objects.filter(campaign=campaign)
+    }
+    assert states[since_last.pk] == ("skipped", "already_ordered")
+    assert states[before_last.pk] == states[cancelled.pk] == ("pending", "")
+    assert states[ordered_this_week.pk] == ("skipped", "already_ordered")
+    # and a campaign that turned the rule off writes everyone's row pending
+    assert set(Delivery.objects.filter(campaign=keep_sending).values_list("state", flat=True)) == {
+        "pending"
+    }
+
+
+def test_the_previous_occurrence_is_last_weeks_local_time_across_a_dst_change():
+    # given New York's menu on Thursday 5 Nov 2026, 10:00 EST (15:00 UTC); DST ended on 1 Nov
+    campaign = weekly_menu()
+    new_york = ZoneInfo("America/New_York")
+    # when / then: the window opens at last Thursday's 10:00 EDT (14:00 UTC), not 7 x 24 h back
+    since = ordered_since(campaign, "2026-W45", new_york)
+    assert since == dt.datetime(2026, 10, 29, 14, 0, tzinfo=dt.UTC)
+    # an explicit window in days counts back from this week's 10:00 local
+    days = weekly_menu(trigger_conditions={"exclude_ordered_since_days": 2})
+    assert ordered_since(days, "2026-W45", new_york) == dt.datetime(
+        2026, 11, 3, 15, 0, tzinfo=dt.UTC
+    )
+    # no rule for other kinds, or for an occurrence that is no week
+    assert ordered_since(CampaignFactory(kind="one_off"), "2026-W45", new_york) is None
+    assert ordered_since(campaign, "once", new_york) is None
 
 
 def test_the_tick_refreshes_running_weekly_campaigns_only_on_refresh_ticks(settings):

@@ -70,23 +70,57 @@ def test_it_fires_each_event_once(customer_with_order):
     assert Delivery.objects.count() == 1
 
 
-def test_it_reaches_every_active_subscription_of_the_customer_on_the_campaign_accounts(
+def test_it_sends_one_survey_per_customer_on_the_subscription_linked_to_the_order(
     customer_with_order,
 ):
+    # given a customer subscribed on three channels (one blocked) and someone else; the
+    # order was linked on Telegram, and Viber is where they last wrote
     customer, order, telegram_sub = customer_with_order
-    viber_sub = SubscriptionFactory(customer=customer, account=ChannelAccountFactory(kind="viber"))
+    viber_sub = SubscriptionFactory(
+        customer=customer,
+        account=ChannelAccountFactory(kind="viber"),
+        last_inbound_at=timezone.now(),
+    )
     SubscriptionFactory(
         customer=customer, account=ChannelAccountFactory(kind="vk"), status="blocked"
     )
     SubscriptionFactory(account=telegram_sub.account)  # someone else
     everywhere, viber_only = survey(), survey()
     viber_only.accounts.set([viber_sub.account])
+    # when
     trigger_fire(event=OrderEventFactory(order=order))
+    # then one delivery per campaign: where the order was linked, if the campaign reaches it
     reached = Delivery.objects.filter(campaign=everywhere).values_list("subscription", flat=True)
-    assert set(reached) == {telegram_sub.pk, viber_sub.pk}
+    assert list(reached) == [telegram_sub.pk]
     assert list(
         Delivery.objects.filter(campaign=viber_only).values_list("subscription", flat=True)
     ) == [viber_sub.pk]
+
+
+def test_it_falls_back_to_the_customers_most_recently_active_subscription(customer_with_order):
+    # given the subscription linked to the order was blocked since; of the other two, the
+    # customer last wrote on VK
+    customer, order, telegram_sub = customer_with_order
+    telegram_sub.status = "blocked"
+    telegram_sub.save()
+    now = timezone.now()
+    SubscriptionFactory(
+        customer=customer,
+        account=ChannelAccountFactory(kind="viber"),
+        last_inbound_at=now - dt.timedelta(days=3),
+    )
+    vk_sub = SubscriptionFactory(
+        customer=customer,
+        account=ChannelAccountFactory(kind="vk"),
+        last_inbound_at=now - dt.timedelta(hours=1),
+    )
+    campaign = survey()
+    # when
+    trigger_fire(event=OrderEventFactory(order=order))
+    # then
+    assert list(
+        Delivery.objects.filter(campaign=campaign).values_list("subscription", flat=True)
+    ) == [vk_sub.pk]
 
 
 @pytest.mark.parametrize(
@@ -185,3 +219,17 @@ def test_winback_reaches_customers_whose_last_delivered_order_is_over_14_days_ol
     assert row.occurrence == f"winback:{lapsed_order.pk}"
     # once per lapsed order: the next pass writes nothing new
     assert winback_materialize(campaign=campaign, now=now + dt.timedelta(hours=1)) == 0
+
+
+def test_winback_writes_one_delivery_for_a_customer_on_two_channels():
+    now = timezone.now()
+    campaign = winback()
+    linked, _ = customer_who_ordered(delivered_days_ago=15, now=now)
+    SubscriptionFactory(
+        customer=linked.customer,
+        account=ChannelAccountFactory(kind="viber"),
+        order=None,
+        last_inbound_at=now,
+    )
+    assert winback_materialize(campaign=campaign, now=now) == 1
+    assert Delivery.objects.get(campaign=campaign).subscription == linked  # linked to the order
