@@ -11,6 +11,7 @@ socket or protocol exception, and never has to guess whether a request reached t
 """
 
 import base64
+import functools
 import http.client
 import json
 import re
@@ -66,7 +67,7 @@ class PlatformSession:
 
     def __init__(self) -> None:
         self._local = threading.local()
-        self._proxies = urllib.request.getproxies()
+        self._proxies_key = tuple(sorted(urllib.request.getproxies().items()))
         # Every connection opened, for close(); weak, so a finished thread's go with it.
         self._opened: weakref.WeakSet[http.client.HTTPConnection] = weakref.WeakSet()
 
@@ -105,29 +106,9 @@ class PlatformSession:
         return _answer(connection, timeout)
 
     def _target(self, url: str, params: dict[str, str] | None) -> _Target:
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError as exc:  # "http://[::1/x", a port that is not a number
-            raise ConfigurationError(f"request cannot be made: {_described(exc)}") from exc
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(
-                "request cannot be made: the URL needs http:// or https:// and a host"
-            )
-        path = parts.path or "/"
-        query = "&".join(q for q in (parts.query, urlencode(params or {})) if q)
-        path = f"{path}?{query}" if query else path
-        proxy = self._proxies.get(parts.scheme, "")
-        if urllib.request.proxy_bypass(parts.hostname):
-            proxy = ""
-        headers = {}
-        if proxy and parts.scheme == "http":
-            # A plain-HTTP proxy forwards absolute-URI requests, and reads its credentials
-            # from each request (HTTPS ones get them once, in the CONNECT: see _connect).
-            path = f"http://{parts.netloc}{path}"
-            headers = _proxy_auth(proxy)
-        port = port or (443 if parts.scheme == "https" else 80)
-        return _Target((parts.scheme, parts.hostname, port, proxy), path, headers)
+        # A provider calls the same few URLs again and again: parse each once (this was a
+        # tenth of a send's CPU, proxy checks included).
+        return _target(url, tuple(params.items()) if params else (), self._proxies_key)
 
     def _connection(self, target: _Target) -> http.client.HTTPConnection:
         connections = getattr(self._local, "connections", None)
@@ -145,6 +126,33 @@ class PlatformSession:
         """Close every connection this session opened, in any thread."""
         for connection in list(self._opened):
             connection.close()
+
+
+@functools.lru_cache(maxsize=1024)
+def _target(url: str, params: tuple[tuple[str, str], ...], proxies: tuple) -> _Target:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # "http://[::1/x", a port that is not a number
+        raise ConfigurationError(f"request cannot be made: {_described(exc)}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            "request cannot be made: the URL needs http:// or https:// and a host"
+        )
+    path = parts.path or "/"
+    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
+    path = f"{path}?{query}" if query else path
+    proxy = dict(proxies).get(parts.scheme, "")
+    if proxy and urllib.request.proxy_bypass(parts.hostname):
+        proxy = ""
+    headers = {}
+    if proxy and parts.scheme == "http":
+        # A plain-HTTP proxy forwards absolute-URI requests, and reads its credentials from
+        # each request (HTTPS ones get them once, in the CONNECT: see _connect).
+        path = f"http://{parts.netloc}{path}"
+        headers = _proxy_auth(proxy)
+    port = port or (443 if parts.scheme == "https" else 80)
+    return _Target((parts.scheme, parts.hostname, port, proxy), path, headers)
 
 
 def _answer(connection: http.client.HTTPConnection, timeout: float) -> PlatformResponse:
