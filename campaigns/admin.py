@@ -39,6 +39,9 @@ CONTENT_EXAMPLE = {
 }
 
 
+LIST_FIELDS = ("skus", "languages", "whatsapp_template_params", "whatsapp_template_buttons")
+
+
 class CampaignForm(forms.ModelForm):
     link_url = forms.URLField(
         required=False,
@@ -67,6 +70,9 @@ class CampaignForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean() or {}
+        for name in LIST_FIELDS:  # a list left blank is the empty list, not JSON null
+            if name in cleaned and cleaned[name] is None:
+                cleaned[name] = []
         fields = {k: v for k, v in cleaned.items() if k != "accounts" and k in self._model_fields}
         for field, message in campaign_errors(Campaign(**fields)).items():
             if field in self.fields and field not in self.errors:
@@ -89,7 +95,9 @@ class CampaignAdmin(admin.ModelAdmin):
     actions = ["launch", "pause"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "category", "topic", "status", "launched_at"]}),
-        ("Content", {"fields": ["content", "link_url", "whatsapp_template", "preview_link"]}),
+        ("Content", {"fields": ["content", "link_url", "whatsapp_template",
+                                "whatsapp_template_params", "whatsapp_template_buttons",
+                                "preview_link"]}),
         ("Audience", {"fields": ["accounts", "skus", "languages", "subscribed_topics",
                                  "min_days_since_last_order",
                                  "max_days_since_last_order", "min_survey_score",

@@ -52,9 +52,22 @@ def delivery_message(delivery: "Delivery") -> RichMessage:
     )
 
 
+def template_values(delivery: "Delivery") -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The campaign's WhatsApp template body parameters and quick-reply payloads, personalized
+    like the message."""
+    campaign = delivery.campaign
+    values = _Values(delivery)
+    params = tuple(values.fill(str(p)) for p in campaign.whatsapp_template_params or ())
+    buttons = tuple(values.fill(str(p)) for p in campaign.whatsapp_template_buttons or ())
+    return params, buttons
+
+
 def uses_items(campaign: "Campaign", kind: str) -> bool:
-    """True if the message mentions {items}: the dispatcher then loads order items in bulk."""
-    return "{items}" in str(campaign.content.get(kind) or campaign.content.get("default") or "")
+    """True if the message (or, on WhatsApp, its template's parameters) mentions {items}: the
+    dispatcher then loads order items in bulk."""
+    content = str(campaign.content.get(kind) or campaign.content.get("default") or "")
+    params = str(campaign.whatsapp_template_params) if kind == "whatsapp" else ""
+    return "{items}" in content + params
 
 
 def _template(campaign: "Campaign", kind: str) -> RichMessage:

@@ -55,6 +55,16 @@ class Campaign(models.Model):
     whatsapp_template = models.CharField(
         max_length=100, blank=True, help_text="Approved template for outside WhatsApp's window."
     )
+    whatsapp_template_params = models.JSONField(
+        default=list, blank=True,
+        help_text='The template body\'s {{1}}, {{2}}, … in order, with placeholders, e.g. '
+        '["{name}", "{items}"].',
+    )  # fmt: skip
+    whatsapp_template_buttons = models.JSONField(
+        default=list, blank=True,
+        help_text="The payloads its quick-reply buttons return, in order, e.g. "
+        '["survey:{delivery}:5", "survey:{delivery}:1"]; as many as the template has.',
+    )  # fmt: skip
     link_url = models.URLField(blank=True, help_text="Shop page for {link}: tracked, with utm.")
 
     # One-off: send_at. Recurring: weekly on `weekday` at `local_time` in each customer's zone.

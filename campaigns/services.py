@@ -83,6 +83,10 @@ def campaign_errors(campaign: Campaign) -> dict[str, str]:
     problem = topics_error(campaign.subscribed_topics)
     if problem:
         errors["subscribed_topics"] = problem
+    for name in ("whatsapp_template_params", "whatsapp_template_buttons"):
+        texts = getattr(campaign, name)
+        if not isinstance(texts, list) or not all(isinstance(t, str) and t for t in texts):
+            errors[name] = 'Expected a list of texts, e.g. ["{name}"].'
     problem = conditions_error(campaign.kind, campaign.trigger_conditions)
     if problem:
         errors["trigger_conditions"] = problem

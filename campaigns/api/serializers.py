@@ -12,8 +12,8 @@ from subscriptions.models import TOPICS
 FIELDS = [
     "name", "kind", "category", "topic", "accounts", "skus", "min_days_since_last_order",
     "max_days_since_last_order", "min_survey_score", "max_survey_score", "languages",
-    "subscribed_topics", "content",
-    "whatsapp_template", "link_url", "send_at", "weekday", "local_time", "trigger_event",
+    "subscribed_topics", "content", "whatsapp_template", "whatsapp_template_params",
+    "whatsapp_template_buttons", "link_url", "send_at", "weekday", "local_time", "trigger_event",
     "trigger_delay", "trigger_conditions", "holdout_percent", "quiet_hours_start",
     "quiet_hours_end", "respect_quiet_hours",
 ]  # fmt: skip
@@ -34,6 +34,16 @@ class CampaignIn(serializers.ModelSerializer):
     )
     skus = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
     languages = serializers.ListField(child=serializers.CharField(max_length=10), required=False)
+    whatsapp_template_params = serializers.ListField(
+        child=serializers.CharField(max_length=1024, allow_blank=False),
+        required=False,
+        help_text='The template body\'s parameters in order, with placeholders: ["{name}"].',
+    )
+    whatsapp_template_buttons = serializers.ListField(
+        child=serializers.CharField(max_length=256, allow_blank=False),
+        required=False,
+        help_text='Payloads of the template\'s quick replies in order: ["survey:{delivery}:5"].',
+    )
     subscribed_topics = serializers.ListField(
         child=serializers.ChoiceField(choices=list(TOPICS)),
         required=False,

@@ -10,14 +10,14 @@ import logging
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from campaigns import policies
-from campaigns.content import delivery_message
+from campaigns.content import delivery_message, template_values
 from campaigns.dispatch import claim, outcomes
 from campaigns.dispatch.lease import Lease, new_owner
 from campaigns.dispatch.outcomes import Job, Outcome
@@ -161,9 +161,13 @@ class Dispatcher:
                     log.exception("delivery %s: content failed", row.pk)
                     settled.append(outcomes.outcome(row, State.FAILED, f"content: {error}"))
                     continue
-                assert decision.options is not None
+                options = decision.options
+                assert options is not None
+                if options.template:  # WhatsApp outside its window: the template's own values
+                    params, buttons = template_values(row)
+                    options = replace(options, template_params=params, template_buttons=buttons)
                 recipient = row.subscription.platform_user_id
-                self.ready.append(Job(row, message, decision.options, recipient))
+                self.ready.append(Job(row, message, options, recipient))
         self._record(settled)
         return len(rows)
 

@@ -56,6 +56,8 @@ class SendOptions:
     # The customer's window has closed: use the platform's out-of-window form (or refuse).
     outside_window: bool = False
     template: str = ""  # WhatsApp template name for outside the window
+    template_params: tuple[str, ...] = ()  # its body's {{1}}, {{2}}, … in order, personalized
+    template_buttons: tuple[str, ...] = ()  # payloads of its quick-reply buttons, in order
     language: str = "en"
     category: str = "service"  # service / survey / marketing
 

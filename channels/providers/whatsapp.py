@@ -2,8 +2,10 @@
 
 Docs: https://developers.facebook.com/documentation/business-messaging/whatsapp/
 Degradations (limits from the messages reference and interactive messages pages):
-- outside the 24 h window only the approved template named in options.template goes (name and
-  language, no parameters); nothing else of the message is sent;
+- outside the 24 h window only the approved template named in options.template goes, with
+  options.template_params as its body parameters and options.template_buttons as the payloads
+  of its quick-reply buttons (so a survey template is answered like the survey); nothing else
+  of the message is sent;
 - text over 4,096 characters is cut with an ellipsis; a text too long for a caption or an
   interactive body (1,024) goes as its own text message first;
 - quick replies become reply buttons (WhatsApp has no separate kind);
@@ -91,6 +93,7 @@ WHATSAPP_ERRORS: ErrorTable = {
 
 MAX_TEXT, MAX_BODY, MAX_BUTTONS, MAX_TITLE, MAX_ID = 4096, 1024, 3, 20, 256
 MAX_ROWS, MAX_ROW_TITLE, MAX_ROW_ID = 10, 24, 200
+MAX_TEMPLATE_BUTTONS = 10  # a template has at most ten buttons
 ADDRESSING = {"messaging_product": "whatsapp", "recipient_type": "individual"}
 LIST_LABEL = "☰"  # the list's button label (<= 20); neutral until messages carry a locale
 
@@ -153,10 +156,7 @@ class WhatsAppProvider(MetaProvider):
     def render(self, message: RichMessage, options: SendOptions) -> list[dict[str, Any]]:
         """Cloud API message bodies without the addressee (send() adds `to`)."""
         if options.outside_window:
-            if not options.template:
-                raise RejectedByPolicy("WhatsApp window closed and no approved template named")
-            template = {"name": options.template, "language": {"code": options.language}}
-            return [{"type": "template", "template": template}]
+            return [_template(options)]
         buttons = (*message.buttons, *message.quick_replies)
         text = message.text if message.text.strip() else ""  # blank counts as no text
         parts = _parts(text, message.image_url, buttons)
@@ -328,6 +328,39 @@ def _distinct(values: list[str], limit: int) -> list[str]:
 def _cta_url(button: Button) -> dict[str, Any]:
     parameters = {"display_text": button_title(button, MAX_TITLE), "url": button.url}
     return {"type": "cta_url", "action": {"name": "cta_url", "parameters": parameters}}
+
+
+def _template(options: SendOptions) -> dict[str, Any]:
+    """The approved template with its body parameters and quick-reply payloads.
+
+    Request shape: DOCS + "reference/messages" (template object, components). The template's
+    quick-reply buttons are fixed at approval; what we give per send is the payload each one
+    returns (index 0, 1, …). Only as many as the campaign names: a button component the
+    template lacks makes Meta refuse the whole message.
+    """
+    if not options.template:
+        raise RejectedByPolicy("WhatsApp window closed and no approved template named")
+    template: dict[str, Any] = {"name": options.template, "language": {"code": options.language}}
+    components: list[dict[str, Any]] = []
+    if options.template_params:
+        parameters = [{"type": "text", "text": _param(p)} for p in options.template_params]
+        components.append({"type": "body", "parameters": parameters})
+    for index, text in enumerate(options.template_buttons[:MAX_TEMPLATE_BUTTONS]):
+        payload = {"type": "payload", "payload": button_payload(Button("", payload=text), MAX_ID)}
+        components.append(
+            {"type": "button", "sub_type": "quick_reply", "index": str(index),
+             "parameters": [payload]}
+        )  # fmt: skip
+    if components:
+        template["components"] = components
+    return {"type": "template", "template": template}
+
+
+def _param(text: str) -> str:
+    """A body parameter as Meta takes it: Meta refuses one that is empty or has new-line or tab
+    characters or more than 4 consecutive spaces."""
+    flat = re.sub(r" {5,}", "    ", re.sub(r"[\n\t]+", " ", text)).strip()
+    return truncate(flat, MAX_BODY) or "-"
 
 
 PROVIDER = WhatsAppProvider

@@ -357,3 +357,46 @@ def test_it_counts_the_newest_message_read_by_a_messenger_watermark(account_on, 
     sent = Delivery.objects.get(pk=delivery.pk)
     assert sent.state == "sent" and sent.sent_at <= watermark
     assert sent.read_at == watermark
+
+
+def test_a_survey_outside_the_whatsapp_window_goes_as_its_template_and_is_answered(
+    account_on, fake_platform, client
+):
+    # given a survey due to a WhatsApp customer who last wrote days ago, with an approved
+    # template whose body names the customer and whose quick replies are the scores
+    from campaigns.models import SurveyAnswer
+    from tests.channels.webhooks import deliver_signed, fixture
+
+    account = account_on("whatsapp")
+    campaign = CampaignFactory(
+        kind="triggered", category="survey", respect_quiet_hours=False,
+        content={"default": {"text": "How was it, {name}?", "buttons": [
+            {"text": str(n), "payload": f"survey:{{delivery}}:{n}"} for n in (5, 1)
+        ]}},
+        whatsapp_template="order_survey", whatsapp_template_params=["{name}"],
+        whatsapp_template_buttons=["survey:{delivery}:5", "survey:{delivery}:1"],
+    )  # fmt: skip
+    subscription = SubscriptionFactory(
+        account=account, platform_user_id="16505551234", customer__name="Sheena",
+        last_inbound_at=timezone.now() - timedelta(days=3),
+    )  # fmt: skip
+    delivery = DeliveryFactory(campaign=campaign, subscription=subscription)
+
+    # when it is dispatched
+    run_account(account.pk)
+
+    # then the platform got the template, personalized, with the survey's payloads
+    [request] = fake_platform.requests_for("whatsapp")
+    components = request.json["template"]["components"]
+    assert request.json["template"]["name"] == "order_survey"
+    assert components[0] == {"type": "body", "parameters": [{"type": "text", "text": "Sheena"}]}
+    payloads = [c["parameters"][0]["payload"] for c in components[1:]]
+    assert payloads == [f"survey:{delivery.pk}:5", f"survey:{delivery.pk}:1"]
+    assert Delivery.objects.get(pk=delivery.pk).state == "sent"
+
+    # and when the customer presses the first quick reply, it is the survey's answer
+    press = fixture("whatsapp", "template_button")
+    message = press["entry"][0]["changes"][0]["value"]["messages"][0]
+    message["button"] = {"payload": payloads[0], "text": "5"}
+    assert deliver_signed(client, account, press).status_code == 200
+    assert SurveyAnswer.objects.get(delivery=delivery).score == 5
