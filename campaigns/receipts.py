@@ -19,8 +19,9 @@ def receipts_record(*, event: InboundEvent) -> int:
         return 0
     deliveries = Delivery.objects.filter(account_id=event.account_id)
     if event.message_ids:
-        ids = [str(message_id) for message_id in event.message_ids]
-        matched = deliveries.filter(provider_message_id__in=ids)
+        # Never "": rows not sent yet have no provider id (and are not in its partial index).
+        ids = [str(message_id) for message_id in event.message_ids if message_id]
+        matched = deliveries.filter(provider_message_id__in=ids).exclude(provider_message_id="")
     elif event.watermark is not None:
         # Messenger: every message to this person sent up to the watermark has been delivered
         # (or read). developers.facebook.com/docs/messenger-platform/reference/webhook-events/

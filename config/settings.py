@@ -242,6 +242,10 @@ RECURRING_REFRESH_SECONDS = env_int("RECURRING_REFRESH_SECONDS", 600)
 # A weekly occurrence whose local time passed less than this ago still goes out (a beat outage
 # around 10:00 must not skip the week's menu).
 RECURRING_LATE_MINUTES = env_int("RECURRING_LATE_MINUTES", 60)
+# A big audience is written by this many connections at once (PostgreSQL only), once the
+# subscriptions table holds at least MIN_ROWS: one statement runs on one database core.
+MATERIALIZE_SLICES = env_int("MATERIALIZE_SLICES", 2)
+MATERIALIZE_SLICE_MIN_ROWS = env_int("MATERIALIZE_SLICE_MIN_ROWS", 200_000)
 # A trigger whose due time is older than this is recorded as processed but not sent: a survey
 # about last month's order (e.g. a replayed backlog) would do more harm than good.
 TRIGGER_MAX_LATE_HOURS = env_int("TRIGGER_MAX_LATE_HOURS", 48)
