@@ -273,8 +273,9 @@ DISPATCH_RUN_SECONDS = env_float("DISPATCH_RUN_SECONDS", 20.0)
 DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 500)
 # Concurrent sends per account (one keep-alive session): about the rate, at most this many.
 DISPATCH_MAX_THREADS = env_int("DISPATCH_MAX_THREADS", 32)
-# Pace a little under the platform's limit: request arrival jitters, and a 429 costs seconds.
-DISPATCH_RATE_HEADROOM = env_float("DISPATCH_RATE_HEADROOM", 0.97)
+# Slots a little under the platform's limit, so ordinary jitter leaves the pacer's window rule
+# (never more than the limit in any second: campaigns/dispatch/pacing.py) idle.
+DISPATCH_RATE_HEADROOM = env_float("DISPATCH_RATE_HEADROOM", 0.99)
 # Transient failures retry with exponential backoff (base * 2^(attempt-1), jittered, capped).
 DISPATCH_MAX_ATTEMPTS = env_int("DISPATCH_MAX_ATTEMPTS", 5)
 DISPATCH_BACKOFF_SECONDS = env_float("DISPATCH_BACKOFF_SECONDS", 10.0)

@@ -1,35 +1,40 @@
 """Pacing one account's sends under its rate limit, shared by the sending threads.
 
-The platforms (and the fake server) count "at most N calls in any one-second window", so a
-classic token bucket with a burst of N would allow 2N in a window that straddles a refill.
-Here sends leave at evenly spaced slots at the rate, with no saved-up burst after a lull.
+The platforms (and the fake server) count "at most N calls in any one-second window". Two
+rules keep every such window at N or under, whatever the network and the hosts do:
 
-Slots are taken just in time, one thread at a time: a thread that wakes late (GIL, a busy
-host) pushes the following slots back instead of being followed by on-time sends, which
-would bunch up with it. A lateness up to TOLERANCE is absorbed, so the usual scheduler
-wake-up delay costs no throughput. A 429 pauses every slot until the retry-after has passed.
+1. Even slots. Sends leave at evenly spaced slots a little under the rate, with no saved-up
+   burst after a lull (a token bucket with a burst of N would allow 2N in a window that
+   straddles a refill). Slots are taken just in time, one thread at a time: a thread that wakes
+   late pushes the following slots back instead of being followed by on-time sends, which would
+   bunch up with it. A lateness up to TOLERANCE is absorbed, so the usual scheduler wake-up
+   delay costs no throughput.
 
-A send can also stall after its slot (the host froze, the network queued it): it then reaches
-the platform late, together with the sends after it, and a second later the platform counts
-one too many. So a send whose round trip is an outlier gives a slot back: the next slot moves
-one interval out. Outlier as TCP judges retransmission timeouts (RFC 6298): slower than the
-smoothed round trip plus four times its variation, and at least LATE slower, so ordinary
-network jitter costs no throughput. Outliers do not move the estimate (every send caught in a
-stall gives its slot back) until OUTLIER_RUN come in a row: that is a slower route, not a stall.
+2. The window. Even slots cannot stop a stall (a frozen host, a queue in the network or at the
+   platform) from making sends arrive together. So a send may start only while fewer than N
+   sends are in flight or came back within the last WINDOW. That bounds every window of the
+   platform's clock: a request arrives after it started and before its answer came back, so
+   of any N+1 requests arriving within one second, the last one to start would have found the
+   N others in flight or back within the second, and waited. On loopback the rule costs
+   nothing (round trips are milliseconds, the slots leave 1% spare); a far platform pays its
+   round trip: N per (1 s + round trip) at most.
+
+A fresh pacer (each dispatch run has one) starts as if the previous run had been sending at
+this rate until now, so a run that follows another straight away does not burst either. A 429
+pauses every slot until the retry-after has passed.
 """
 
+import heapq
 import threading
 import time
 from collections.abc import Callable
 
 # Lateness a slot may have without moving the ones after it. Against a limit of N/s paced at
-# DISPATCH_RATE_HEADROOM (3% under), N sends span 1.03 s: 5 ms of that 30 ms margin is spent
-# here, the rest is left for the network and the platform's clock.
+# DISPATCH_RATE_HEADROOM (1% under), N sends span 1.01 s: 5 ms of that margin is spent here.
 TOLERANCE = 0.005
-# A round trip at least this much slower than usual may have arrived bunched: what the
-# headroom does not cover once TOLERANCE is spent.
-LATE = 0.025
-OUTLIER_RUN = 64
+# The platform's second, and a little more: its clock and ours tick at slightly different
+# rates and resolutions.
+WINDOW = 1.005
 # Waits shorter than this are not worth a sleep (a system call and a GIL hand-over): only an
 # account paced at thousands a second has slots this close.
 MIN_SLEEP = 0.0001
@@ -40,21 +45,27 @@ class Pacer:
         self,
         rate: float,
         *,
+        limit: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """Slots at `rate` per second; with `limit`, never more than that in any second."""
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self._clock, self._sleep = clock, sleep
         self._turn = threading.Lock()  # held by the one thread waiting for the next slot
-        self._lock = threading.Lock()  # guards the pause and the round-trip estimate
+        self._lock = threading.Lock()  # guards the pause and the window
+        now = clock()
         # The first slot is one interval out: the previous run (maybe another process) may
         # have sent a moment ago.
-        self._next = clock() + self.interval
+        self._next = now + self.interval
         self._paused_until = 0.0
-        self._srtt: float | None = None  # smoothed round trip
-        self._rttvar = 0.0  # its mean deviation
-        self._outliers = 0  # late sends in a row
-        self._owed = 0  # slots given back by late sends
+        self._cap = max(1, int(limit)) if limit else 0  # 0: no window rule
+        self._in_flight = 0
+        # Times sends came back within the last WINDOW (a heap: the oldest first), seeded as
+        # if sends had been coming back at our rate until now.
+        seeded = min(self._cap, int(WINDOW / self.interval) if self.interval else self._cap)
+        self._back = [now - k * self.interval for k in range(seeded)]
+        heapq.heapify(self._back)
 
     def wait(self) -> bool:
         """Block until this caller's slot; False if the account is paused (do not send)."""
@@ -62,36 +73,42 @@ class Pacer:
             now = self._clock()
             if now < self._paused_until:
                 return False
-            with self._lock:
-                self._next += self._owed * self.interval
-                self._owed = 0
             if self._next - now > MIN_SLEEP:
                 self._sleep(self._next - now)
                 now = self._clock()
                 # A 429 that arrived meanwhile stops this send: nothing leaves during a pause.
                 if now < self._paused_until:
                     return False
+            if self._cap and not self._window_wait():
+                return False
+            now = self._clock()
             late = now - self._next
             self._next = max(self._next, now - min(late, TOLERANCE)) + self.interval
             return True
 
+    def _window_wait(self) -> bool:
+        """Wait until fewer than `limit` sends are in flight or back within the WINDOW."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._back and self._back[0] <= now - WINDOW:
+                    heapq.heappop(self._back)
+                if self._in_flight + len(self._back) < self._cap:
+                    self._in_flight += 1
+                    return True
+                # The oldest answer leaves the window then; with all in flight, poll.
+                wake = self._back[0] + WINDOW if self._back else now + self.interval
+            self._sleep(max(wake - now, MIN_SLEEP))
+            if self._clock() < self._paused_until:
+                return False
+
     def sent(self, started: float, finished: float) -> None:
         """A send that left at `started` came back at `finished` (either way)."""
-        trip = finished - started
+        if not self._cap:
+            return
         with self._lock:
-            if self._srtt is None:  # the first: no baseline yet, and often a new connection
-                self._srtt, self._rttvar = trip, trip / 2
-                self._owed += trip > LATE
-                return
-            if trip > self._srtt + max(LATE, 4 * self._rttvar):
-                self._owed += 1
-                self._outliers += 1
-                if self._outliers >= OUTLIER_RUN:  # the new normal
-                    self._srtt, self._rttvar, self._outliers = trip, trip / 2, 0
-                return
-            self._outliers = 0
-            self._rttvar += (abs(self._srtt - trip) - self._rttvar) / 4
-            self._srtt += (trip - self._srtt) / 8
+            self._in_flight = max(0, self._in_flight - 1)
+            heapq.heappush(self._back, finished)
 
     def pause(self, seconds: float) -> None:
         """No slot is granted for `seconds` from now (a longer pause already set wins)."""

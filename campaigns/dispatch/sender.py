@@ -39,7 +39,8 @@ class Sender:
         # Keep-alive connections for this run's threads (one each), closed when the run ends.
         self.session = PlatformSession()
         self.provider = account.provider(session=self.session)
-        self.pacer = Pacer(rate)
+        # Slots a little under the rate; never more than the platform's limit in any second.
+        self.pacer = Pacer(rate, limit=account.effective_rate_limit)
         self.idempotent = idempotent
         self.in_flight = 0  # submitted, result not taken yet (main thread only)
         self._results: SimpleQueue[Result] = SimpleQueue()
