@@ -269,6 +269,9 @@ SURVEY_COMMENT_HOURS = env_int("SURVEY_COMMENT_HOURS", 24)
 DISPATCH_LEASE_SECONDS = env_float("DISPATCH_LEASE_SECONDS", 15.0)
 # A run ends after this long (or when nothing is due) and frees its worker; the tick resumes.
 DISPATCH_RUN_SECONDS = env_float("DISPATCH_RUN_SECONDS", 20.0)
+# A run that finds nothing due waits this long for more before it ends (a stream of triggered
+# messages is then sent by one run, not one run each). 0 ends at once.
+DISPATCH_IDLE_SECONDS = env_float("DISPATCH_IDLE_SECONDS", 2.0)
 # Rows claimed per query; smaller for slow accounts (about two seconds of their rate).
 DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 500)
 # Concurrent sends per account (one keep-alive session): about the rate, at most this many.

@@ -11,3 +11,6 @@ os.environ["CELERY_QUEUE"] = f"comeback-test-{os.getpid()}"
 # Several test runs may share one PostgreSQL server (parallel checkouts, a developer's run and
 # CI); each gets its own test database. xdist appends _gw0, _gw1, ... per process.
 os.environ.setdefault("DATABASE_TEST_NAME", f"test_comeback_{os.getpid()}")
+# A dispatch run ends as soon as nothing is due: tests run the dispatcher hundreds of times
+# and would each wait for more. The linger itself is tested with its own setting.
+os.environ.setdefault("DISPATCH_IDLE_SECONDS", "0")

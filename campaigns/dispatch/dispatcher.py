@@ -35,6 +35,7 @@ FLUSH_EVERY = 0.2  # seconds: outcomes are committed at least this often
 FLUSH_SIZE = 200
 POLL = 0.05  # seconds the main thread waits for sends before its other duties
 YIELD_EVERY = 25  # rows rendered between giving the GIL to the sending threads
+IDLE_POLL = 0.05  # seconds between claims while a run waits for work (DISPATCH_IDLE_SECONDS)
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Dispatcher:
         self.ready: deque[Job] = deque()
         self.done: list[Outcome] = []
         self.gone: list[tuple[Job, str]] = []
+        self.idle_since: float | None = None  # monotonic time the run last found nothing due
 
     def run(self) -> RunStats:
         lease = Lease(self.account.pk, self.owner)
@@ -136,9 +138,25 @@ class Dispatcher:
         if len(self.ready) < self.batch // 2:
             fetched = self._prepare()
             if not fetched and not self.ready and not self.sender.in_flight:
-                return "nothing due"
+                return self._idle()
+            self.idle_since = None
         if self.ready and self.sender.in_flight <= self.threads // 2:
             return self._submit()
+        return ""
+
+    def _idle(self) -> str:
+        """Nothing is due: stay a moment for more ("" to go on), then stop.
+
+        Triggered messages arrive as a stream (an order event each); a run that lingers
+        takes each within IDLE_POLL, where stopping at once would cost a wake-up task, a lease,
+        a recovery pass and a thread pool per event.
+        """
+        now = time.monotonic()
+        if self.idle_since is None:
+            self.idle_since = now
+        if now - self.idle_since >= settings.DISPATCH_IDLE_SECONDS:
+            return "nothing due"
+        time.sleep(IDLE_POLL)
         return ""
 
     def _prepare(self) -> int:

@@ -102,6 +102,22 @@ def test_it_sends_due_deliveries_and_records_the_provider_message_id(account_on,
     assert DispatchLease.objects.get(account=account).owner == ""  # released at the end
 
 
+def test_a_run_waits_a_moment_for_work_and_sends_what_falls_due_meanwhile(
+    account_on, fake_platform, settings
+):
+    # given a run that may wait for work, and a delivery due a moment after it starts
+    settings.DISPATCH_IDLE_SECONDS = 3.0
+    account = account_on("telegram")
+    [soon] = make_deliveries(account, 1, due_at=timezone.now() + timedelta(seconds=0.5))
+
+    stats = run_account(account.pk)
+
+    # then the same run sent it (no second run, no wake-up), then ended for want of work
+    assert stats.states == {"sent": 1}
+    assert stats.stopped == "nothing due"
+    assert delivered_ids(fake_platform, "telegram") == Counter({soon.pk: 1})
+
+
 def test_it_records_policy_skips_without_sending(account_on, fake_platform):
     account = account_on("telegram")
     [keep, gone] = make_deliveries(account, 2)
