@@ -49,7 +49,8 @@ def _in(column: str, values: list[Any]) -> Sql:
 def audience_where(campaign: Campaign, *, now: dt.datetime) -> Sql:
     """The WHERE condition selecting the campaign's audience (relative to `now`)."""
     where = Sql("s.status = %s AND a.enabled = %s", ("active", True))
-    account_ids = list(campaign.accounts.values_list("id", flat=True))
+    # .all(): the trigger path prefetches a campaign's accounts once per event, not per query.
+    account_ids = [account.pk for account in campaign.accounts.all()]
     if account_ids:
         where &= _in("s.account_id", account_ids)
     if campaign.skus:

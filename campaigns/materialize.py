@@ -29,6 +29,7 @@ from campaigns.schedule import Occurrence, next_weekly, zone_or_utc
 # Typed: inside the ranking subquery a bare NULL would be text, not an id.
 NULL = Sql("CAST(NULL AS BIGINT)")
 SLICE = object()  # stands for the slice number among a statement's parameters
+NO_SQL = Sql("")
 COLUMNS = (
     "campaign_id, occurrence, subscription_id, account_id, order_id, order_event_id, priority,"
     " due_at, state, attempts, claimed_by, provider_message_id, reason, created_at"
@@ -63,11 +64,17 @@ def deliveries_insert(
     now: dt.datetime,
     order: Sql = NULL,
     order_event: Sql = NULL,
-    joins: str = "",
+    joins: Sql = NO_SQL,
     prefer: Sql = MOST_RECENTLY_ACTIVE,
+    per: str = "s.customer_id",
+    slices: int | None = None,
 ) -> int:
     """Insert one pending delivery per audience customer (on the subscription `prefer` ranks
-    first) who has none for that occurrence yet; return how many."""
+    first) who has none for that occurrence yet; return how many.
+
+    `per` is what gets one row: a customer, or (for a batch of events) a customer and event.
+    `slices`: how many connections write it (None: decided by the audience's size).
+    """
     select = [value(campaign.pk), occurrence, Sql("s.id"), Sql("s.account_id"), order, order_event]
     select += [value(campaign.priority), due_at, value(Delivery.State.PENDING), Sql("0")]
     select += [Sql("''"), Sql("''"), Sql("''"), value(now)]
@@ -75,7 +82,7 @@ def deliveries_insert(
     columns = ", ".join(f"{part.text} AS {name}" for part, name in zip(select, names, strict=True))
     # Per customer: each statement writes one occurrence per customer (a one-off's, an event's,
     # a time zone's week, a win-back's one last order).
-    rank = f"ROW_NUMBER() OVER (PARTITION BY s.customer_id ORDER BY {prefer.text}) AS pick"
+    rank = f"ROW_NUMBER() OVER (PARTITION BY {per} ORDER BY {prefer.text}) AS pick"
     # Customers who have a row for this occurrence already are left out before the ranking:
     # the window's sort reads the whole audience before the first row is inserted, so these
     # probes never wade through rows this statement is writing (which made it quadratic).
@@ -87,7 +94,7 @@ def deliveries_insert(
         (campaign.pk, *occurrence.params),
     )
     audience = where & has_row
-    slices = _slices()
+    slices = _slices() if slices is None else slices
     if slices > 1:
         # Customers are split by id: each customer's ranking and "has a row" probe stay in
         # one slice, so the slices never race each other for a customer.
@@ -96,12 +103,12 @@ def deliveries_insert(
         f"INSERT INTO campaigns_delivery ({COLUMNS})"
         f" SELECT {COLUMNS} FROM ("
         f"SELECT {columns}, {rank}"
-        f" FROM {FROM}{joins} WHERE {audience.text}"
+        f" FROM {FROM}{joins.text} WHERE {audience.text}"
         ") AS ranked WHERE ranked.pick = 1"
         " ON CONFLICT (campaign_id, occurrence, subscription_id) DO NOTHING"
     )
     params = [p for part in select for p in part.params]
-    params += [*prefer.params, *audience.params]
+    params += [*prefer.params, *joins.params, *audience.params]
     if slices == 1:
         return _execute(sql, params)
     with ThreadPoolExecutor(slices, thread_name_prefix="materialize") as pool:

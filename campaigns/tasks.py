@@ -72,15 +72,12 @@ def dispatch_sweep() -> None:
 
 @shared_task(name="campaigns.order_event_received", ignore_result=True)
 def order_event_received(order_event_id: int) -> None:
-    """Sent by the order events API on commit: fire the event's triggers (once)."""
-    from campaigns.triggers import trigger_fire
+    """Sent by the order events API on commit: fire the event's triggers (once), and those of
+    the events stored after it that are still unfired (one pass for a burst of events)."""
+    from campaigns.triggers import triggers_fire
     from subscriptions.models import OrderEvent
 
-    event = OrderEvent.objects.filter(pk=order_event_id).first()
-    if event is None:
-        log.warning("order event %s not found", order_event_id)
-        return
-    trigger_fire(event=event)
+    triggers_fire(events=OrderEvent.objects.filter(pk__gte=order_event_id))
 
 
 @shared_task(name="campaigns.materialize_tick", ignore_result=True)

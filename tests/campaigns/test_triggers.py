@@ -141,6 +141,35 @@ def test_it_fires_only_when_the_conditions_match(customer_with_order, conditions
     assert Delivery.objects.filter(campaign=campaign).exists() is fires
 
 
+def test_one_pass_fires_a_burst_of_events_each_for_its_own_order(django_assert_max_num_queries):
+    # given a survey on delivered orders of borscht, and five customers' events at once: two
+    # orders without borscht, one customer with two delivered orders
+    campaign = survey(trigger_conditions={"skus": ["borscht"]})
+    events, expected = [], set()
+    for n in range(5):
+        customer = CustomerFactory()
+        order = OrderFactory(customer=customer, items=0)
+        OrderItemFactory(order=order, sku="borscht" if n % 2 == 0 else "syrniki")
+        subscription = SubscriptionFactory(customer=customer, order=order)
+        events.append(OrderEventFactory(order=order, type="order.delivered"))
+        if n % 2 == 0:
+            expected.add((subscription.pk, events[-1].pk))
+        if n == 0:  # the same customer's second order
+            second = OrderFactory(customer=customer, items=0)
+            OrderItemFactory(order=second, sku="borscht")
+            events.append(OrderEventFactory(order=second, type="order.delivered"))
+            expected.add((subscription.pk, events[-1].pk))
+
+    # when the first event's task runs (the others arrived with it)
+    with django_assert_max_num_queries(12):
+        tasks.order_event_received(events[0].pk)
+
+    # then each matching event got its delivery in that one pass, and all are processed
+    rows = Delivery.objects.filter(campaign=campaign)
+    assert set(rows.values_list("subscription_id", "order_event_id")) == expected
+    assert not OrderEvent.objects.filter(processed_at__isnull=True).exists()
+
+
 def test_it_ignores_other_event_types_and_campaigns_not_running(customer_with_order):
     _, order, _ = customer_with_order
     on_paid = survey(trigger_event="order.paid")
