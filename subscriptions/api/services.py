@@ -89,9 +89,8 @@ def _order_upsert(data: dict[str, Any]) -> tuple[Order, bool]:
 def order_event_receive(*, data: dict[str, Any]) -> tuple[OrderEvent, bool]:
     """Store the event once, move the order on, and tell the campaign engine after commit."""
     stored = OrderEvent.objects.select_related("order")
-    existing = stored.filter(event_id=data["event_id"]).first()
-    if existing is not None:
-        return _repeat(existing, data), False
+    # No look-up first: a new event (nearly every call) costs one INSERT, and a repeat is
+    # told apart by the unique event id.
     try:
         with transaction.atomic():
             order = (
@@ -100,6 +99,9 @@ def order_event_receive(*, data: dict[str, Any]) -> tuple[OrderEvent, bool]:
                 .first()
             )
             if order is None:
+                existing = stored.filter(event_id=data["event_id"]).first()
+                if existing is not None:  # a repeat naming another order: a conflict
+                    return _repeat(existing, data), False
                 raise UnknownOrder(data["order_external_id"])
             event = OrderEvent.objects.create(
                 event_id=data["event_id"],
@@ -111,9 +113,10 @@ def order_event_receive(*, data: dict[str, Any]) -> tuple[OrderEvent, bool]:
             _order_advance(order, event.type, event.occurred_at)
             transaction.on_commit(partial(_notify_campaigns, event.pk))
     except IntegrityError:
-        # The same event id arrived concurrently and the other request stored it first.
+        # A repeat, or the same event id arriving concurrently and stored by the other first.
         return _repeat(stored.get(event_id=data["event_id"]), data), False
-    event.refresh_from_db()  # answer from stored values, exactly as a repeat will
+    # Answer from stored values, exactly as a repeat will (jsonb orders `data`'s keys).
+    event.refresh_from_db(fields=["data"])
     return event, True
 
 
@@ -134,14 +137,18 @@ def _order_advance(order: Order, event_type: str, at: datetime) -> None:
     moves forward (created -> paid -> delivered), and cancelled is final."""
     status = EVENT_STATUS[event_type]
     stamp = STAMPS.get(status)
+    changed = []
     if stamp and getattr(order, stamp) is None:
         setattr(order, stamp, at)
-    if status == Order.Status.CANCELLED:
+        changed.append(stamp)
+    if status == Order.Status.CANCELLED or (
+        order.status != Order.Status.CANCELLED
+        and PROGRESS.index(status) > PROGRESS.index(order.status)
+    ):
         order.status = status
-    elif order.status != Order.Status.CANCELLED:
-        if PROGRESS.index(status) > PROGRESS.index(order.status):
-            order.status = status
-    order.save()
+        changed.append("status")
+    if changed:
+        order.save(update_fields=[*changed, "updated_at"])
 
 
 def _notify_campaigns(event_pk: int) -> None:
