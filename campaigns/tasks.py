@@ -13,8 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns import dispatch
+from config.wakeups import woken
 
 log = logging.getLogger(__name__)
+ORDER_EVENT_TASK = "campaigns.order_event_received"  # sent by name from subscriptions/api
 
 # --- dispatch ---------------------------------------------------------------------------------
 
@@ -70,14 +72,14 @@ def dispatch_sweep() -> None:
 # Services are imported inside each task: the engine's modules import dispatch_wake from here.
 
 
-@shared_task(name="campaigns.order_event_received", ignore_result=True)
+@shared_task(name=ORDER_EVENT_TASK, ignore_result=True)
 def order_event_received(order_event_id: int) -> None:
-    """Sent by the order events API on commit: fire the event's triggers (once), and those of
-    the events stored after it that are still unfired (one pass for a burst of events)."""
-    from campaigns.triggers import triggers_fire
-    from subscriptions.models import OrderEvent
+    """Sent by the order events API on commit (once per burst: config/wakeups.py): fire the
+    triggers of every order event stored and not fired yet, this one included."""
+    from campaigns.triggers import order_events_drain
 
-    triggers_fire(events=OrderEvent.objects.filter(pk__gte=order_event_id))
+    woken(ORDER_EVENT_TASK)
+    order_events_drain(now=timezone.now())
 
 
 @shared_task(name="campaigns.materialize_tick", ignore_result=True)

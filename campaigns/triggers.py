@@ -31,12 +31,9 @@ CONDITIONS = ("skus", "min_total", "max_total")
 # The purchase moments: an order is attributed when the shop reports it created, or paid (for a
 # shop that never posts order.created). Later events of the order change nothing.
 ATTRIBUTE_ON = (OrderEvent.Type.CREATED, OrderEvent.Type.PAID)
-# Events that lost their on-commit task are looked for this far back (an index on the event's
-# (type, occurred_at) keeps the sweep cheap; anything older is too late to trigger anyway).
-SWEEP_DAYS = 7
 # Events fired by one pass (one statement per campaign): bounds a transaction and its locks.
 BATCH = 200
-SWEEP_BATCHES = 5  # per tick; more waits for the next tick
+DRAIN_BATCHES = 10  # per task or tick; more waits for the next one
 
 
 def totals_match(conditions: dict[str, Any], order: Order) -> bool:
@@ -180,24 +177,40 @@ def winback_materialize(*, campaign: Campaign, now: dt.datetime) -> int:
     )
 
 
-def order_events_sweep(*, now: dt.datetime) -> int:
-    """Fire events whose on-commit task never ran (e.g. lost with the broker), in batches."""
-    stale = now - dt.timedelta(seconds=settings.ORDER_EVENT_SWEEP_SECONDS)
-    pending = OrderEvent.objects.filter(
-        type__in=OrderEvent.Type.values,
-        occurred_at__gte=now - dt.timedelta(days=SWEEP_DAYS),
-        received_at__lte=stale,
-    )
+def order_events_drain(*, now: dt.datetime, older_than: dt.timedelta | None = None) -> int:
+    """Fire the unfired order events, a batch at a time (the order events task; with
+    `older_than`, the sweep for events whose task was lost). An index holds just the unfired
+    ones, so this stays cheap however many events are stored."""
+    pending = OrderEvent.objects.filter(processed_at__isnull=True)
+    if older_than is not None:
+        pending = pending.filter(received_at__lte=now - older_than)
     created = 0
-    for _ in range(SWEEP_BATCHES):
+    for _ in range(DRAIN_BATCHES):
         try:
-            fired = triggers_fire(events=pending, now=now)
-        except Exception:  # one bad batch must not hold back the tick's other work
-            log.exception("sweeping order events failed")
+            created += triggers_fire(events=pending, now=now)
+        except Exception:
+            # One bad event must not hold back the others: fire this batch one by one.
+            log.exception("firing a batch of order events failed; firing them one by one")
+            created += _fire_one_by_one(pending.order_by("pk")[:BATCH], now)
+        if not pending.exists():
             break
-        created += fired
-        if not pending.filter(processed_at__isnull=True).exists():
-            break
+    return created
+
+
+def order_events_sweep(*, now: dt.datetime) -> int:
+    """Fire events whose task never ran (e.g. lost with the broker)."""
+    return order_events_drain(
+        now=now, older_than=dt.timedelta(seconds=settings.ORDER_EVENT_SWEEP_SECONDS)
+    )
+
+
+def _fire_one_by_one(events: "QuerySet[OrderEvent]", now: dt.datetime) -> int:
+    created = 0
+    for event in events:
+        try:
+            created += trigger_fire(event=event, now=now)
+        except Exception:  # left unfired and logged; retried by the next pass
+            log.exception("firing order event %s failed", event.pk)
     return created
 
 

@@ -111,7 +111,13 @@ class OrderEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["type", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["type", "occurred_at"]),
+            # The campaign engine's queue: unfired events, oldest first, however many are fired.
+            models.Index(
+                fields=["id"], name="orderevent_unfired", condition=models.Q(processed_at=None)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.order_id} ({self.event_id})"

@@ -40,3 +40,27 @@ def account_on(fake_platform, db):
         return ChannelAccountFactory(kind=kind, api_base=fake_platform.url, **fields)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _no_wake_marks_left():
+    """Each test starts with no coalesced wake-up on its way (config/wakeups.py): a mark left by
+    an earlier test in this process would swallow the next wake-up."""
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        yield
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    pattern = f"comeback:wake:{settings.CELERY_TASK_DEFAULT_QUEUE}:*"
+    try:
+        keys = list(client.scan_iter(match=pattern))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        pass  # no Redis: the tests that need it are skipped by name
+    finally:
+        client.close()
+    yield

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.celery import app
+from config.wakeups import wake_once
 from subscriptions.models import Customer, Order, OrderEvent, OrderItem
 
 log = logging.getLogger(__name__)
@@ -153,8 +153,8 @@ def _order_advance(order: Order, event_type: str, at: datetime) -> None:
 
 def _notify_campaigns(event_pk: int) -> None:
     try:
-        # One quick retry, not kombu's default patience: the request is waiting on us.
-        app.send_task(ORDER_EVENT_TASK, args=[event_pk], retry_policy={"max_retries": 1})
+        # One task fires every event stored until it starts: a burst costs one wake-up.
+        wake_once(ORDER_EVENT_TASK, args=(event_pk,))
     except Exception:
         # The event is stored; the campaign engine's periodic sweep picks it up later.
         log.exception("order event %s stored but not announced (broker unreachable?)", event_pk)

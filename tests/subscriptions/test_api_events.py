@@ -157,10 +157,36 @@ def test_it_announces_the_stored_event_to_the_campaign_engine_after_commit(
     assert (ORDER_EVENT_TASK, [event.pk]) in _queued_tasks(take=True)
 
 
-def test_it_stores_the_event_when_the_broker_is_down(
-    api, order, monkeypatch, caplog, django_capture_on_commit_callbacks
+@pytest.mark.redis
+def test_a_burst_of_events_sends_one_wake_up_until_the_task_starts(
+    api, django_capture_on_commit_callbacks
 ):
-    # given a broker address where nothing listens
+    from campaigns.tasks import order_event_received
+
+    # given five orders' events posted at once
+    orders = [OrderFactory(external_id=f"B-{n}") for n in range(5)]
+    with django_capture_on_commit_callbacks(execute=True):
+        for n, placed in enumerate(orders):
+            body = event_body(event_id=f"burst-{n}", order_external_id=placed.external_id)
+            assert api.post(URL, body, format="json").status_code == 201
+
+    # then one task was sent: it fires every unfired event, so one is enough
+    assert [name for name, _ in _queued_tasks(take=True)] == [ORDER_EVENT_TASK]
+
+    # and once the task has started, the next event sends a new one
+    order_event_received(OrderEvent.objects.first().pk)
+    assert not OrderEvent.objects.filter(processed_at__isnull=True).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        body = event_body(event_id="after", order_external_id=orders[0].external_id)
+        api.post(URL, body, format="json")
+    assert [name for name, _ in _queued_tasks(take=True)] == [ORDER_EVENT_TASK]
+
+
+def test_it_stores_the_event_when_the_broker_is_down(
+    api, order, monkeypatch, caplog, django_capture_on_commit_callbacks, settings
+):
+    # given a broker (Redis) address where nothing listens
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"
     monkeypatch.setitem(app.conf, "broker_write_url", "redis://127.0.0.1:9/0")
     monkeypatch.setattr(app, "_pool", None)
     monkeypatch.setattr(app.amqp, "_producer_pool", None)

@@ -1,0 +1,63 @@
+"""Coalesced wake-ups: a task that drains work stored in the database is sent once per burst.
+
+The shop may post a hundred order events a second; one task each costs the web process a
+publish and the worker a message (receive, ack, log) for work one pass can do for all of them.
+So a sender first marks the wake-up as on its way (a Redis key, SET NX); while the mark stands,
+others send nothing. The task removes the mark before it reads the database: work committed
+after that sends a new wake-up, work committed before it is read. The mark expires on its own,
+so a lost task delays the next wake-up by MARK_SECONDS at most (the periodic sweep covers the
+rest). Without Redis (the embedded broker) every call sends.
+"""
+
+from typing import Any
+
+import redis
+from django.conf import settings
+
+from config.celery import app
+
+MARK_SECONDS = 5
+_client: redis.Redis | None = None
+_client_url = ""
+
+
+def wake_once(task_name: str, *, args: tuple[Any, ...] = ()) -> bool:
+    """Send `task_name` unless a wake-up of it is already on its way; True if sent."""
+    client = _redis()
+    if client is not None:
+        try:
+            if not client.set(_mark(task_name), 1, nx=True, ex=MARK_SECONDS):
+                return False
+        except redis.RedisError:
+            pass  # cannot tell: send, as without coalescing
+    # One quick retry, not kombu's default patience: a request is waiting on us.
+    app.send_task(task_name, args=list(args), retry_policy={"max_retries": 1})
+    return True
+
+
+def woken(task_name: str) -> None:
+    """Called by the task before it reads its work: what is stored from now on wakes it again."""
+    client = _redis()
+    if client is None:
+        return
+    try:
+        client.delete(_mark(task_name))
+    except redis.RedisError:
+        pass  # the mark expires by itself
+
+
+def _mark(task_name: str) -> str:
+    # Per queue: test runs and a `make run` sharing one Redis keep their own marks.
+    return f"comeback:wake:{settings.CELERY_TASK_DEFAULT_QUEUE}:{task_name}"
+
+
+def _redis() -> redis.Redis | None:
+    global _client, _client_url
+    if not settings.REDIS_URL:
+        return None
+    if _client is None or _client_url != settings.REDIS_URL:
+        _client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2
+        )
+        _client_url = settings.REDIS_URL
+    return _client
