@@ -170,7 +170,8 @@ def load(base: str, key: str, count: int, rate: float) -> dict[str, float]:
             failures.append(f"{response.status_code} {response.text[:200]}")
 
     started = time.monotonic()
-    with ThreadPoolExecutor(32) as pool:
+    # Enough senders to keep the rate while each POST waits for its answer.
+    with ThreadPoolExecutor(128) as pool:
         for i in range(count):
             delay = started + i / rate - time.monotonic()
             if delay > 0:
