@@ -19,11 +19,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/events/"
 
 
-@pytest.fixture
-def order():
-    return OrderFactory(external_id="A-1001")
-
-
 def test_it_records_the_event_and_moves_the_order_on(api, order):
     # when
     response = api.post(URL, event_body(), format="json")

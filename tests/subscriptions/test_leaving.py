@@ -22,16 +22,6 @@ Status = Subscription.Status
 
 
 @pytest.fixture
-def telegram():
-    return ChannelAccountFactory(kind="telegram")
-
-
-@pytest.fixture
-def order():
-    return OrderFactory(customer=CustomerFactory(locale="en"))
-
-
-@pytest.fixture
 def subscribed(telegram, order):
     """A chat linked through the order's link."""
     start(telegram, order_token_issue(order))

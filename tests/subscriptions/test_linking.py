@@ -16,16 +16,6 @@ from tests.subscriptions import payloads, receive, start, text
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def telegram():
-    return ChannelAccountFactory(kind="telegram")
-
-
-@pytest.fixture
-def order():
-    return OrderFactory(external_id="A-1001", customer=CustomerFactory(locale="en"))
-
-
 def test_it_links_a_valid_token_to_the_customer_and_the_order(telegram, order):
     # given a subscribe link for the order
     token = order_token_issue(order)

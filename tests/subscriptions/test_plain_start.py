@@ -12,7 +12,7 @@ from channels.providers import PROVIDERS
 from subscriptions import replies
 from subscriptions.models import ConsentEvent, Subscription
 from subscriptions.tokens import order_token_issue
-from tests.factories import ChannelAccountFactory, CustomerFactory, OrderFactory
+from tests.factories import ChannelAccountFactory
 from tests.subscriptions import payloads, receive, start, text
 from tests.subscriptions.hooks import payload, post_hook, sender
 
@@ -28,11 +28,6 @@ def test_it_knows_which_platforms_start_is_the_customers_own_press():
 
 def kinds(subscription: Subscription) -> list[tuple[str, str, str]]:
     return list(subscription.consents.values_list("kind", "source", "evidence"))
-
-
-@pytest.fixture
-def order():
-    return OrderFactory(customer=CustomerFactory(locale="en"))
 
 
 def left(kind: str, order, how: str) -> Subscription:

@@ -21,22 +21,11 @@ from subscriptions.services import (
     subscription_start,
 )
 from subscriptions.tokens import order_token_issue
-from tests.factories import ChannelAccountFactory, CustomerFactory, OrderFactory
 from tests.subscriptions import press, receive, start, text
 
 pytestmark = pytest.mark.django_db
 
 Status = Subscription.Status
-
-
-@pytest.fixture
-def telegram():
-    return ChannelAccountFactory(kind="telegram")
-
-
-@pytest.fixture
-def order():
-    return OrderFactory(external_id="A-1001", customer=CustomerFactory(locale="en"))
 
 
 def statuses() -> dict[str, str]:

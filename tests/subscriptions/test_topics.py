@@ -4,17 +4,12 @@ from subscriptions import replies
 from subscriptions.models import ConsentEvent, Subscription
 from subscriptions.services import subscription_set_topics
 from subscriptions.tokens import order_token_issue
-from tests.factories import ChannelAccountFactory, CustomerFactory, OrderFactory
+from tests.factories import CustomerFactory, OrderFactory
 from tests.subscriptions import payloads, press, start, text
 
 pytestmark = pytest.mark.django_db
 
 MENU_PAYLOADS = ["sub:topic:menu", "sub:topic:surveys", "sub:topic:promotions", "sub:done"]
-
-
-@pytest.fixture
-def telegram():
-    return ChannelAccountFactory(kind="telegram")
 
 
 def subscribe(account, locale: str = "en") -> Subscription:
