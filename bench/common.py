@@ -1,8 +1,8 @@
 """What the dispatch benchmarks share: a throwaway database, the fake platform as a process,
 bulk seeding, and a line describing the conditions.
 
-Each bench creates its own PostgreSQL database (`comeback_bench` next to DATABASE_URL's, or
-BENCH_DATABASE_URL as given, which is then left in place) and drops it at the end.
+Each bench creates its own PostgreSQL database next to DATABASE_URL's (or uses
+BENCH_DATABASE_URL as given, and leaves it in place) and drops it at the end.
 """
 
 import os
@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/comeback"
@@ -31,43 +32,44 @@ CREDENTIALS = {
 }  # fmt: skip
 
 
-def setup_django() -> tuple[str, bool]:
-    """Point Django at a fresh, migrated bench database; returns (its URL, whether we own it)."""
-    given = os.environ.get("BENCH_DATABASE_URL")
-    base = os.environ.get("DATABASE_URL") or DEFAULT_URL
-    url = given or re.sub(r"/[^/?]+(\?|$)", r"/comeback_bench\1", base, count=1)
-    if not given:
-        _admin(base, "DROP DATABASE IF EXISTS comeback_bench WITH (FORCE)")
-        _admin(base, "CREATE DATABASE comeback_bench")
-    os.environ["DATABASE_URL"] = url
+@contextmanager
+def bench_database(name: str, given: str | None = None) -> Iterator[str]:
+    """The URL of a fresh database `name` next to DATABASE_URL's (dropped afterwards unless
+    BENCH_KEEP is set), or `given` (BENCH_DATABASE_URL, say) used as it is and kept."""
+    if given:
+        yield given
+        return
+    import psycopg
+
+    base = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    admin = urlunsplit(base._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(base._replace(path=f"/{name}"))
+    finally:
+        if not os.environ.get("BENCH_KEEP"):
+            from django.db import connections
+
+            connections.close_all()
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def django_setup(database_url: str) -> None:
+    """Django on `database_url`, migrated."""
+    os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-secret-key")
+    os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
     import django
     from django.core.management import call_command
 
     django.setup()
     call_command("migrate", verbosity=0)
-    return url, not given
-
-
-def drop_database(owned: bool) -> None:
-    if not owned:
-        return
-    from django.db import connections
-
-    connections.close_all()
-    base = os.environ.get("BENCH_ADMIN_URL") or DEFAULT_URL
-    _admin(base, "DROP DATABASE IF EXISTS comeback_bench WITH (FORCE)")
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    admin = re.sub(r"/[^/?]+(\?|$)", r"/postgres\1", url, count=1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 FAKE_PID: list[int] = []  # the running fake platform process, for cpu_seconds()

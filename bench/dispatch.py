@@ -11,6 +11,7 @@ Target: >= 2,500 deliveries/s.
 
 import argparse
 import multiprocessing
+import os
 import sys
 import time
 from typing import Any
@@ -92,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", action="store_true", help="run the knob variants too")
     args = parser.parse_args(argv)
 
-    _, owned = common.setup_django()
-    try:
+    given = os.environ.get("BENCH_DATABASE_URL")
+    with common.bench_database("comeback_bench", given) as database:
+        common.django_setup(database)
         with common.fake_platform_process() as url:
             print(f"conditions: {common.conditions()}")
             print(f"workload: {args.deliveries} {args.kind} deliveries, unthrottled fake\n")
@@ -114,8 +116,6 @@ def main(argv: list[str] | None = None) -> int:
                     **knobs,
                 }  # fmt: skip
                 run_variant(url, label, args.deliveries, args.kind, **options)
-    finally:
-        common.drop_database(owned)
     return 0
 
 

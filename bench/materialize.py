@@ -18,52 +18,19 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/comeback"
+
+from bench import common  # noqa: E402
+
 ZONES = ("Europe/Moscow", "America/New_York", "Asia/Tokyo")
 
 
 def rss_mb() -> float:
     """Peak resident set size of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-@contextmanager
-def bench_database(name: str, given: str | None) -> Iterator[str]:
-    """The URL of a fresh database `name` (dropped afterwards), or `given` as it is."""
-    if given:
-        yield given
-        return
-    import psycopg
-
-    base = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_URL)
-    admin = urlunsplit(base._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(base._replace(path=f"/{name}"))
-    finally:
-        if not os.environ.get("BENCH_KEEP"):
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def django_setup(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def fill(subscribers: int, account_id: int) -> None:
@@ -145,8 +112,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.keep:
         os.environ["BENCH_KEEP"] = "1"
-    with bench_database("comeback_bench_materialize", args.database_url) as url:
-        django_setup(url)
+    with common.bench_database("comeback_bench_materialize", args.database_url) as url:
+        common.django_setup(url)
         import datetime as dt
 
         from django.conf import settings

@@ -11,6 +11,7 @@ number of 429s (target 0) and the most requests seen in any 1-second window.
 
 import argparse
 import multiprocessing
+import os
 import sys
 import time
 from bisect import bisect_left
@@ -74,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    _, owned = common.setup_django()
-    try:
+    given = os.environ.get("BENCH_DATABASE_URL")
+    with common.bench_database("comeback_bench", given) as database:
+        common.django_setup(database)
         from django.db import connections
         from django.utils import timezone
 
@@ -105,8 +107,6 @@ def main(argv: list[str] | None = None) -> int:
             for proc in procs:
                 proc.join()
             ok = report(url, accounts, start, args.seconds)
-    finally:
-        common.drop_database(owned)
     print("\ntargets met" if ok else "\ntargets NOT met")
     return 0
 

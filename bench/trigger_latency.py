@@ -28,7 +28,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.materialize import bench_database, django_setup  # noqa: E402
+from bench import common  # noqa: E402
 
 PYTHON = sys.executable
 QUEUE = "comeback-bench-latency"
@@ -246,8 +246,8 @@ def main() -> None:
     count = int(args.rate * args.seconds)
     logs = Path(tempfile.mkdtemp(prefix="comeback-latency-"))
     procs: list[subprocess.Popen] = []
-    with bench_database("comeback_bench_latency", args.database_url) as url:
-        django_setup(url)
+    with common.bench_database("comeback_bench_latency", args.database_url) as url:
+        common.django_setup(url)
         env = dict(os.environ)
         env.update(
             DATABASE_URL=url,
