@@ -1,6 +1,7 @@
 """The surface every messenger adapter offers; providers fill in the platform specifics."""
 
 import hmac
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.conf import settings
 from django.http import HttpResponse
 
+from channels.errors import MalformedPayload
 from channels.events import NormalizedEvent
 from channels.http import PlatformSession, shared_session
 from channels.messages import RichMessage
@@ -27,6 +29,17 @@ class WebhookRequest:
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """A webhook body's JSON object; MalformedPayload (a 400) for anything else."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
+        raise MalformedPayload("body is not JSON") from exc
+    if not isinstance(data, dict):
+        raise MalformedPayload("body is not a JSON object")
+    return data
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,12 @@ from channels.errors import (
 from channels.events import EventKind, NormalizedEvent, unix_time
 from channels.http import json_or_empty
 from channels.messages import Button, RichMessage, short_payload, truncate
-from channels.providers.base import Provider, SendOptions, WebhookRequest
+from channels.providers.base import (
+    Provider,
+    SendOptions,
+    WebhookRequest,
+    json_object,
+)
 
 log = logging.getLogger(__name__)
 
@@ -197,11 +202,8 @@ class MetaProvider(Provider):
     @staticmethod
     def envelope(request: WebhookRequest) -> tuple[str, list[dict[str, Any]]]:
         """`object` and `entry` of a Meta webhook body; MalformedPayload if it is not one."""
-        try:
-            body = json.loads(request.body)
-        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
-            raise MalformedPayload("body is not JSON") from exc
-        if not isinstance(body, dict) or not isinstance(body.get("object"), str):
+        body = json_object(request.body)
+        if not isinstance(body.get("object"), str):
             raise MalformedPayload("not a Meta webhook envelope: no 'object'")
         entries = body.get("entry")
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):

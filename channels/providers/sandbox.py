@@ -7,7 +7,6 @@ a real platform's webhook would arrive. Sending is a row insert the page polls f
 
 import hashlib
 import hmac
-import json
 import logging
 from typing import Any
 from urllib.parse import urlencode
@@ -20,7 +19,14 @@ from django.utils import timezone
 from channels.errors import MalformedPayload
 from channels.events import EventKind, NormalizedEvent
 from channels.messages import RichMessage, truncate
-from channels.providers.base import Provider, Reply, SendOptions, WebhookRequest, Window
+from channels.providers.base import (
+    Provider,
+    Reply,
+    SendOptions,
+    WebhookRequest,
+    Window,
+    json_object,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +74,7 @@ class SandboxProvider(Provider):
         return self.secrets_match(request.header(SIGNATURE_HEADER), expected)
 
     def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
-        try:
-            body = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise MalformedPayload(f"not JSON: {exc}") from exc
-        if not isinstance(body, dict):
-            raise MalformedPayload("body is not a JSON object")
+        body = json_object(request.body)
         conversation = _string(body, "conversation", required=True)
         if len(conversation) > MAX_CONVERSATION:
             raise MalformedPayload(f"conversation longer than {MAX_CONVERSATION} characters")

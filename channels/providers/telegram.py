@@ -6,7 +6,6 @@ caption goes out as a photo followed by a separate text message; callback_data o
 is replaced by a stable short form (see `callback_data`).
 """
 
-import json
 from typing import Any
 from urllib.parse import quote
 
@@ -25,7 +24,14 @@ from channels.errors import (
 from channels.events import EventKind, NormalizedEvent, platform_id, unix_time
 from channels.http import json_or_empty
 from channels.messages import Button, Card, RichMessage, short_payload, truncate
-from channels.providers.base import Provider, Reply, SendOptions, WebhookRequest, Window
+from channels.providers.base import (
+    Provider,
+    Reply,
+    SendOptions,
+    WebhookRequest,
+    Window,
+    json_object,
+)
 
 # https://core.telegram.org/bots/api#sendmessage (text 1-4096), #sendphoto (caption 0-1024),
 # #inlinekeyboardbutton (callback_data 1-64 *bytes*).
@@ -78,7 +84,7 @@ class TelegramProvider(Provider):
         return self.secrets_match(request.header(AUTH_HEADER), self.account.webhook_secret)
 
     def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
-        update = _json_object(request.body)
+        update = json_object(request.body)
         if not isinstance(update.get("update_id"), int):
             raise MalformedPayload("no update_id")
         event_id = str(update["update_id"])
@@ -181,14 +187,6 @@ def _error(status: int, body: dict[str, Any]) -> SendError:
 
 
 # --- parsing helpers ------------------------------------------------------------------------
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
-        raise MalformedPayload("body is not JSON") from exc
-    if not isinstance(data, dict):
-        raise MalformedPayload("body is not a JSON object")
-    return data
 
 
 def _message(update: dict[str, Any], event_id: str) -> NormalizedEvent:

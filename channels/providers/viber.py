@@ -32,7 +32,14 @@ from channels.errors import (
 from channels.events import EventKind, NormalizedEvent, platform_id, unix_time
 from channels.http import json_or_empty
 from channels.messages import Button, Card, RichMessage, short_payload, truncate
-from channels.providers.base import Provider, Reply, SendOptions, WebhookRequest, Window
+from channels.providers.base import (
+    Provider,
+    Reply,
+    SendOptions,
+    WebhookRequest,
+    Window,
+    json_object,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +125,7 @@ class ViberProvider(Provider):
         return self.secrets_match(request.header(SIGNATURE_HEADER).lower(), expected)
 
     def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
-        body = _json_object(request.body)
+        body = json_object(request.body)
         name = body.get("event")
         token = body.get("message_token")
         if not isinstance(name, str) or not (token or isinstance(body.get("timestamp"), int)):
@@ -262,16 +269,6 @@ class ViberProvider(Provider):
         if status == 12:
             raise RetryAfter(reason, seconds=RATE_RETRY_SECONDS, code=status)
         raise STATUS_ERRORS.get(status, RejectedByPolicy)(reason, code=status)
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
-        raise MalformedPayload("body is not JSON") from exc
-    if not isinstance(data, dict):
-        raise MalformedPayload("body is not a JSON object")
-    return data
 
 
 def _message(message: Any) -> tuple[EventKind, dict[str, Any]]:

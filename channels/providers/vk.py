@@ -30,7 +30,14 @@ from channels.errors import (
 from channels.events import EventKind, NormalizedEvent, unix_time
 from channels.http import json_or_empty
 from channels.messages import Button, Card, RichMessage, short_payload, truncate
-from channels.providers.base import Provider, Reply, SendOptions, WebhookRequest, Window
+from channels.providers.base import (
+    Provider,
+    Reply,
+    SendOptions,
+    WebhookRequest,
+    Window,
+    json_object,
+)
 
 # messages.send `message` <= 9,000 (VKCOM/vk-api-schema); keyboard and carousel limits from
 # https://dev.vk.com/ru/api/bots/development/keyboard: label <= 40, payload <= 255 (JSON),
@@ -132,9 +139,7 @@ class VkProvider(Provider):
         return self.secrets_match(str(body.get("secret", "")), self.credential("secret"))
 
     def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
-        body = _json_or_none(request.body)
-        if body is None:
-            raise MalformedPayload("body is not a JSON object")
+        body = json_object(request.body)
         name, obj = body.get("type"), body.get("object")
         if not isinstance(name, str) or not isinstance(obj, dict):
             raise MalformedPayload("no event type or object")
