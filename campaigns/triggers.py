@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns.attribution import order_attribute
-from campaigns.audience import Sql, audience_where
+from campaigns.audience import Sql, audience_where, db_time
 from campaigns.materialize import deliveries_insert, linked_first, value
 from campaigns.models import Campaign, DispatchLease
 from channels.models import ChannelAccount
@@ -103,13 +103,15 @@ def triggers_fire(*, events: "QuerySet[OrderEvent]", now: dt.datetime | None = N
 
 def _fire(campaign: Campaign, batch: list[OrderEvent], now: dt.datetime) -> int:
     too_late = now - dt.timedelta(hours=settings.TRIGGER_MAX_LATE_HOURS)
-    mine = [
-        event
+    due = {
+        event.pk: at
         for event in batch
         if event.type == campaign.trigger_event
         and totals_match(campaign.trigger_conditions, event.order)
-        and event.occurred_at + campaign.trigger_delay >= too_late
-    ]
+        and (at := _due(event, campaign)) is not None
+        and at >= too_late
+    }
+    mine = [event for event in batch if event.pk in due]
     if not mine:
         return 0
     # The batch as a table (id, order, due time, occurrence): plain SELECTs, portable.
@@ -122,7 +124,7 @@ def _fire(campaign: Campaign, batch: list[OrderEvent], now: dt.datetime) -> int:
         for p in (
             event.pk,
             event.order_id,
-            value(event.occurred_at + campaign.trigger_delay).params[0],
+            db_time(due[event.pk]),
             occurrence_key(event),
         )
     ]
@@ -153,6 +155,16 @@ def _fire(campaign: Campaign, batch: list[OrderEvent], now: dt.datetime) -> int:
         per="s.customer_id, ev.id",
         slices=1,
     )
+
+
+def _due(event: OrderEvent, campaign: Campaign) -> dt.datetime | None:
+    """When the campaign's message about `event` is due; None if that is beyond the calendar
+    (a delay of millennia): such a message would never go, and must not fail the batch."""
+    try:
+        return event.occurred_at + campaign.trigger_delay
+    except OverflowError:
+        log.warning("campaign %s: event %s + its delay is past year 9999", campaign.pk, event.pk)
+        return None
 
 
 def winback_materialize(*, campaign: Campaign, now: dt.datetime) -> int:
@@ -189,9 +201,10 @@ def order_events_drain(*, now: dt.datetime, older_than: dt.timedelta | None = No
         try:
             created += triggers_fire(events=pending, now=now)
         except Exception:
-            # One bad event must not hold back the others: fire this batch one by one.
+            # One bad event must not hold back the others: fire this batch one by one, and
+            # leave the rest to the next pass (the bad event would fail every batch here).
             log.exception("firing a batch of order events failed; firing them one by one")
-            created += _fire_one_by_one(pending.order_by("pk")[:BATCH], now)
+            return created + _fire_one_by_one(pending.order_by("pk")[:BATCH], now)
         if not pending.exists():
             break
     return created

@@ -8,10 +8,11 @@ would surface as a database error. DRF's CharField already refuses the first two
 
 import math
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from rest_framework import serializers
 
 from subscriptions.models import validate_time_zone
@@ -70,7 +71,17 @@ class Instant(serializers.DateTimeField):
         "ambiguous": "Expected a date and time with its UTC offset, e.g. "
         "2026-11-20T10:00:00+03:00 or 2026-11-20T07:00:00Z; a bare date or a time without "
         "an offset is ambiguous.",
+        "future": "This has not happened yet: it is more than a day ahead of our clock.",
     }
+    # Clocks disagree a little; a day ahead is not a clock, it is a wrong date (and a year-9999
+    # event would overflow every delay added to it).
+    FUTURE_SLACK = timedelta(days=1)
+
+    def __init__(self, *, happened: bool = False, **kwargs: Any) -> None:
+        """`happened`: the moment of something that took place, so not in the future."""
+        self.happened = happened
+        super().__init__(**kwargs)
+
     SHAPE = re.compile(
         r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}([.,]\d{1,6})?)?([Zz]|[+-]\d{2}(:?\d{2})?)"
     )
@@ -78,7 +89,10 @@ class Instant(serializers.DateTimeField):
     def to_internal_value(self, value: Any) -> datetime:
         if isinstance(value, str) and not self.SHAPE.fullmatch(value.strip()):
             self.fail("ambiguous")
-        return super().to_internal_value(value)
+        moment = super().to_internal_value(value)
+        if self.happened and moment > timezone.now() + self.FUTURE_SLACK:
+            self.fail("future")
+        return moment
 
 
 # A language code, optionally with a region: "ru", "en-GB", "pt_BR". Pages and messages speak

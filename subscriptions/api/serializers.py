@@ -44,11 +44,11 @@ class OrderIn(serializers.Serializer):
     currency = serializers.CharField(max_length=3, validators=[fields.currency])
     status = serializers.ChoiceField(choices=Order.Status.choices, default=Order.Status.CREATED)
     created_at = fields.Instant(
-        required=False, help_text="When the customer placed the order; default: now."
+        happened=True, required=False, help_text="When the customer placed the order; default: now."
     )
-    paid_at = fields.Instant(required=False, help_text="Default: now, once paid.")
-    delivered_at = fields.Instant(required=False, help_text="Default: now, once so.")
-    cancelled_at = fields.Instant(required=False, help_text="Default: now, once so.")
+    paid_at = fields.Instant(happened=True, required=False, help_text="Default: now, once paid.")
+    delivered_at = fields.Instant(happened=True, required=False, help_text="Default: now, once so.")
+    cancelled_at = fields.Instant(happened=True, required=False, help_text="Default: now, once so.")
 
     def validate_currency(self, value: str) -> str:
         return value.upper()
@@ -105,7 +105,7 @@ class EventIn(serializers.Serializer):
     )
     type = serializers.ChoiceField(choices=OrderEvent.Type.choices)
     order_external_id = serializers.CharField(max_length=100)
-    occurred_at = fields.Instant()
+    occurred_at = fields.Instant(happened=True)
     data = serializers.JSONField(required=False, validators=[fields.json_object])
 
 

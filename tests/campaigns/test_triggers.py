@@ -170,6 +170,23 @@ def test_one_pass_fires_a_burst_of_events_each_for_its_own_order(django_assert_m
     assert not OrderEvent.objects.filter(processed_at__isnull=True).exists()
 
 
+def test_a_delay_beyond_the_calendar_skips_its_campaign_and_fires_the_others(
+    customer_with_order,
+):
+    # given a survey whose delay lands past year 9999, and an ordinary one
+    _, order, _ = customer_with_order
+    never = survey(trigger_delay=dt.timedelta(days=999_999_999))
+    ordinary = survey()
+    event = OrderEventFactory(order=order)
+
+    # when the event fires, then only the ordinary survey is written, and the event is done
+    assert trigger_fire(event=event) == 1
+    assert set(Delivery.objects.values_list("campaign_id", flat=True)) == {ordinary.pk}
+    assert not Delivery.objects.filter(campaign=never).exists()
+    event.refresh_from_db()
+    assert event.processed_at is not None
+
+
 def test_it_ignores_other_event_types_and_campaigns_not_running(customer_with_order):
     _, order, _ = customer_with_order
     on_paid = survey(trigger_event="order.paid")

@@ -133,6 +133,8 @@ def test_it_refuses_to_move_an_order_to_another_customer(api):
         ({"external_id": ""}, "external_id"),
         ({"external_id": "x" * 101}, "external_id"),
         ({"created_at": "yesterday"}, "created_at"),
+        ({"created_at": "9999-12-31T23:00:00+00:00"}, "created_at"),  # not placed yet
+        ({"delivered_at": "9999-12-31T23:00:00+00:00"}, "delivered_at"),
         ({"customer": "C-77"}, "customer"),
     ],
 )
