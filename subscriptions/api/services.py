@@ -72,7 +72,9 @@ def _order_upsert(data: dict[str, Any]) -> tuple[Order, bool]:
     if order is None:
         order = Order(external_id=data["external_id"], placed_at=timezone.now())
     order.customer = customer
-    order.total, order.currency, order.status = data["total"], data["currency"], data["status"]
+    order.total, order.currency = data["total"], data["currency"]
+    # A repost (the shop's retry, an old copy of the order) never moves the status back.
+    order.status = data["status"] if created else status_after(order.status, data["status"])
     order.placed_at = data.get("created_at", order.placed_at)
     for field in STAMPS.values():
         setattr(order, field, data.get(field, getattr(order, field)))
@@ -132,20 +134,25 @@ def _repeat(event: OrderEvent, data: dict[str, Any]) -> OrderEvent:
     return event
 
 
+def status_after(current: str, reported: str) -> str:
+    """The order's status once `reported` arrives, in whatever order reports come: only
+    forward (created -> paid -> delivered), and cancelled is final."""
+    if Order.Status.CANCELLED in (current, reported):
+        return Order.Status.CANCELLED
+    return max(current, reported, key=PROGRESS.index)
+
+
 def _order_advance(order: Order, event_type: str, at: datetime) -> None:
-    """Events may arrive late or out of order: stamps keep the first report, status only
-    moves forward (created -> paid -> delivered), and cancelled is final."""
+    """Events may arrive late or out of order: stamps keep the first report, and the status
+    moves as status_after says."""
     status = EVENT_STATUS[event_type]
     stamp = STAMPS.get(status)
     changed = []
     if stamp and getattr(order, stamp) is None:
         setattr(order, stamp, at)
         changed.append(stamp)
-    if status == Order.Status.CANCELLED or (
-        order.status != Order.Status.CANCELLED
-        and PROGRESS.index(status) > PROGRESS.index(order.status)
-    ):
-        order.status = status
+    if status_after(order.status, status) != order.status:
+        order.status = status_after(order.status, status)
         changed.append("status")
     if changed:
         order.save(update_fields=[*changed, "updated_at"])

@@ -94,6 +94,23 @@ def test_it_stamps_the_time_the_status_names(api, status, stamp):
     assert response.json()[stamp] is not None
 
 
+@pytest.mark.parametrize(
+    ("first", "repost", "kept"),
+    [("cancelled", "created", "cancelled"), ("delivered", "paid", "delivered"),
+     ("paid", "delivered", "delivered"), ("paid", "cancelled", "cancelled")],
+)  # fmt: skip
+def test_a_repost_never_moves_the_status_back(api, first, repost, kept):
+    # given an order the shop reported as `first`, then posted again (a retry, an old copy)
+    api.post(URL, order_body(status=first), format="json")
+
+    response = api.post(URL, order_body(status=repost), format="json")
+
+    # then its status moved forward only, and cancelled stayed final
+    assert response.status_code == 200
+    assert response.json()["status"] == kept
+    assert Order.objects.get().status == kept
+
+
 def test_it_takes_a_given_stamp_over_now(api):
     response = api.post(
         URL, order_body(status="paid", paid_at="2026-11-20T10:05:00+03:00"), format="json"
