@@ -1,6 +1,7 @@
 """The inbound path every platform shares: verify, parse, store once, hand to the apps."""
 
 import logging
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -42,16 +43,25 @@ def webhook_receive(*, account: ChannelAccount, request: WebhookRequest) -> Http
     for row in rows:
         replies.extend(inbound_event_process(event=row))
     response, to_send = provider.respond(events, replies)
-    if to_send:
-        from channels.tasks import send_reply
-
-        for reply in to_send:
-            transaction.on_commit(
-                lambda reply=reply: send_reply.delay(
-                    account.pk, reply.platform_user_id, reply.message.to_dict()
-                )
-            )
+    for reply in to_send:
+        transaction.on_commit(partial(_reply_enqueue, account, reply))
     return response
+
+
+def _reply_enqueue(account: ChannelAccount, reply: Reply) -> None:
+    from channels.tasks import send_reply  # the tasks module imports the providers
+
+    try:
+        # One quick retry, not kombu's default patience: the platform waits for our answer.
+        send_reply.apply_async(
+            (account.pk, reply.platform_user_id, reply.message.to_dict()),
+            retry_policy={"max_retries": 1},
+        )
+    except Exception:
+        # The event is stored and handled: a 500 now would only make the platform redeliver
+        # an update we would (rightly) not handle twice. The reply is lost; say so loudly.
+        log.exception("reply to %s on %s not queued (broker unreachable?)",
+                      reply.platform_user_id, account.name)  # fmt: skip
 
 
 def _store(account: ChannelAccount, events: list[NormalizedEvent]) -> list[InboundEvent]:
@@ -96,12 +106,13 @@ def inbound_event_process(*, event: InboundEvent) -> list[Reply]:
     """Run the apps' handlers (INBOUND_EVENT_HANDLERS) on a stored event, once."""
     replies: list[Reply] = []
     with transaction.atomic():
-        # Lock the row so two copies of one update arriving at once are handled once.
-        locked = InboundEvent.objects.select_for_update().get(pk=event.pk)
-        if locked.processed_at is not None:
+        # Lock the row so two copies of one update arriving at once are handled once. Only
+        # its id is read back: the handlers use `event` as it is (account cached, raw loaded).
+        rows = InboundEvent.objects.select_for_update().filter(pk=event.pk, processed_at=None)
+        if not rows.values_list("pk", flat=True):
             return []
         for path in settings.INBOUND_EVENT_HANDLERS:
-            replies.extend(import_string(path)(locked))
-        locked.processed_at = timezone.now()
-        locked.save(update_fields=["processed_at"])
+            replies.extend(import_string(path)(event))
+        event.processed_at = timezone.now()
+        InboundEvent.objects.filter(pk=event.pk).update(processed_at=event.processed_at)
     return replies
