@@ -67,14 +67,6 @@ def truncate(text: str, limit: int) -> str:
     return text[: max(limit - 1, 0)] + "…"
 
 
-def truncate_bytes(text: str, limit: int) -> str:
-    """Cut `text` so its UTF-8 encoding fits `limit` bytes, never splitting a character."""
-    encoded = text.encode()
-    if len(encoded) <= limit:
-        return text
-    return encoded[:limit].decode(errors="ignore")
-
-
 def short_payload(payload: str, fits: Callable[[str], bool]) -> str:
     """`payload` if it is not empty and `fits`, else a stable short form that fits.
 

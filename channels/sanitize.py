@@ -14,7 +14,6 @@ from channels.errors import MalformedPayload
 # Platform payloads nest about six levels; far deeper is no platform's and would only spend
 # the stack (json.loads accepts nearly a thousand levels).
 MAX_DEPTH = 64
-REPLACEMENT = "\ufffd"
 
 
 def storable_text(text: str) -> str:

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.urls import reverse
 
 from channels.models import ChannelAccount
@@ -10,15 +9,12 @@ from subscriptions.models import Order
 from subscriptions.tokens import order_token_issue
 
 
-def order_subscribe_links(
-    order: Order, *, request: HttpRequest | None = None, token: str | None = None
-) -> dict[str, str]:
-    """Account name -> deep link carrying a token for `order`, for enabled accounts, by name.
+def order_subscribe_links(token: str) -> dict[str, str]:
+    """Account name -> deep link carrying `token`, for enabled accounts, by name.
 
-    URLs are built on settings.PUBLIC_BASE_URL, never on the request's Host header (which a
-    client controls); `request` is accepted for callers that have one.
+    URLs are built on settings.PUBLIC_BASE_URL, never on a request's Host header (which a
+    client controls).
     """
-    token = token or order_token_issue(order)
     return {account.name: account.provider().deep_link(token) for account in enabled_accounts()}
 
 
@@ -36,7 +32,7 @@ def order_subscribe_offer(order: Order) -> dict[str, object]:
     """Links, page and token for one fresh token: what the API answers about an order."""
     token = order_token_issue(order)
     return {
-        "subscribe_links": order_subscribe_links(order, token=token),
+        "subscribe_links": order_subscribe_links(token),
         "subscribe_page": subscribe_page_url(token),
         "subscribe_token": token,
     }

@@ -63,15 +63,6 @@ class StartResult:
     subscription: Subscription | None = None
     reason: str = ""  # why a token was invalid or refused
 
-    @property
-    def linked(self) -> bool:
-        """True when the chat is now an active subscription linked through this token."""
-        return self.outcome in {
-            StartOutcome.SUBSCRIBED,
-            StartOutcome.RESUBSCRIBED,
-            StartOutcome.ALREADY,
-        }
-
 
 def subscription_start(
     *,

@@ -18,6 +18,7 @@ from channels.models import ChannelAccount, SandboxMessage
 from channels.providers.sandbox import DEFAULT_ACCOUNT
 from channels.sandbox.serializers import SandboxEventIn
 from channels.sandbox.services import sandbox_event_post
+from config.bodies import declared_length
 
 CONVERSATION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_EVENT_BYTES = 16 * 1024
@@ -65,7 +66,7 @@ def events(request: HttpRequest, conversation: str) -> HttpResponse:
     account = _account(request)
     if not CONVERSATION.match(conversation):
         return _invalid({"conversation": ["Not a sandbox conversation id."]})
-    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_EVENT_BYTES:
+    if declared_length(request) > MAX_EVENT_BYTES:
         return JsonResponse({"error": "payload too large"}, status=413)
     if len(request.body) > MAX_EVENT_BYTES:  # a chunked body carries no Content-Length
         return JsonResponse({"error": "payload too large"}, status=413)
@@ -93,7 +94,7 @@ def messages(request: HttpRequest, conversation: str) -> JsonResponse:
     if not CONVERSATION.match(conversation):
         return _invalid({"conversation": ["Not a sandbox conversation id."]})
     after = request.GET.get("after", "0")
-    if not after.isdigit():
+    if not after.isdecimal() or not after.isascii():  # isdigit() takes "²" too
         return _invalid({"after": ["Expected a message id (a whole number)."]})
     rows = SandboxMessage.objects.filter(
         account=account, conversation=conversation, pk__gt=int(after)

@@ -11,6 +11,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from config.bodies import declared_length
 from subscriptions.api.auth import ApiKeyAuthentication, HasApiKey
 
 
@@ -41,7 +42,7 @@ class ApiView(APIView):
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)  # authentication first: 401 before 413
-        if _content_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        if declared_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             raise PayloadTooLarge(
                 f"Request body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
             )
@@ -51,13 +52,6 @@ class ApiView(APIView):
         if isinstance(exc, RequestDataTooBig):
             exc = PayloadTooLarge()
         return super().handle_exception(exc)
-
-
-def _content_length(request: Request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
 
 
 class JsonErrorsNegotiation(DefaultContentNegotiation):

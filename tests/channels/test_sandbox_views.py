@@ -273,7 +273,7 @@ def test_it_lists_the_whole_conversation_without_after(client, account):
     assert [line["body"]["text"] for line in listed] == ["hello"]
 
 
-@pytest.mark.parametrize("after", ["-1", "abc", "1.5"])
+@pytest.mark.parametrize("after", ["-1", "abc", "1.5", "²", "١٢"])  # superscript, Arabic digits
 def test_it_answers_400_for_a_bad_after(client, account, after):
     response = client.get(f"/sandbox/api/{CONVERSATION}/messages?after={after}")
 
