@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from channels.models import ChannelAccount
-from channels.replies import MAX_RETRY_SECONDS, reply_send
+from channels.replies import MAX_RETRY_SECONDS, TRANSIENT_RETRY_SECONDS, reply_send
 from channels.tasks import send_reply
 from subscriptions.models import ConsentEvent, Subscription
 from tests.factories import SubscriptionFactory
@@ -67,6 +67,29 @@ def test_it_drops_a_paused_reply_that_would_be_too_old_and_logs_it(
     assert wait is None
     assert fake_platform.requests_for("telegram") == []
     assert "dropped" in caplog.text
+
+
+def test_it_tries_a_reply_again_in_a_second_when_the_platform_blinked(account, fake_platform):
+    # given one 5xx: the request was refused, not acted on
+    fake_platform.fail(502, count=1)
+
+    # then the reply asks to be tried again in a second, and that try goes out
+    assert _reply(account) == TRANSIENT_RETRY_SECONDS
+    assert _reply(account) is None
+    assert [r.answered for r in fake_platform.requests_for("telegram")] == [502, 200]
+
+
+def test_it_drops_a_reply_that_may_have_arrived_and_logs_it(account, fake_platform, caplog):
+    # given an answer we cannot read: the platform had the request and may have sent it
+    fake_platform.error("telegram", {"something": "else"}, 200)
+
+    with caplog.at_level(logging.WARNING):
+        wait = _reply(account)
+
+    # then it is not re-sent (the customer might read it twice), and the log says so
+    assert wait is None
+    assert len(fake_platform.requests_for("telegram")) == 1
+    assert "may have been sent" in caplog.text
 
 
 def test_a_429_on_a_reply_pauses_the_whole_account(account, fake_platform):
