@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.conf import settings
 from django.http import HttpResponse
 
-from channels.errors import MalformedPayload
+from channels.errors import MalformedPayload, RejectedByPolicy, RetryAfter, Transient
 from channels.events import NormalizedEvent
 from channels.http import PlatformSession, shared_session
 from channels.messages import RichMessage
@@ -147,7 +147,30 @@ class Provider:
         raise NotImplementedError
 
     def send(self, recipient: str, message: RichMessage, options: SendOptions | None = None) -> str:
-        """Send and return the provider's message id, or raise a `channels.errors` error."""
+        """Send and return the provider's message id, or raise a `channels.errors` error.
+
+        render() runs first, so a policy refusal happens before any request; then each part
+        goes in order and the last one's id is returned. When a later part fails after an
+        earlier one went out, a retry would repeat the earlier ones: that failure is reported
+        as maybe sent.
+        """
+        options = options or SendOptions()
+        parts = self.render(message, options)
+        if not parts:
+            raise RejectedByPolicy("nothing to send: the message is empty")
+        message_id = ""
+        for done, part in enumerate(parts):
+            try:
+                message_id = self.send_part(recipient, part, options)
+            except (RetryAfter, Transient) as exc:
+                if done:
+                    reason = f"sent {done} of {len(parts)} parts, then: {exc.reason}"
+                    raise Transient(reason, maybe_sent=True, code=exc.code) from exc
+                raise
+        return message_id
+
+    def send_part(self, recipient: str, part: dict[str, Any], options: SendOptions) -> str:
+        """Send one rendered payload; the provider's message id for it."""
         raise NotImplementedError
 
     def register_webhook(self, url: str) -> None:

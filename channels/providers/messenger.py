@@ -142,8 +142,6 @@ class MessengerProvider(MetaProvider):
             if not parts:
                 parts.append({"text": PROMPT})
             parts[-1]["quick_replies"] = quick[:MAX_QUICK_REPLIES]
-        if not parts:
-            raise RejectedByPolicy("nothing to send: the message is empty")
         return [{**messaging, "message": part} for part in parts]
 
     @property

@@ -27,7 +27,7 @@ from channels.errors import (
 )
 from channels.events import EventKind, NormalizedEvent, unix_time
 from channels.http import json_or_empty
-from channels.messages import Button, RichMessage, short_payload, truncate
+from channels.messages import Button, short_payload, truncate
 from channels.providers.base import (
     Provider,
     SendOptions,
@@ -211,26 +211,12 @@ class MetaProvider(Provider):
         return body["object"], entries
 
     # --- messages out -------------------------------------------------------------------------
-    def send(self, recipient: str, message: RichMessage, options: SendOptions | None = None) -> str:
-        """POST each rendered payload in order; the id of the last one is returned.
-
-        render() runs first, so a policy refusal happens before any request. The Graph API has
-        no idempotency key: when a later part fails after an earlier one went out, a retry would
-        repeat that part, so the failure is reported as maybe sent (as Telegram does).
-        """
-        payloads = self.render(message, options or SendOptions())
-        url = f"{self.graph_url}/{self.node}/messages"
-        message_id = ""
-        for done, payload in enumerate(payloads):
-            try:
-                body = self.graph_post(url, self.address(recipient, payload))
-            except (RetryAfter, Transient) as exc:
-                if done:
-                    reason = f"sent {done} of {len(payloads)} parts, then: {exc.reason}"
-                    raise Transient(reason, maybe_sent=True, code=exc.code) from exc
-                raise
-            message_id = self.message_id(body)
-        return message_id
+    def send_part(self, recipient: str, part: dict[str, Any], options: SendOptions) -> str:
+        # The Graph API has no idempotency key: a retry after a partial send repeats (base).
+        body = self.graph_post(
+            f"{self.graph_url}/{self.node}/messages", self.address(recipient, part)
+        )
+        return self.message_id(body)
 
     def register_webhook(self, url: str) -> None:
         """Subscribe the app to the node's events; the callback URL itself is set by hand."""

@@ -113,15 +113,14 @@ class SandboxProvider(Provider):
         body["cards"] = body["cards"][:MAX_CARDS]
         return [body]
 
-    def send(self, recipient: str, message: RichMessage, options: SendOptions | None = None) -> str:
+    def send_part(self, recipient: str, part: dict[str, Any], options: SendOptions) -> str:
         from channels.models import SandboxMessage  # models import the provider registry
 
-        [body] = self.render(message, options or SendOptions())
         row = SandboxMessage.objects.create(
             account=self.account,
             conversation=recipient,
             direction=SandboxMessage.Direction.OUT,
-            body=body,
+            body=part,
         )
         return str(row.pk)
 

@@ -133,22 +133,10 @@ class TelegramProvider(Provider):
             rows.extend(keyboard["inline_keyboard"])
         return parts + cards
 
-    def send(self, recipient: str, message: RichMessage, options: SendOptions | None = None) -> str:
-        parts = self.render(message, options or SendOptions())
-        if not parts:
-            raise RejectedByPolicy("nothing to send: the message is empty")
-        ids: list[str] = []
-        for part in parts:
-            params = {key: value for key, value in part.items() if key != "method"}
-            try:
-                result = self._call(part["method"], {"chat_id": recipient, **params})
-            except (RetryAfter, Transient) as exc:
-                if ids:  # a retry would send the first parts twice: report it as maybe sent
-                    reason = f"sent {len(ids)} of {len(parts)} parts, then: {exc.reason}"
-                    raise Transient(reason, maybe_sent=True, code=exc.code) from exc
-                raise
-            ids.append(str(result.get("message_id", "")) if isinstance(result, dict) else "")
-        return ids[-1]
+    def send_part(self, recipient: str, part: dict[str, Any], options: SendOptions) -> str:
+        params = {key: value for key, value in part.items() if key != "method"}
+        result = self._call(part["method"], {"chat_id": recipient, **params})
+        return str(result.get("message_id", "")) if isinstance(result, dict) else ""
 
     def register_webhook(self, url: str) -> None:
         params = {

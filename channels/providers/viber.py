@@ -220,21 +220,9 @@ class ViberProvider(Provider):
         sender = {"name": truncate(self.account.name, MAX_SENDER_NAME)}
         return [_fit({"sender": sender, **part}, message.cards) for part in parts]
 
-    def send(self, recipient: str, message: RichMessage, options: SendOptions | None = None) -> str:
-        parts = self.render(message, options or SendOptions())
-        if not parts:
-            raise RejectedByPolicy("nothing to send: the message is empty")
-        tokens: list[str] = []
-        for part in parts:
-            try:
-                answer = self._call("send_message", {"receiver": recipient, **part})
-            except (RetryAfter, Transient) as exc:
-                if tokens:  # a retry would send the first parts twice: report it as maybe sent
-                    reason = f"sent {len(tokens)} of {len(parts)} parts, then: {exc.reason}"
-                    raise Transient(reason, maybe_sent=True, code=exc.code) from exc
-                raise
-            tokens.append(str(answer.get("message_token", "")))
-        return tokens[-1]
+    def send_part(self, recipient: str, part: dict[str, Any], options: SendOptions) -> str:
+        answer = self._call("send_message", {"receiver": recipient, **part})
+        return str(answer.get("message_token", ""))
 
     def register_webhook(self, url: str) -> None:
         params = {"url": url, "event_types": EVENT_TYPES, "send_name": True, "send_photo": False}

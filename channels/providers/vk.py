@@ -200,12 +200,9 @@ class VkProvider(Provider):
             fields["intent"] = INTENTS.get(options.category, INTENTS["marketing"])
         return [fields]
 
-    def send(self, recipient: str, message: RichMessage, options: SendOptions | None = None) -> str:
-        options = options or SendOptions()
-        parts = self.render(message, options)
-        if not parts:
-            raise RejectedByPolicy("nothing to send: the message is empty")
-        fields = {"peer_id": recipient, "random_id": random_id(options.idempotency_key), **parts[0]}
+    def send_part(self, recipient: str, part: dict[str, Any], options: SendOptions) -> str:
+        # render() gives one part: the random_id below dedupes a whole delivery's retry.
+        fields = {"peer_id": recipient, "random_id": random_id(options.idempotency_key), **part}
         return str(self._call("messages.send", fields))
 
     def register_webhook(self, url: str) -> None:
