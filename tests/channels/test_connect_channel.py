@@ -1,12 +1,11 @@
 """connect_channel's options and re-runs, against the fake Telegram API over HTTP."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from channels.models import ChannelAccount
 from channels.providers.telegram import TelegramProvider
+from tests.channels.connecting import connect_channel
 
 TOKEN = "123456:TEST-token"
 URL = "https://comeback.test/hooks/shop-tg/"
@@ -17,12 +16,7 @@ def connect(db, fake_platform):
     """Run connect_channel for the Telegram account shop-tg; returns its printed lines."""
 
     def run(*args: str) -> list[str]:
-        out = StringIO()
-        call_command(
-            "connect_channel", "telegram", "shop-tg", "--api-base", fake_platform.url, *args,
-            stdout=out, stderr=StringIO(),
-        )  # fmt: skip
-        return out.getvalue().splitlines()
+        return connect_channel("telegram", "shop-tg", "--api-base", fake_platform.url, *args)
 
     return run
 
@@ -97,10 +91,7 @@ def test_it_refuses_to_turn_an_account_into_another_kind(connect):
     connect(f"--credential=token={TOKEN}", "--credential=username=shop_bot")
 
     with pytest.raises(CommandError, match="exists with kind 'telegram'"):
-        call_command(
-            "connect_channel", "viber", "shop-tg", "--credential=auth_token=x",
-            "--credential=uri=shop", stdout=StringIO(), stderr=StringIO(),
-        )  # fmt: skip
+        connect_channel("viber", "shop-tg", credentials={"auth_token": "x", "uri": "shop"})
 
     assert account().kind == "telegram"
 

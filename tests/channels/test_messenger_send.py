@@ -11,6 +11,7 @@ from channels.errors import (
 )
 from channels.messages import Button, Card, RichMessage
 from channels.providers.base import SendOptions
+from tests.channels.sending import failed_send, sent_json
 
 PSID = "24011849251814325"
 TOKEN = "tok_6rX0aQbV2nH8sLk4PzW1yE"
@@ -19,10 +20,6 @@ TOKEN = "tok_6rX0aQbV2nH8sLk4PzW1yE"
 @pytest.fixture
 def messenger(account_on):
     return account_on("messenger").provider()
-
-
-def sent(fake_platform) -> list[dict]:
-    return [r.json for r in fake_platform.requests_for("messenger")]
 
 
 def test_it_sends_a_text_to_the_page_messages_edge(messenger, fake_platform):
@@ -42,13 +39,13 @@ def test_it_sends_a_text_to_the_page_messages_edge(messenger, fake_platform):
 def test_it_marks_a_campaign_inside_the_window_as_an_update(messenger, fake_platform):
     messenger.send(PSID, RichMessage(text="New menu!"), SendOptions(category="marketing"))
 
-    assert sent(fake_platform)[0]["messaging_type"] == "UPDATE"
+    assert sent_json(fake_platform, "messenger")[0]["messaging_type"] == "UPDATE"
 
 
 def test_it_cuts_a_long_text_to_the_limit(messenger, fake_platform):
     messenger.send(PSID, RichMessage(text="x" * 5000))
 
-    text = sent(fake_platform)[0]["message"]["text"]
+    text = sent_json(fake_platform, "messenger")[0]["message"]["text"]
     assert len(text) == 2000
     assert text.endswith("…")
 
@@ -58,7 +55,7 @@ def test_it_sends_the_text_before_the_image(messenger, fake_platform):
         PSID, RichMessage(text="Lasagne tonight", image_url="https://cdn.test/l.jpg")
     )
 
-    first, second = sent(fake_platform)
+    first, second = sent_json(fake_platform, "messenger")
     assert first["message"] == {"text": "Lasagne tonight"}
     assert second["message"] == {
         "attachment": {"type": "image", "payload": {"url": "https://cdn.test/l.jpg"}}
@@ -75,7 +72,7 @@ def test_it_sends_buttons_as_a_button_template(messenger, fake_platform):
 
     messenger.send(PSID, message)
 
-    [body] = sent(fake_platform)
+    [body] = sent_json(fake_platform, "messenger")
     assert body["message"] == {
         "attachment": {
             "type": "template",
@@ -99,7 +96,7 @@ def test_it_moves_postbacks_beyond_three_to_quick_replies_keeping_url_buttons(
 
     messenger.send(PSID, message)
 
-    [body] = sent(fake_platform)
+    [body] = sent_json(fake_platform, "messenger")
     template = body["message"]["attachment"]["payload"]
     assert [b["title"] for b in template["buttons"]] == ["Score 1", "Score 2", "Site"]
     assert [q["payload"] for q in body["message"]["quick_replies"]] == ["S3", "S4"]
@@ -108,7 +105,7 @@ def test_it_moves_postbacks_beyond_three_to_quick_replies_keeping_url_buttons(
 def test_it_sends_a_text_too_long_for_the_template_on_its_own_first(messenger, fake_platform):
     messenger.send(PSID, RichMessage(text="y" * 700, buttons=(Button("OK", payload="OK"),)))
 
-    first, second = sent(fake_platform)
+    first, second = sent_json(fake_platform, "messenger")
     assert first["message"] == {"text": "y" * 700}
     assert second["message"]["attachment"]["payload"]["text"] == "👇"
 
@@ -126,7 +123,7 @@ def test_it_sends_a_carousel_as_a_generic_template(messenger, fake_platform):
 
     messenger.send(PSID, RichMessage(cards=cards))
 
-    [body] = sent(fake_platform)
+    [body] = sent_json(fake_platform, "messenger")
     payload = body["message"]["attachment"]["payload"]
     assert payload["template_type"] == "generic"
     assert len(payload["elements"]) == 10
@@ -151,7 +148,7 @@ def test_it_gives_a_card_without_a_title_one(messenger, fake_platform, title, su
 
     messenger.send(PSID, RichMessage(cards=(card,)))
 
-    [body] = sent(fake_platform)
+    [body] = sent_json(fake_platform, "messenger")
     [sent_element] = body["message"]["attachment"]["payload"]["elements"]
     button = {"type": "postback", "title": "…", "payload": "~e3b0c442"}
     assert sent_element == {**element, "buttons": [button]}
@@ -164,7 +161,7 @@ def test_it_attaches_quick_replies_to_the_last_message(messenger, fake_platform)
 
     messenger.send(PSID, message)
 
-    first, second = sent(fake_platform)
+    first, second = sent_json(fake_platform, "messenger")
     assert "quick_replies" not in first["message"]
     assert second["message"]["quick_replies"] == [
         {"content_type": "text", "title": "Yes", "payload": "Y"}
@@ -176,7 +173,7 @@ def test_it_tags_an_order_update_outside_the_window(messenger, fake_platform):
 
     messenger.send(PSID, RichMessage(text="Your order shipped"), options)
 
-    [body] = sent(fake_platform)
+    [body] = sent_json(fake_platform, "messenger")
     assert body["messaging_type"] == "MESSAGE_TAG"
     assert body["tag"] == "POST_PURCHASE_UPDATE"
 
@@ -194,8 +191,7 @@ def test_it_refuses_a_survey_or_campaign_outside_the_window_without_a_request(
 
 
 def test_it_refuses_an_empty_message_without_a_request(messenger, fake_platform):
-    with pytest.raises(RejectedByPolicy, match="empty"):
-        messenger.send(PSID, RichMessage())
+    failed_send(messenger, PSID, RejectedByPolicy, message=RichMessage(), match="empty")
 
     assert fake_platform.requests == []
 
@@ -231,50 +227,45 @@ def test_it_classifies_each_graph_error(messenger, fake_platform, code, subcode,
         error["error_subcode"] = subcode
     fake_platform.error("messenger", {"error": error}, status)
 
-    with pytest.raises(expected) as caught:
-        messenger.send(PSID, RichMessage(text="hi"))
+    error = failed_send(messenger, PSID, expected)
 
-    assert caught.value.code.startswith(str(code))
+    assert error.code.startswith(str(code))
     if expected is RetryAfter:
-        assert caught.value.seconds == 60
+        assert error.seconds == 60
     if expected is Transient:
-        assert caught.value.maybe_sent is False
+        assert error.maybe_sent is False
 
 
 def test_it_reports_a_person_who_blocked_the_page_as_gone(messenger, fake_platform):
     fake_platform.block(PSID)
 
-    with pytest.raises(RecipientGone, match="isn't available"):
-        messenger.send(PSID, RichMessage(text="hi"))
+    failed_send(messenger, PSID, RecipientGone, match="isn't available")
 
 
 def test_it_pauses_when_the_page_is_rate_limited(messenger, fake_platform):
     fake_platform.set_rate_limit("EAAG-page-token", 1)
     messenger.send(PSID, RichMessage(text="one"))
 
-    with pytest.raises(RetryAfter) as caught:
-        messenger.send(PSID, RichMessage(text="two"))
+    error = failed_send(messenger, PSID, RetryAfter, message=RichMessage(text="two"))
 
-    assert caught.value.code == "613"
+    assert error.code == "613"
 
 
 def test_it_reports_a_half_sent_message_as_maybe_sent(messenger, fake_platform):
     fake_platform.set_rate_limit("EAAG-page-token", 1)  # the second part is refused
     message = RichMessage(text="Lasagne tonight", image_url="https://cdn.test/l.jpg")
 
-    with pytest.raises(Transient) as caught:
-        messenger.send(PSID, message)
+    error = failed_send(messenger, PSID, Transient, message=message)
 
-    assert caught.value.maybe_sent is True
-    assert "sent 1 of 2 parts" in caught.value.reason
+    assert error.maybe_sent is True
+    assert "sent 1 of 2 parts" in error.reason
     assert [r.answered for r in fake_platform.requests_for("messenger")] == [200, 429]
 
 
 def test_it_reports_a_server_error_as_transient(messenger, fake_platform):
     fake_platform.fail(status=503, count=1)
 
-    with pytest.raises(Transient):
-        messenger.send(PSID, RichMessage(text="hi"))
+    failed_send(messenger, PSID, Transient)
 
 
 def test_it_links_to_the_page_with_the_token_as_ref(messenger):

@@ -2,15 +2,21 @@
 
 import json
 from datetime import UTC, datetime
-from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from channels.errors import ConfigurationError, RecipientGone, RejectedByPolicy, Transient
 from channels.models import ChannelAccount, InboundEvent
 from channels.providers.meta import GRAPH_ERRORS, Rule, graph_error, meta_time
-from tests.channels.webhooks import fixture, hmac_hex, post_json
+from tests.channels.connecting import connect_channel
+from tests.channels.webhooks import (
+    assert_stored_nothing,
+    assert_stored_once,
+    fixture,
+    hmac_hex,
+    post_json,
+)
 from tests.factories import CREDENTIALS, ChannelAccountFactory
 
 
@@ -22,8 +28,7 @@ def post_signed(client, account, payload, secret: str | None = None):
 
 
 @pytest.fixture(params=["messenger", "whatsapp"])
-def meta_account(request, db, settings):
-    settings.INBOUND_EVENT_HANDLERS = []  # the channel layer alone
+def meta_account(request, db, no_handlers):
     return ChannelAccountFactory(kind=request.param)
 
 
@@ -58,8 +63,7 @@ def test_it_rejects_a_forged_signature_without_storing_anything(client, meta_acc
 
     response = post_signed(client, meta_account, payload, secret="not-the-app-secret")
 
-    assert response.status_code == 403
-    assert InboundEvent.objects.count() == 0
+    assert_stored_nothing(response, 403)
 
 
 @pytest.mark.parametrize("header", [None, "", "sha1=abc", "sha256=", "deadbeef"])
@@ -68,8 +72,7 @@ def test_it_rejects_a_missing_or_malformed_signature(client, meta_account, heade
 
     response = post_json(client, meta_account, fixture(meta_account.kind, "text"), **headers)
 
-    assert response.status_code == 403
-    assert InboundEvent.objects.count() == 0
+    assert_stored_nothing(response, 403)
 
 
 def test_it_rejects_a_signature_of_a_different_body(client, meta_account):
@@ -81,8 +84,7 @@ def test_it_rejects_a_signature_of_a_different_body(client, meta_account):
         client, meta_account, tampered, **{"X-Hub-Signature-256": f"sha256={signature}"}
     )
 
-    assert response.status_code == 403
-    assert InboundEvent.objects.count() == 0
+    assert_stored_nothing(response, 403)
 
 
 @pytest.mark.parametrize(
@@ -99,18 +101,13 @@ def test_it_rejects_a_signature_of_a_different_body(client, meta_account):
 def test_it_answers_400_to_a_body_that_is_not_a_meta_envelope(client, meta_account, body):
     response = post_signed(client, meta_account, body)
 
-    assert response.status_code == 400
-    assert InboundEvent.objects.count() == 0
+    assert_stored_nothing(response, 400)
 
 
 def test_it_stores_a_redelivered_payload_once(client, meta_account):
     payload = fixture(meta_account.kind, "text")
 
-    first = post_signed(client, meta_account, payload)
-    second = post_signed(client, meta_account, payload)
-
-    assert (first.status_code, second.status_code) == (200, 200)
-    assert InboundEvent.objects.filter(account=meta_account).count() == 1
+    assert_stored_once(lambda: post_signed(client, meta_account, payload), meta_account)
 
 
 def test_it_keeps_an_envelope_of_another_object_as_unknown(client, meta_account):
@@ -176,14 +173,6 @@ WABA_ID = "777001"
 CONNECT_CREDENTIALS = {**CREDENTIALS, "whatsapp": {**CREDENTIALS["whatsapp"], "waba_id": WABA_ID}}
 
 
-def connect(kind: str, name: str, *extra: str, credentials: dict | None = None) -> StringIO:
-    out = StringIO()
-    given = CONNECT_CREDENTIALS[kind] if credentials is None else credentials
-    pairs = [f"--credential={key}={value}" for key, value in given.items()]
-    call_command("connect_channel", kind, name, *pairs, *extra, stdout=out, stderr=StringIO())
-    return out
-
-
 @pytest.mark.parametrize(
     ("kind", "name", "node"),
     [
@@ -195,9 +184,11 @@ def test_it_connects_a_channel_and_prints_its_webhook_url(
     db, fake_platform, kind, name, node, caplog
 ):
     with caplog.at_level("INFO", logger="channels.providers.meta"):
-        out = connect(kind, name, "--api-base", fake_platform.url)
+        lines = connect_channel(
+            kind, name, "--api-base", fake_platform.url, credentials=CONNECT_CREDENTIALS[kind]
+        )
 
-    assert f"https://comeback.test/hooks/{name}/" in out.getvalue().splitlines()
+    assert f"https://comeback.test/hooks/{name}/" in lines
     [call] = fake_platform.requests_for(kind)
     assert call.kind == "subscribed_apps"
     assert call.path == f"/v25.0/{node}/subscribed_apps"
@@ -209,12 +200,18 @@ def test_it_fails_to_connect_when_meta_refuses_the_subscription(db, fake_platfor
     fake_platform.error("messenger", {"error": {"code": 190, "message": "Invalid token"}}, 400)
 
     with pytest.raises(CommandError, match=r"webhook registration failed: .*Invalid token"):
-        connect("messenger", "shop-fb", "--api-base", fake_platform.url)
+        connect_channel(
+            "messenger",
+            "shop-fb",
+            "--api-base",
+            fake_platform.url,
+            credentials=CREDENTIALS["messenger"],
+        )
 
 
 def test_it_refuses_to_connect_whatsapp_without_the_business_account_id(db, fake_platform):
     with pytest.raises(CommandError, match=r"whatsapp needs --credential for: waba_id .*webhook"):
-        connect(
+        connect_channel(
             "whatsapp",
             "shop-wa",
             "--api-base",
@@ -230,8 +227,10 @@ def test_it_refuses_to_connect_whatsapp_without_the_business_account_id(db, fake
 def test_it_connects_whatsapp_without_the_business_account_id_when_told_no_webhook(
     db, fake_platform
 ):
-    out = connect("whatsapp", "shop-wa", "--no-webhook", credentials=CREDENTIALS["whatsapp"])
+    lines = connect_channel(
+        "whatsapp", "shop-wa", "--no-webhook", credentials=CREDENTIALS["whatsapp"]
+    )
 
-    assert out.getvalue().splitlines() == ["https://comeback.test/hooks/shop-wa/"]
+    assert lines == ["https://comeback.test/hooks/shop-wa/"]
     assert ChannelAccount.objects.get(name="shop-wa").credentials == CREDENTIALS["whatsapp"]
     assert fake_platform.requests == []

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.messages import Button, Card, RichMessage
+from channels.messages import RichMessage
 from channels.providers.base import SendOptions
 from channels.providers.telegram import (
     MAX_CALLBACK_BYTES,
@@ -11,32 +11,11 @@ from channels.providers.telegram import (
     MAX_TEXT,
     callback_data,
 )
+from tests.channels.rendering import mixed_labels, mixed_texts, rich_messages
 from tests.factories import ChannelAccountFactory
 
-# Text from several scripts at once: Latin, Cyrillic, RTL Hebrew and Arabic with direction
-# marks, emoji with skin tones and ZWJ sequences, markup characters, and any other character
-# that can be text (lone surrogates cannot: JSON bodies and the database never hold them).
-MIXED = "aZ 09\n!?<>&\"'\\ Привет שלום مرحبا \u200f\u202e 😀🍲👍🏽👩‍👩‍👧 é"
-piece = st.text(
-    alphabet=st.sampled_from(MIXED) | st.characters(exclude_categories=("Cs",)), max_size=40
-)
-# Long texts are repeated pieces: cheap to generate, and well past every limit.
-texts = st.one_of(piece, st.builds(lambda s, n: s * n, piece, st.integers(1, 600)))
-labels = st.text(alphabet=st.sampled_from(MIXED), min_size=1, max_size=60)
-reply_buttons = st.builds(Button, text=labels, payload=texts)
-url_buttons = st.builds(Button, text=labels, url=st.just("https://shop.test/o?x=1"))
-buttons = st.lists(reply_buttons | url_buttons, max_size=9).map(tuple)
-images = st.sampled_from(["", "https://cdn.test/menu.jpg"])
-card_buttons = st.lists(reply_buttons | url_buttons, max_size=5).map(tuple)
-cards = st.builds(Card, title=texts, subtitle=texts, image_url=images, buttons=card_buttons)
-messages = st.builds(
-    RichMessage,
-    text=texts,
-    image_url=images,
-    buttons=buttons,
-    quick_replies=buttons,
-    cards=st.lists(cards, max_size=4).map(tuple),
-)
+texts = mixed_texts()
+messages = rich_messages(texts=texts, labels=mixed_labels(), max_cards=4)
 
 
 def provider():

@@ -1,21 +1,19 @@
 """Telegram sends and webhook registration against the fake platform, over real HTTP."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 
 from channels.errors import (
     ConfigurationError,
     RecipientGone,
     RejectedByPolicy,
     RetryAfter,
-    SendError,
     Transient,
 )
 from channels.messages import Button, Card, RichMessage
 from channels.models import ChannelAccount
 from channels.providers.telegram import callback_data
+from tests.channels.connecting import connect_channel
+from tests.channels.sending import assert_fails_as, failed_send
 from tests.factories import CREDENTIALS
 
 CHAT = "5550001"
@@ -124,8 +122,7 @@ def test_it_degrades_a_carousel_to_one_photo_per_card(provider, fake_platform):
 
 
 def test_it_refuses_to_send_an_empty_message(provider, fake_platform):
-    with pytest.raises(RejectedByPolicy):
-        provider.send(CHAT, RichMessage())
+    failed_send(provider, CHAT, RejectedByPolicy, message=RichMessage())
 
     assert fake_platform.requests_for("telegram") == []
 
@@ -151,56 +148,42 @@ ERRORS = [
 def test_it_classifies_each_documented_error(provider, fake_platform, status, description, error):
     fake_platform.error("telegram", telegram_error(status, description), status)
 
-    with pytest.raises(SendError) as caught:
-        provider.send(CHAT, RichMessage(text="hi"))
-
-    assert type(caught.value) is error
-    assert caught.value.reason == description
-    assert caught.value.code == str(status)
+    assert_fails_as(provider, CHAT, error, description, str(status))
 
 
 def test_it_reports_a_revoked_token_as_configuration_error(account_on, fake_platform):
     account = account_on("telegram", credentials={"token": "bad:revoked", "username": "b_bot"})
 
-    with pytest.raises(ConfigurationError, match="Unauthorized"):
-        account.provider().send(CHAT, RichMessage(text="hi"))
+    failed_send(account.provider(), CHAT, ConfigurationError, match="Unauthorized")
 
 
 def test_it_turns_429_into_retry_after_with_the_given_seconds(provider, fake_platform):
     body = telegram_error(429, "Too Many Requests: retry after 7", parameters={"retry_after": 7})
     fake_platform.error("telegram", body, 429)
 
-    with pytest.raises(RetryAfter) as caught:
-        provider.send(CHAT, RichMessage(text="hi"))
-
-    assert caught.value.seconds == 7
+    assert failed_send(provider, CHAT, RetryAfter).seconds == 7
 
 
 def test_it_turns_the_fake_rate_limit_into_retry_after(provider, fake_platform):
     fake_platform.set_rate_limit(TOKEN, 1)
     provider.send(CHAT, RichMessage(text="first"))
 
-    with pytest.raises(RetryAfter) as caught:
-        provider.send(CHAT, RichMessage(text="second"))
+    error = failed_send(provider, CHAT, RetryAfter, message=RichMessage(text="second"))
 
-    assert caught.value.seconds >= 1
+    assert error.seconds >= 1
 
 
 def test_it_reports_a_blocked_recipient_as_gone(provider, fake_platform):
     fake_platform.block(CHAT, platform="telegram")
 
-    with pytest.raises(RecipientGone, match="blocked"):
-        provider.send(CHAT, RichMessage(text="hi"))
+    failed_send(provider, CHAT, RecipientGone, match="blocked")
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_it_treats_5xx_as_transient_and_not_sent(provider, fake_platform, status):
     fake_platform.fail(status, count=1, platform="telegram")
 
-    with pytest.raises(Transient) as caught:
-        provider.send(CHAT, RichMessage(text="hi"))
-
-    assert caught.value.maybe_sent is False
+    assert failed_send(provider, CHAT, Transient).maybe_sent is False
 
 
 def test_it_reports_a_failure_after_a_first_part_as_maybe_sent(provider, fake_platform):
@@ -210,12 +193,12 @@ def test_it_reports_a_failure_after_a_first_part_as_maybe_sent(provider, fake_pl
     )
     fake_platform.error("telegram", {"ok": True, "result": {"message_id": 9}}, 200)
     fake_platform.error("telegram", throttled, 429)
+    message = RichMessage(text="x" * 2000, image_url="https://cdn.test/m.jpg")
 
-    with pytest.raises(Transient) as caught:
-        provider.send(CHAT, RichMessage(text="x" * 2000, image_url="https://cdn.test/m.jpg"))
+    error = failed_send(provider, CHAT, Transient, message=message)
 
-    assert caught.value.maybe_sent is True
-    assert "sent 1 of 2 parts" in caught.value.reason
+    assert error.maybe_sent is True
+    assert "sent 1 of 2 parts" in error.reason
     assert [r.kind for r in fake_platform.requests_for("telegram")] == ["sendPhoto", "sendMessage"]
 
 
@@ -237,20 +220,8 @@ def test_it_raises_configuration_error_when_the_webhook_is_refused(provider, fak
 
 
 def test_connect_channel_registers_the_webhook_and_prints_its_url(fake_platform, db):
-    out, err = StringIO(), StringIO()
-
-    call_command(
-        "connect_channel",
-        "telegram",
-        "shop-tg",
-        "--credential",
-        f"token={TOKEN}",
-        "--credential",
-        "username=comeback_test_bot",
-        "--api-base",
-        fake_platform.url,
-        stdout=out,
-        stderr=err,
+    lines = connect_channel(
+        "telegram", "shop-tg", "--api-base", fake_platform.url, credentials=CREDENTIALS["telegram"]
     )
 
     account = ChannelAccount.objects.get(name="shop-tg")
@@ -258,4 +229,4 @@ def test_connect_channel_registers_the_webhook_and_prints_its_url(fake_platform,
     assert request.kind == "setWebhook"
     assert request.json["url"] == "https://comeback.test/hooks/shop-tg/"
     assert request.json["secret_token"] == account.webhook_secret
-    assert "https://comeback.test/hooks/shop-tg/" in out.getvalue().splitlines()
+    assert "https://comeback.test/hooks/shop-tg/" in lines

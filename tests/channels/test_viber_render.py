@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.messages import Button, Card, RichMessage
+from channels.messages import Button, RichMessage
 from channels.providers.base import SendOptions
 from channels.providers.viber import (
     MAX_ACTION_BODY,
@@ -17,44 +17,27 @@ from channels.providers.viber import (
     action_body,
     encode,
 )
+from tests.channels.rendering import (
+    MIXED,
+    button_tuples,
+    mixed_labels,
+    pieces,
+    repeated,
+    rich_messages,
+)
 from tests.factories import ChannelAccountFactory
 
-# Text from several scripts at once: Latin, Cyrillic, RTL Hebrew and Arabic with direction
-# marks, emoji with skin tones and ZWJ sequences, HTML-ish characters Viber's button Text
-# interprets, and any other character that can be text (no lone surrogates).
-MIXED = "aZ 09\n!?<>&\"'\\ Привет שלום مرحبا \u200f\u202e 😀🍲👍🏽👩‍👩‍👧 é"
-piece = st.text(
-    alphabet=st.sampled_from(MIXED) | st.characters(exclude_categories=("Cs",)), max_size=40
-)
+# MIXED holds the HTML-ish characters Viber's button Text interprets.
+piece = pieces()
 # Up to 7,000 four-byte characters: the 30 KB request cap bites before the character limits.
 heavy = st.sampled_from(["🍲", "я", "👍🏽", "&"])
-heavy_texts = st.builds(lambda s, n: s * n, heavy, st.integers(2000, 8000))
-texts = st.one_of(piece, st.builds(lambda s, n: s * n, piece, st.integers(1, 600)), heavy_texts)
-labels = st.text(alphabet=st.sampled_from(MIXED), min_size=1, max_size=300) | st.builds(
-    lambda s, n: s * n, heavy, st.integers(50, 300)
-)
-reply_buttons = st.builds(Button, text=labels, payload=texts)
-url_buttons = st.builds(Button, text=labels, url=st.just("https://shop.test/o?x=1"))
-buttons = st.lists(reply_buttons | url_buttons, max_size=9).map(tuple)
-images = st.sampled_from(["", "https://cdn.test/menu.jpg"])
-card_buttons = st.lists(reply_buttons | url_buttons, max_size=5).map(tuple)
-cards = st.builds(Card, title=texts, subtitle=texts, image_url=images, buttons=card_buttons)
-messages = st.builds(
-    RichMessage,
-    text=texts,
-    image_url=images,
-    buttons=buttons,
-    quick_replies=buttons,
-    cards=st.lists(cards, max_size=7).map(tuple),
-)
+texts = st.one_of(piece, repeated(piece, 1, 600), repeated(heavy, 2000, 8000))
+labels = mixed_labels(max_size=300) | repeated(heavy, 50, 300)
+messages = rich_messages(texts=texts, labels=labels, max_cards=7)
 account_names = st.text(alphabet="abcdefghij-", min_size=1, max_size=50)
 # Messages far from the 30 KB request cap, where nothing is dropped to fit it.
 short_texts = st.text(alphabet=st.sampled_from(MIXED), max_size=60)
-short_buttons = st.lists(
-    st.builds(Button, text=short_texts, payload=texts)
-    | st.builds(Button, text=short_texts, url=st.just("https://shop.test/o?x=1")),
-    max_size=9,
-).map(tuple)
+short_buttons = button_tuples(labels=short_texts, payloads=texts)
 small_messages = st.builds(
     RichMessage, text=short_texts, buttons=short_buttons, quick_replies=short_buttons
 )

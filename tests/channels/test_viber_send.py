@@ -1,20 +1,18 @@
 """Viber sends and webhook registration against the fake platform, over real HTTP."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 
 from channels.errors import (
     ConfigurationError,
     RecipientGone,
     RejectedByPolicy,
     RetryAfter,
-    SendError,
     Transient,
 )
 from channels.messages import Button, Card, RichMessage
 from channels.providers.viber import EVENT_TYPES, RATE_RETRY_SECONDS
+from tests.channels.connecting import connect_channel
+from tests.channels.sending import assert_fails_as, failed_send
 from tests.factories import CREDENTIALS
 
 USER = "pttm25kSGUo1919sBORWyA=="
@@ -155,8 +153,7 @@ def test_it_sends_a_carousel_as_rich_media(provider, fake_platform):
 
 
 def test_it_refuses_to_send_an_empty_message(provider, fake_platform):
-    with pytest.raises(RejectedByPolicy):
-        provider.send(USER, RichMessage(text="   "))
+    failed_send(provider, USER, RejectedByPolicy, message=RichMessage(text="   "))
 
     assert fake_platform.requests_for("viber") == []
 
@@ -187,52 +184,38 @@ STATUSES = [
 def test_it_classifies_each_documented_status(provider, fake_platform, status, message, error):
     fake_platform.error("viber", {"status": status, "status_message": message}, 200)
 
-    with pytest.raises(SendError) as caught:
-        provider.send(USER, RichMessage(text="hi"))
-
-    assert type(caught.value) is error
-    assert caught.value.reason == message
-    assert caught.value.code == str(status)
+    assert_fails_as(provider, USER, error, message, str(status))
 
 
 def test_it_reports_a_revoked_token_as_configuration_error(account_on, fake_platform):
     account = account_on("viber", credentials={"auth_token": "bad-token", "uri": "comeback"})
 
-    with pytest.raises(ConfigurationError, match="invalidAuthToken"):
-        account.provider().send(USER, RichMessage(text="hi"))
+    failed_send(account.provider(), USER, ConfigurationError, match="invalidAuthToken")
 
 
 def test_it_turns_status_12_into_retry_after(provider, fake_platform):
     fake_platform.error("viber", {"status": 12, "status_message": "tooManyRequests"}, 200)
 
-    with pytest.raises(RetryAfter) as caught:
-        provider.send(USER, RichMessage(text="hi"))
-
-    assert caught.value.seconds == RATE_RETRY_SECONDS
+    assert failed_send(provider, USER, RetryAfter).seconds == RATE_RETRY_SECONDS
 
 
 def test_it_turns_the_fake_rate_limit_into_retry_after(provider, fake_platform):
     fake_platform.set_rate_limit(AUTH_TOKEN, 1)
     provider.send(USER, RichMessage(text="first"))
 
-    with pytest.raises(RetryAfter):
-        provider.send(USER, RichMessage(text="second"))
+    failed_send(provider, USER, RetryAfter, message=RichMessage(text="second"))
 
 
 def test_it_reports_an_unsubscribed_recipient_as_gone(provider, fake_platform):
     fake_platform.block(USER, platform="viber")
 
-    with pytest.raises(RecipientGone, match="notSubscribed"):
-        provider.send(USER, RichMessage(text="hi"))
+    failed_send(provider, USER, RecipientGone, match="notSubscribed")
 
 
 def test_it_treats_5xx_as_transient_and_not_sent(provider, fake_platform):
     fake_platform.fail(503, count=1, platform="viber")
 
-    with pytest.raises(Transient) as caught:
-        provider.send(USER, RichMessage(text="hi"))
-
-    assert caught.value.maybe_sent is False
+    assert failed_send(provider, USER, Transient).maybe_sent is False
 
 
 def test_it_registers_the_webhook_with_the_events_it_parses(provider, fake_platform):
@@ -255,23 +238,11 @@ def test_it_raises_configuration_error_when_the_webhook_is_refused(provider, fak
 
 
 def test_connect_channel_registers_the_webhook_and_prints_its_url(fake_platform, db):
-    out = StringIO()
-
-    call_command(
-        "connect_channel",
-        "viber",
-        "shop-vb",
-        "--credential",
-        f"auth_token={AUTH_TOKEN}",
-        "--credential",
-        "uri=comeback",
-        "--api-base",
-        fake_platform.url,
-        stdout=out,
-        stderr=StringIO(),
+    lines = connect_channel(
+        "viber", "shop-vb", "--api-base", fake_platform.url, credentials=CREDENTIALS["viber"]
     )
 
     [request] = fake_platform.requests_for("viber")
     assert request.path == "/pa/set_webhook"
     assert request.json["url"] == "https://comeback.test/hooks/shop-vb/"
-    assert "https://comeback.test/hooks/shop-vb/" in out.getvalue().splitlines()
+    assert "https://comeback.test/hooks/shop-vb/" in lines

@@ -5,7 +5,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.messages import Button, Card, RichMessage
+from channels.messages import RichMessage
 from channels.providers.base import SendOptions
 from channels.providers.vk import (
     MAX_CARD_BUTTONS,
@@ -20,31 +20,15 @@ from channels.providers.vk import (
     button_payload,
     random_id,
 )
+from tests.channels.rendering import MIXED, mixed_labels, mixed_texts, rich_messages
 from tests.factories import ChannelAccountFactory
 
-# Text from several scripts at once: Latin, Cyrillic, RTL Hebrew and Arabic with direction
-# marks, emoji with skin tones and ZWJ sequences, characters JSON must escape, and any other
-# character that can be text (no lone surrogates).
-MIXED = "aZ 09\n!?<>&\"'\\ Привет שלום مرحبا \u200f\u202e 😀🍲👍🏽👩‍👩‍👧 é\t"
-piece = st.text(
-    alphabet=st.sampled_from(MIXED) | st.characters(exclude_categories=("Cs",)), max_size=40
-)
-texts = st.one_of(piece, st.builds(lambda s, n: s * n, piece, st.integers(1, 600)))
-labels = st.text(alphabet=st.sampled_from(MIXED), min_size=1, max_size=60)
+# A tab too: one more character JSON must escape.
+texts = mixed_texts(MIXED + "\t")
+labels = mixed_labels(MIXED + "\t")
 # A button may come without a label and payload: it still gets both.
-reply_buttons = st.builds(Button, text=labels | st.just(""), payload=texts)
-url_buttons = st.builds(Button, text=labels, url=st.just("https://shop.test/o?x=1"))
-buttons = st.lists(reply_buttons | url_buttons, max_size=9).map(tuple)
-card_buttons = st.lists(reply_buttons | url_buttons, max_size=5).map(tuple)
-images = st.sampled_from(["", "https://cdn.test/menu.jpg"])
-cards = st.builds(Card, title=texts, subtitle=texts, image_url=images, buttons=card_buttons)
-messages = st.builds(
-    RichMessage,
-    text=texts,
-    image_url=images,
-    buttons=buttons,
-    quick_replies=buttons,
-    cards=st.lists(cards, max_size=12).map(tuple),
+messages = rich_messages(
+    texts=texts, labels=labels, max_cards=12, reply_labels=labels | st.just("")
 )
 options = st.builds(
     SendOptions,

@@ -1,22 +1,21 @@
 """VK sends and Callback API registration against the fake platform, over real HTTP."""
 
 import json
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
 from channels.errors import (
     ConfigurationError,
     RecipientGone,
     RejectedByPolicy,
     RetryAfter,
-    SendError,
     Transient,
 )
 from channels.messages import Button, Card, RichMessage
 from channels.providers.base import SendOptions
 from channels.providers.vk import random_id
+from tests.channels.connecting import connect_channel
+from tests.channels.sending import assert_fails_as, failed_send
 from tests.factories import CREDENTIALS
 
 PEER = "7770001"
@@ -163,8 +162,7 @@ def test_it_sends_a_carousel_as_a_template(provider, fake_platform):
 
 
 def test_it_refuses_to_send_an_empty_message(provider, fake_platform):
-    with pytest.raises(RejectedByPolicy):
-        provider.send(PEER, RichMessage())
+    failed_send(provider, PEER, RejectedByPolicy, message=RichMessage())
 
     assert fake_platform.requests_for("vk") == []
 
@@ -198,64 +196,47 @@ ERRORS = [
 def test_it_classifies_each_documented_error(provider, fake_platform, code, message, error):
     fake_platform.error("vk", vk_error(code, message), 200)
 
-    with pytest.raises(SendError) as caught:
-        provider.send(PEER, RichMessage(text="hi"))
-
-    assert type(caught.value) is error
-    assert caught.value.reason == message
-    assert caught.value.code == str(code)
+    assert_fails_as(provider, PEER, error, message, str(code))
 
 
 def test_it_reports_a_revoked_token_as_configuration_error(account_on, fake_platform):
     account = account_on("vk", credentials={**CREDENTIALS["vk"], "token": "bad-token"})
 
-    with pytest.raises(ConfigurationError, match="authorization failed"):
-        account.provider().send(PEER, RichMessage(text="hi"))
+    failed_send(account.provider(), PEER, ConfigurationError, match="authorization failed")
 
 
 @pytest.mark.parametrize(("code", "seconds"), [(6, 1.0), (9, 60.0), (29, 3600.0)])
 def test_it_turns_flood_errors_into_retry_after(provider, fake_platform, code, seconds):
     fake_platform.error("vk", vk_error(code, "Too many requests per second"), 200)
 
-    with pytest.raises(RetryAfter) as caught:
-        provider.send(PEER, RichMessage(text="hi"))
-
-    assert caught.value.seconds == seconds
+    assert failed_send(provider, PEER, RetryAfter).seconds == seconds
 
 
 def test_it_turns_the_fake_rate_limit_into_retry_after(provider, fake_platform):
     fake_platform.set_rate_limit(TOKEN, 1)
     provider.send(PEER, RichMessage(text="first"))
 
-    with pytest.raises(RetryAfter) as caught:
-        provider.send(PEER, RichMessage(text="second"))
+    error = failed_send(provider, PEER, RetryAfter, message=RichMessage(text="second"))
 
-    assert caught.value.seconds == 1.0
+    assert error.seconds == 1.0
 
 
 def test_it_reports_a_blocked_recipient_as_gone(provider, fake_platform):
     fake_platform.block(PEER, platform="vk")
 
-    with pytest.raises(RecipientGone, match="without permission"):
-        provider.send(PEER, RichMessage(text="hi"))
+    failed_send(provider, PEER, RecipientGone, match="without permission")
 
 
 def test_it_treats_an_internal_error_as_transient_and_maybe_sent(provider, fake_platform):
     fake_platform.error("vk", vk_error(10, "Internal server error"), 200)
 
-    with pytest.raises(Transient) as caught:
-        provider.send(PEER, RichMessage(text="hi"))
-
-    assert caught.value.maybe_sent is True
+    assert failed_send(provider, PEER, Transient).maybe_sent is True
 
 
 def test_it_treats_5xx_as_transient_and_not_sent(provider, fake_platform):
     fake_platform.fail(502, count=1, platform="vk")
 
-    with pytest.raises(Transient) as caught:
-        provider.send(PEER, RichMessage(text="hi"))
-
-    assert caught.value.maybe_sent is False
+    assert failed_send(provider, PEER, Transient).maybe_sent is False
 
 
 def test_it_registers_a_callback_server_for_the_message_events(provider, fake_platform):
@@ -305,21 +286,13 @@ def test_it_raises_configuration_error_when_vk_refuses(provider, fake_platform):
 
 
 def test_connect_channel_registers_the_callback_server_and_prints_its_url(fake_platform, db):
-    out = StringIO()
     credentials = CREDENTIALS["vk"]
 
-    call_command(
-        "connect_channel",
-        "vk",
-        "shop-vkontakte",
-        *(arg for key, value in credentials.items() for arg in ("--credential", f"{key}={value}")),
-        "--api-base",
-        fake_platform.url,
-        stdout=out,
-        stderr=StringIO(),
+    lines = connect_channel(
+        "vk", "shop-vkontakte", "--api-base", fake_platform.url, credentials=credentials
     )
 
     add = next(r for r in fake_platform.requests_for("vk") if r.kind == "groups.addCallbackServer")
     assert add.form["url"] == "https://comeback.test/hooks/shop-vkontakte/"
     assert add.form["secret_key"] == credentials["secret"]
-    assert "https://comeback.test/hooks/shop-vkontakte/" in out.getvalue().splitlines()
+    assert "https://comeback.test/hooks/shop-vkontakte/" in lines

@@ -11,6 +11,7 @@ from channels.errors import (
 )
 from channels.messages import Button, Card, RichMessage
 from channels.providers.base import SendOptions
+from tests.channels.sending import failed_send, sent_json
 from tests.factories import CREDENTIALS
 
 TO = "16505551234"
@@ -20,10 +21,6 @@ ADDRESSED = {"messaging_product": "whatsapp", "recipient_type": "individual", "t
 @pytest.fixture
 def whatsapp(account_on):
     return account_on("whatsapp").provider()
-
-
-def sent(fake_platform) -> list[dict]:
-    return [r.json for r in fake_platform.requests_for("whatsapp")]
 
 
 def test_it_sends_a_text_from_the_phone_number_with_a_bearer_token(whatsapp, fake_platform):
@@ -44,13 +41,13 @@ def test_it_sends_a_text_from_the_phone_number_with_a_bearer_token(whatsapp, fak
 def test_it_cuts_a_long_text_to_the_limit(whatsapp, fake_platform):
     whatsapp.send(TO, RichMessage(text="x" * 9000))
 
-    assert len(sent(fake_platform)[0]["text"]["body"]) == 4096
+    assert len(sent_json(fake_platform, "whatsapp")[0]["text"]["body"]) == 4096
 
 
 def test_it_sends_an_image_with_its_caption(whatsapp, fake_platform):
     whatsapp.send(TO, RichMessage(text="Lasagne tonight", image_url="https://cdn.test/l.jpg"))
 
-    [body] = sent(fake_platform)
+    [body] = sent_json(fake_platform, "whatsapp")
     assert body == {
         **ADDRESSED,
         "type": "image",
@@ -61,7 +58,7 @@ def test_it_sends_an_image_with_its_caption(whatsapp, fake_platform):
 def test_it_sends_a_text_too_long_for_a_caption_before_the_image(whatsapp, fake_platform):
     whatsapp.send(TO, RichMessage(text="z" * 1500, image_url="https://cdn.test/l.jpg"))
 
-    first, second = sent(fake_platform)
+    first, second = sent_json(fake_platform, "whatsapp")
     assert first["text"] == {"body": "z" * 1500}
     assert second["image"] == {"link": "https://cdn.test/l.jpg"}
 
@@ -75,7 +72,7 @@ def test_it_makes_repeated_button_titles_and_ids_unique(whatsapp, fake_platform)
     whatsapp.send(TO, message)
 
     # Then every reply has its own title and id, none of them empty
-    [body] = sent(fake_platform)
+    [body] = sent_json(fake_platform, "whatsapp")
     replies = [b["reply"] for b in body["interactive"]["action"]["buttons"]]
     assert replies == [
         {"id": "reorder", "title": "Order again"},
@@ -94,7 +91,7 @@ def test_it_sends_up_to_three_reply_buttons_with_the_image_as_header(whatsapp, f
 
     whatsapp.send(TO, message)
 
-    [body] = sent(fake_platform)
+    [body] = sent_json(fake_platform, "whatsapp")
     assert body["type"] == "interactive"
     assert body["interactive"] == {
         "type": "button",
@@ -115,7 +112,7 @@ def test_it_sends_more_than_three_reply_buttons_as_a_list(whatsapp, fake_platfor
 
     whatsapp.send(TO, RichMessage(text="Pick a day", buttons=buttons))
 
-    [body] = sent(fake_platform)
+    [body] = sent_json(fake_platform, "whatsapp")
     interactive = body["interactive"]
     assert interactive["type"] == "list"
     assert interactive["body"] == {"text": "Pick a day"}
@@ -133,7 +130,7 @@ def test_it_sends_a_url_button_as_cta_url_and_lists_the_others(whatsapp, fake_pl
 
     whatsapp.send(TO, message)
 
-    [body] = sent(fake_platform)
+    [body] = sent_json(fake_platform, "whatsapp")
     assert body["interactive"] == {
         "type": "cta_url",
         "body": {"text": "This week\n\nShop: https://s.test"},
@@ -152,7 +149,7 @@ def test_it_lists_url_buttons_in_the_body_of_a_reply_button_message(whatsapp, fa
 
     whatsapp.send(TO, message)
 
-    [body] = sent(fake_platform)
+    [body] = sent_json(fake_platform, "whatsapp")
     assert body["interactive"]["type"] == "button"
     assert body["interactive"]["body"]["text"] == "Rate us\n\nMenu: https://s.test/m"
 
@@ -165,7 +162,7 @@ def test_it_sends_a_carousel_as_one_message_per_card(whatsapp, fake_platform):
 
     whatsapp.send(TO, RichMessage(cards=cards))
 
-    first, second = sent(fake_platform)
+    first, second = sent_json(fake_platform, "whatsapp")
     assert first["interactive"]["header"] == {
         "type": "image",
         "image": {"link": "https://cdn.test/1.jpg"},
@@ -181,7 +178,7 @@ def test_it_sends_only_the_template_outside_the_window(whatsapp, fake_platform):
 
     message_id = whatsapp.send(TO, message, options)
 
-    [body] = sent(fake_platform)
+    [body] = sent_json(fake_platform, "whatsapp")
     assert body == {
         **ADDRESSED,
         "type": "template",
@@ -227,21 +224,19 @@ def test_it_classifies_each_cloud_api_error(
     body = {"error": {"message": f"(#{code}) test", "type": "OAuthException", "code": code}}
     fake_platform.error("whatsapp", body, status)
 
-    with pytest.raises(expected) as caught:
-        whatsapp.send(TO, RichMessage(text="hi"))
+    error = failed_send(whatsapp, TO, expected)
 
-    assert caught.value.code == str(code)
+    assert error.code == str(code)
     if seconds is not None:
-        assert caught.value.seconds == seconds
+        assert error.seconds == seconds
     if expected is Transient:
-        assert caught.value.maybe_sent is False
+        assert error.maybe_sent is False
 
 
 def test_it_reports_an_unreachable_customer_as_gone(whatsapp, fake_platform):
     fake_platform.block(TO)
 
-    with pytest.raises(RecipientGone, match="undeliverable"):
-        whatsapp.send(TO, RichMessage(text="hi"))
+    failed_send(whatsapp, TO, RecipientGone, match="undeliverable")
 
 
 def test_it_refuses_to_send_with_a_bad_token(account_on, fake_platform):
@@ -249,8 +244,7 @@ def test_it_refuses_to_send_with_a_bad_token(account_on, fake_platform):
         "whatsapp", credentials={**CREDENTIALS["whatsapp"], "token": "bad-token"}
     ).provider()
 
-    with pytest.raises(ConfigurationError, match="access token"):
-        provider.send(TO, RichMessage(text="hi"))
+    failed_send(provider, TO, ConfigurationError, match="access token")
 
 
 WABA_ID = "102290129340398"
