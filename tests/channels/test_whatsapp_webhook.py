@@ -5,11 +5,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channels.models import InboundEvent
 from channels.providers.base import WebhookRequest
 from channels.providers.whatsapp import subscribe_code
 from tests.channels.test_meta import post_signed
-from tests.channels.webhooks import fixture
+from tests.channels.webhooks import fixture, stored_event
 from tests.factories import ChannelAccountFactory
 
 WA_ID = "16505551234"
@@ -80,8 +79,7 @@ EXPECTED = {
 
 
 @pytest.fixture
-def account(db, settings):
-    settings.INBOUND_EVENT_HANDLERS = []  # the channel layer alone
+def account(db, no_handlers):
     return ChannelAccountFactory(kind="whatsapp")
 
 
@@ -91,8 +89,7 @@ def test_it_stores_each_event_type_as_its_normalized_event(client, account, name
 
     response = post_signed(client, account, payload)
 
-    assert response.status_code == 200
-    [row] = InboundEvent.objects.filter(account=account)
+    row = stored_event(response, account)
     assert {field: getattr(row, field) for field in EXPECTED[name]} == EXPECTED[name]
     assert row.raw
 

@@ -1,16 +1,31 @@
-"""Helpers to deliver webhooks to our endpoint the way each platform would."""
+"""Helpers to deliver webhooks to our endpoint the way each platform would, and to check
+what they stored."""
 
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from django.http import HttpResponse
+
+from channels.models import ChannelAccount, InboundEvent
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
+# The text fields of a stored event: each is empty unless a test expects a value in it.
+STRING_FIELDS = ("text", "token", "payload", "reason", "user_name", "locale")
+
+
 def fixture(platform: str, name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / platform / f"{name}.json").read_text())
+
+
+def fixture_names(platform: str) -> list[str]:
+    """The names of `platform`'s captured webhook bodies under tests/fixtures, sorted."""
+    return sorted(path.stem for path in (FIXTURES / platform).glob("*.json"))
 
 
 def hmac_hex(secret: str, body: bytes) -> str:
@@ -55,3 +70,29 @@ def signed(account, payload: Any) -> tuple[bytes, dict[str, str]]:
     else:
         headers = {}
     return body, headers
+
+
+def assert_stored_nothing(response: HttpResponse, status: int) -> None:
+    """The webhook answered `status` and stored no event at all."""
+    assert response.status_code == status
+    assert InboundEvent.objects.count() == 0
+
+
+def stored_event(response: HttpResponse, account: ChannelAccount) -> InboundEvent:
+    """The webhook answered 200 and stored exactly one event for `account`: that event."""
+    assert response.status_code == 200
+    [row] = InboundEvent.objects.filter(account=account)
+    return row
+
+
+def assert_stored_once(deliver: Callable[[], HttpResponse], account: ChannelAccount) -> None:
+    """`deliver` twice (a platform's redelivery): both answered 200, one event stored."""
+    first, second = deliver(), deliver()
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert InboundEvent.objects.filter(account=account).count() == 1
+
+
+def assert_string_fields(row: InboundEvent, expected: dict[str, Any]) -> None:
+    """Each STRING_FIELDS of the stored `row` is as `expected`, empty where it names none."""
+    for field in STRING_FIELDS:
+        assert getattr(row, field) == expected.get(field, ""), field
