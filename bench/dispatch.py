@@ -27,6 +27,9 @@ def _dispatch(account_id: int, threads: int, batch: int) -> dict[str, int]:
     from channels.models import ChannelAccount
 
     settings.DISPATCH_BATCH_SIZE = batch
+    # A run lingers this long for new work once nothing is due: idle time after the last
+    # delivery, not part of sending them.
+    settings.DISPATCH_IDLE_SECONDS = 0
     account = ChannelAccount.objects.get(pk=account_id)
     totals: dict[str, int] = {}
     while True:

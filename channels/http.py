@@ -1,10 +1,10 @@
 """The one seam through which every request to a messenger platform goes.
 
-Built on the standard library's http.client rather than requests: platform calls are plain
-POSTs with small JSON answers, and requests' machinery around them (sessions, cookies,
-redirects, hooks, adapters, urllib3's pool) cost about 0.5 ms of CPU per send in
-bench/dispatch.py, half the dispatcher's whole budget per delivery. One keep-alive connection
-per thread and host on http.client costs about a third of that; see bench/README.md.
+Not requests, and not http.client: platform calls are plain POSTs with small JSON answers,
+and the dispatcher pays for every microsecond around them. requests' machinery (sessions,
+cookies, redirects, hooks, urllib3's pool) cost about 0.5 ms of CPU per send; http.client's
+header parsing a third of what was left. channels/http_connection.py holds one keep-alive
+connection per thread and host; see bench/README.md for the figures.
 
 Every failure leaves as one of the classified `channels.errors`: the dispatcher never sees a
 socket or protocol exception, and never has to guess whether a request reached the platform.
@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import SplitResult, unquote, urlencode, urlsplit
 
 from channels.errors import ConfigurationError, RejectedByPolicy, Transient
+from channels.http_connection import Connection, request_bytes
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10
@@ -69,7 +70,7 @@ class PlatformSession:
         self._local = threading.local()
         self._proxies_key = tuple(sorted(urllib.request.getproxies().items()))
         # Every connection opened, for close(); weak, so a finished thread's go with it.
-        self._opened: weakref.WeakSet[http.client.HTTPConnection] = weakref.WeakSet()
+        self._opened: weakref.WeakSet[Connection] = weakref.WeakSet()
 
     def post(
         self,
@@ -88,14 +89,12 @@ class PlatformSession:
         payload = _encode(json_body, form, body, sent_headers)
         connection = self._connection(target)
         try:
-            if connection.sock is None:
-                connection.connect()
-            connection.sock.settimeout(timeout)
-            connection.request("POST", target.path, body=payload, headers=sent_headers)
+            request = request_bytes(target.path, connection.authority, sent_headers, payload)
+            connection.send(request, timeout)
         except (UnicodeEncodeError, ValueError, http.client.HTTPException) as exc:
-            # http.client checks the request line and headers before a byte goes out: a
-            # credential that cannot go in a path or header (a space, a newline, non-Latin-1
-            # characters) is configuration. So is a certificate that does not verify.
+            # A credential that cannot go in a path or header (a space, a newline, non-Latin-1
+            # characters) is found before a byte goes out: configuration. So is a certificate
+            # that does not verify (ssl's verification error is a ValueError too).
             connection.close()
             raise ConfigurationError(f"request cannot be made: {_described(exc)}") from exc
         except OSError as exc:
@@ -110,7 +109,7 @@ class PlatformSession:
         # tenth of a send's CPU, proxy checks included).
         return _target(url, tuple(params.items()) if params else (), self._proxies_key)
 
-    def _connection(self, target: _Target) -> http.client.HTTPConnection:
+    def _connection(self, target: _Target) -> Connection:
         connections = getattr(self._local, "connections", None)
         if connections is None:
             connections = self._local.connections = {}
@@ -155,28 +154,25 @@ def _target(url: str, params: tuple[tuple[str, str], ...], proxies: tuple) -> _T
     return _Target((parts.scheme, parts.hostname, port, proxy), path, headers)
 
 
-def _answer(connection: http.client.HTTPConnection, timeout: float) -> PlatformResponse:
+def _answer(connection: Connection, timeout: float) -> PlatformResponse:
     try:
-        response = connection.getresponse()
-        content = response.read(MAX_ANSWER_BYTES + 1)
-        if response.length and len(content) <= MAX_ANSWER_BYTES:  # it ended before it said
-            raise http.client.IncompleteRead(content, response.length)
+        status, content, reusable = connection.answer(MAX_ANSWER_BYTES)
     except TimeoutError as exc:
         connection.close()
         # The platform had the request and did not answer in time: it may have sent it.
         raise Transient(f"timed out after {timeout}s", maybe_sent=True) from exc
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        # The answer broke off or is not HTTP (ValueError: framing http.client leaves
-        # unwrapped). The platform had the whole request and may have acted on it.
+        # The answer broke off or is not HTTP. The platform had the whole request and may
+        # have acted on it.
         connection.close()
         raise Transient(f"broken answer: {_described(exc)}", maybe_sent=True) from exc
-    if response.will_close or not response.isclosed():  # not reusable, or not read to the end
+    if not reusable:  # the peer closes it, or it was not read to the end
         connection.close()
-    if 300 <= response.status < 400:
+    if 300 <= status < 400:
         # Platform APIs answer sends themselves: a redirect means api_base points at some
         # other site. Not followed, so nothing was sent through it.
-        raise ConfigurationError(f"the platform answered a redirect (HTTP {response.status})")
-    return PlatformResponse(response.status, content[:MAX_ANSWER_BYTES])
+        raise ConfigurationError(f"the platform answered a redirect (HTTP {status})")
+    return PlatformResponse(status, content[:MAX_ANSWER_BYTES])
 
 
 def _encode(
@@ -197,17 +193,19 @@ def _encode(
         raise RejectedByPolicy(f"not JSON-encodable: {exc}") from exc
 
 
-def _connect(scheme: str, host: str, port: int, proxy: str) -> http.client.HTTPConnection:
+def _connect(scheme: str, host: str, port: int, proxy: str) -> Connection:
     """A connection (not yet open) to host:port, through `proxy` if one is configured."""
-    kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    tls = scheme == "https"
     if not proxy:
-        return kind(host, port, timeout=CONNECT_TIMEOUT)
-    via = _proxy_url(proxy)
-    if scheme == "http":
-        return http.client.HTTPConnection(via.hostname, via.port or 80, timeout=CONNECT_TIMEOUT)
-    connection = kind(via.hostname, via.port or 80, timeout=CONNECT_TIMEOUT)
-    connection.set_tunnel(host, port, headers=_proxy_auth(proxy))  # TLS inside a CONNECT
-    return connection
+        return Connection(host, port, tls=tls, connect_timeout=CONNECT_TIMEOUT)
+    url = _proxy_url(proxy)
+    via = (url.hostname or "", url.port or 80)
+    # Plain HTTP goes to the proxy as absolute URIs (see _target); HTTPS through a CONNECT
+    # tunnel, which carries the proxy's credentials once.
+    tunnel = _proxy_auth(proxy) if tls else None
+    return Connection(
+        host, port, tls=tls, via=via, tunnel_headers=tunnel, connect_timeout=CONNECT_TIMEOUT
+    )
 
 
 def _proxy_url(proxy: str) -> SplitResult:
@@ -222,7 +220,7 @@ def _proxy_auth(proxy: str) -> dict[str, str]:
     return {"Proxy-Authorization": "Basic " + base64.b64encode(secret).decode()}
 
 
-def _dropped(connection: http.client.HTTPConnection) -> bool:
+def _dropped(connection: Connection) -> bool:
     """An idle keep-alive socket that is readable was closed (or answered junk) by the peer."""
     poller = select.poll()
     poller.register(connection.sock, select.POLLIN)

@@ -1,6 +1,9 @@
 import http.client
 import json
+import socket
 import socketserver
+import ssl
+import subprocess
 import threading
 
 import pytest
@@ -258,3 +261,95 @@ def test_it_keeps_tokens_in_the_url_out_of_the_reason():
     assert "SECRET" not in caught.value.reason
     assert "EAAG" not in caught.value.reason
     assert "Connection refused" in caught.value.reason
+
+
+# --- framing: what a platform (or a proxy in front of it) may answer -----------------------------
+@pytest.mark.parametrize(
+    ("raw", "content"),
+    [
+        # Chunked, with an extension and a trailer.
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b'5;x=y\r\n{"ok"\r\n6\r\n:true}\r\n0\r\nX-Trailer: 1\r\n\r\n',
+            b'{"ok":true}',
+        ),
+        # An interim answer first.
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", b"{}"),
+        # No length: the body runs until the server hangs up.
+        (b'HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n{"a": 1}', b'{"a": 1}'),
+        # Header names in any case, no space after the colon.
+        (b"HTTP/1.1 200 OK\r\ncontent-LENGTH:2\r\n\r\n[]", b"[]"),
+    ],
+)
+def test_it_reads_every_framing_of_an_answer(answering, raw, content):
+    server = answering(raw)
+
+    answer = PlatformSession().post(f"{server.url}/x", json_body={})
+
+    assert (answer.status_code, answer.content) == (200, content)
+
+
+def test_it_does_not_reuse_a_connection_after_an_http_1_0_answer(answering):
+    server = answering(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    session = PlatformSession()
+
+    for _ in range(2):
+        assert session.post(f"{server.url}/x", json_body={}).status_code == 200
+
+    assert server.connections == 2
+
+
+def test_it_cuts_an_answer_too_big_to_be_a_platforms(answering, monkeypatch):
+    monkeypatch.setattr("channels.http.MAX_ANSWER_BYTES", 10)
+    server = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n" + b"x" * 50)
+    session = PlatformSession()
+
+    answer = session.post(f"{server.url}/x", json_body={})
+    session.post(f"{server.url}/x", json_body={})
+
+    assert answer.content == b"x" * 10
+    assert server.connections == 2  # the rest was never read: the connection is not reused
+
+
+def test_it_sends_one_well_formed_request(answering):
+    server = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+    PlatformSession().post(f"{server.url}/bot1:x/sendMessage", json_body={"text": "é"})
+
+    assert server.request_lines == [b"POST /bot1:x/sendMessage HTTP/1.1"]
+    headers = server.headers[0].decode()
+    assert f"Host: 127.0.0.1:{server.port}\r\n" in headers
+    assert "Content-Type: application/json\r\n" in headers
+    assert "Content-Length: 17\r\n" in headers  # {"text":"\\u00e9"}
+
+
+def test_it_reports_a_certificate_that_does_not_verify_as_configuration(tmp_path):
+    # A TLS server with a self-signed certificate: not the platform it claims to be.
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    got_request = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        try:
+            with context.wrap_socket(conn, server_side=True) as tls:
+                if tls.recv(1):
+                    got_request.set()
+        except (ssl.SSLError, OSError):
+            pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    port = listener.getsockname()[1]
+
+    with pytest.raises(ConfigurationError, match="CERTIFICATE_VERIFY_FAILED"):
+        PlatformSession().post(f"https://127.0.0.1:{port}/x", json_body={})
+
+    listener.close()
+    assert not got_request.is_set()
