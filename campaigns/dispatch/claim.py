@@ -9,11 +9,21 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Exists,
+    F,
+    Field,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    prefetch_related_objects,
+)
 
 from campaigns.content import uses_items
 from campaigns.models import Campaign, Delivery, DispatchLease
 from channels.models import ChannelAccount
+from subscriptions.models import Customer, Order, Subscription
 
 State = Delivery.State
 DUE_STATES = (State.PENDING, State.DEFERRED)
@@ -22,28 +32,45 @@ T, C, L = Delivery._meta.db_table, Campaign._meta.db_table, DispatchLease._meta.
 
 # Only what the policies, the content and the outcomes read: fewer columns to fetch and
 # convert per row (a test counts queries, so a field read but not listed here shows up).
-LOAD_FIELDS = (
-    "campaign", "occurrence", "subscription", "account", "order", "due_at", "attempts",
-    "subscription__customer", "subscription__platform_user_id", "subscription__status",
-    "subscription__wants_menu", "subscription__wants_surveys", "subscription__wants_promotions",
-    "subscription__last_inbound_at", "subscription__order",
-    "subscription__customer__name", "subscription__customer__locale",
-    "subscription__customer__time_zone",
-    "order__external_id", "subscription__order__external_id",
+# (model, path from the delivery, SQL alias, join, fields): one table of it per line.
+LOADED = (
+    (Delivery, "", "d", "", (
+        "id", "campaign", "occurrence", "subscription", "account", "order", "due_at", "attempts",
+    )),
+    (Subscription, "subscription", "s", "JOIN {table} s ON s.id = d.subscription_id", (
+        "id", "customer", "platform_user_id", "status", "wants_menu", "wants_surveys",
+        "wants_promotions", "last_inbound_at", "order",
+    )),
+    (Customer, "subscription__customer", "c", "JOIN {table} c ON c.id = s.customer_id", (
+        "id", "name", "locale", "time_zone",
+    )),
+    (Order, "order", "o", "LEFT JOIN {table} o ON o.id = d.order_id", ("id", "external_id")),
+    (Order, "subscription__order", "so", "LEFT JOIN {table} so ON so.id = s.order_id", (
+        "id", "external_id",
+    )),
 )  # fmt: skip
+LOAD_FIELDS = tuple(
+    f"{path}__{name}" if path else name
+    for _, path, _, _, names in LOADED
+    for name in names
+    if name != "id"
+)
 
 
 def claim(account: ChannelAccount, *, owner: str, limit: int, now: datetime) -> list[Delivery]:
     """Claim up to `limit` due rows, service first, and load everything policies and content use."""
-    ids = _claim_ids(account.pk, owner=owner, limit=limit, now=now)
-    if not ids:
+    if connection.vendor == "postgresql":
+        rows = _claim_and_load(account.pk, owner=owner, limit=limit, now=now)
+    else:
+        ids = _claim_ids(account.pk, owner=owner, limit=limit, now=now)
+        rows = list(
+            Delivery.objects.filter(id__in=ids, state=State.CLAIMED, claimed_by=owner)
+            .select_related("subscription__customer", "subscription__order", "order")
+            .only(*LOAD_FIELDS)
+            .order_by("priority", "due_at", "id")
+        )
+    if not rows:
         return []
-    rows = list(
-        Delivery.objects.filter(id__in=ids, state=State.CLAIMED, claimed_by=owner)
-        .select_related("subscription__customer", "subscription__order", "order")
-        .only(*LOAD_FIELDS)
-        .order_by("priority", "due_at", "id")
-    )
     # A batch holds a handful of campaigns: load each once instead of joining it into every
     # row, so its content JSON is decoded (and parsed by campaigns.content) once per batch.
     campaigns = Campaign.objects.in_bulk({row.campaign_id for row in rows})
@@ -59,11 +86,11 @@ def claim(account: ChannelAccount, *, owner: str, limit: int, now: datetime) -> 
     return rows
 
 
-# PostgreSQL: claim in one statement. SKIP LOCKED passes over rows another claimer holds
-# instead of waiting for them. Each state is read on its own so that the index (account,
-# state, priority, due_at) hands rows over already in order and the LIMIT stops the scan: with
-# `state IN (…)` PostgreSQL sorted the whole backlog on every claim (57 ms at 200,000 rows).
-# The filter is due() below, written out.
+# PostgreSQL: the claim, as common table expressions ending in `claimed`. SKIP LOCKED passes
+# over rows another claimer holds instead of waiting for them. Each state is read on its own so
+# that the index (account, state, priority, due_at) hands rows over already in order and the
+# LIMIT stops the scan: with `state IN (…)` PostgreSQL sorted the whole backlog on every
+# claim (57 ms at 200,000 rows). The filter is due() below, written out.
 CLAIM_SQL = f"""
     WITH paused AS (SELECT id FROM {C} WHERE status = 'paused'),
     pending AS (
@@ -83,21 +110,18 @@ CLAIM_SQL = f"""
     picked AS (
         SELECT id FROM (SELECT * FROM pending UNION ALL SELECT * FROM deferred) AS due
         ORDER BY priority, due_at LIMIT %(limit)s
+    ),
+    claimed AS (
+        UPDATE {T} SET state = 'claimed', claimed_by = %(owner)s
+        WHERE id IN (SELECT id FROM picked)
+        RETURNING *
     )
-    UPDATE {T} SET state = 'claimed', claimed_by = %(owner)s
-    WHERE id IN (SELECT id FROM picked)
-    RETURNING id
 """  # noqa: S608 - table names are ours, values are parameters
 
 
 def _claim_ids(account_id: int, *, owner: str, limit: int, now: datetime) -> list[int]:
-    if connection.vendor == "postgresql":
-        params = {"owner": owner, "account": account_id, "now": now, "limit": limit}
-        with connection.cursor() as cursor:
-            cursor.execute(CLAIM_SQL, params)
-            return [row[0] for row in cursor.fetchall()]
-    # SQLite: no SKIP LOCKED; the lease makes us the only claimer, and the IMMEDIATE
-    # transaction keeps the read and the write together.
+    """SQLite: no SKIP LOCKED; the lease makes us the only claimer, and the IMMEDIATE
+    transaction keeps the read and the write together."""
     with transaction.atomic():
         rows = due(now).filter(account_id=account_id).order_by("priority", "due_at")
         ids = list(rows.values_list("id", flat=True)[:limit])
@@ -105,6 +129,57 @@ def _claim_ids(account_id: int, *, owner: str, limit: int, now: datetime) -> lis
             state=State.CLAIMED, claimed_by=owner
         )
     return ids
+
+
+# PostgreSQL: the claim and the load in one statement. The ORM's select_related form of the
+# load cost a second round trip, its compile step and a 500-item IN list quoted on the client:
+# together a quarter of the main thread's time per row (bench/dispatch.py).
+def _fields(model: type[Model], names: tuple[str, ...]) -> list[Field]:
+    """The model's concrete fields among `names`, in the model's order (what from_db wants)."""
+    return [f for f in model._meta.concrete_fields if f.name in names]
+
+
+_FIELDS = [_fields(model, names) for model, _, _, _, names in LOADED]
+_SELECT = ", ".join(
+    f"{alias}.{f.column}"
+    for (_, _, alias, _, _), fields in zip(LOADED, _FIELDS, strict=True)
+    for f in fields
+)
+_JOINS = " ".join(join.format(table=model._meta.db_table) for model, _, _, join, _ in LOADED[1:])
+CLAIM_AND_LOAD_SQL = f"""{CLAIM_SQL}
+    SELECT {_SELECT} FROM claimed AS d {_JOINS}
+    ORDER BY d.priority, d.due_at, d.id
+"""  # noqa: S608 - table and column names are ours, values are parameters
+_SPANS = []  # each model's slice of a record, and the attnames for from_db
+_start = 0
+for _loaded in _FIELDS:
+    _SPANS.append((_start, _start + len(_loaded), [f.attname for f in _loaded]))
+    _start += len(_loaded)
+
+
+def _claim_and_load(account_id: int, *, owner: str, limit: int, now: datetime) -> list[Delivery]:
+    params = {"owner": owner, "account": account_id, "now": now, "limit": limit}
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_AND_LOAD_SQL, params)
+        records = cursor.fetchall()
+    db = connection.alias
+    (d0, d1, d_names), (s0, s1, s_names), (c0, c1, c_names), (o0, o1, o_names), (p0, p1, _) = _SPANS
+    set_subscription = Delivery.subscription.field.set_cached_value
+    set_customer = Subscription.customer.field.set_cached_value
+    set_order = Delivery.order.field.set_cached_value
+    set_own_order = Subscription.order.field.set_cached_value
+    rows = []
+    for record in records:
+        row = Delivery.from_db(db, d_names, record[d0:d1])
+        subscription = Subscription.from_db(db, s_names, record[s0:s1])
+        set_customer(subscription, Customer.from_db(db, c_names, record[c0:c1]))
+        # A LEFT JOIN that found nothing is cached as None too: no query on access.
+        set_order(row, Order.from_db(db, o_names, record[o0:o1]) if record[o0] else None)
+        own = Order.from_db(db, o_names, record[p0:p1]) if record[p0] else None
+        set_own_order(subscription, own)
+        set_subscription(row, subscription)
+        rows.append(row)
+    return rows
 
 
 # The fence: a row becomes `sending` only while its owner provably holds a live lease, in the

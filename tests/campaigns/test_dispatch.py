@@ -306,7 +306,8 @@ def test_it_never_sends_a_delivery_twice_with_two_dispatchers_on_one_account(
     assert states(account) == Counter({"sent": 100})
 
 
-@pytest.mark.parametrize(("kind", "reads"), [("one_off", 5), ("recurring", 6)])
+@pytest.mark.postgres  # SQLite records outcomes one statement per row, by design
+@pytest.mark.parametrize(("kind", "reads"), [("one_off", 4), ("recurring", 5)])
 def test_it_costs_no_query_per_row(account_on, fake_platform, kind, reads):
     # no per-row query (a deferred field read, a lazy relation) hides in policies or content:
     # every policy runs (quiet hours outside their window; for a weekly menu, the check for
@@ -339,8 +340,9 @@ def test_it_costs_no_query_per_row(account_on, fake_platform, kind, reads):
         assert states(account)["sent"] > 0
         return sum(bool(READS.search(q["sql"])) for q in captured.captured_queries)
 
-    # the account, the batch, its campaigns, its order items, the frequency cap (and for a
-    # weekly menu its customers' recent orders)
+    # the account, the batch's campaigns, its order items, the frequency cap (and for a weekly
+    # menu its customers' recent orders); the batch itself comes back from the claim
+    # statement (campaigns/dispatch/claim.py), whichever its size
     assert dispatch(50) == dispatch(5) == reads
 
 
