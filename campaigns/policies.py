@@ -15,13 +15,13 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Max
+from django.db.models import Func, Max, OuterRef, Subquery
 
 from campaigns.already_ordered import ALREADY_ORDERED, ordered_since
 from campaigns.models import Campaign, Delivery
 from channels.providers import PROVIDERS
 from channels.providers.base import SendOptions
-from subscriptions.models import Order
+from subscriptions.models import Order, Subscription
 
 SEND, SKIP, DEFER = "send", "skip", "defer"
 SERVICE, MARKETING = Campaign.Category.SERVICE, Campaign.Category.MARKETING
@@ -146,18 +146,24 @@ class FrequencyCap:
         if not customers:
             return cls(Counter())
         since = now - timedelta(days=settings.MARKETING_CAP_DAYS)
-        rows = (
-            Delivery.objects.filter(
-                subscription__customer_id__in=customers,
-                campaign__category=MARKETING,
-                state__in=SENT_OR_MAYBE,
-                sent_at__gte=since,
-            )
-            .values_list("subscription__customer_id")
-            .annotate(n=Count("id"))
-            .order_by()
+        # Counted per subscription, in a subquery run once for each on the index
+        # (subscription, sent_at), whatever the statistics say. A join let the planner start
+        # from the deliveries when its statistics were stale (a campaign just written, or
+        # just sent: sent_at was NULL when last analyzed), and each batch then read every
+        # marketing delivery (60 ms a batch at 90,000 rows; bench/dispatch.py).
+        sent = Delivery.objects.filter(
+            subscription=OuterRef("pk"),
+            campaign__in=Campaign.objects.filter(category=MARKETING).values("pk"),
+            state__in=SENT_OR_MAYBE,
+            sent_at__gte=since,
         )
-        return cls(Counter(dict(rows)))
+        # COUNT as a plain function: no GROUP BY, one number per subscription.
+        n = Subquery(sent.annotate(n=Func("pk", function="COUNT")).values("n"))
+        rows = Subscription.objects.filter(customer_id__in=customers).values_list("customer_id", n)
+        counts: Counter[int] = Counter()
+        for customer_id, n in rows:
+            counts[customer_id] += n
+        return cls(counts)
 
     def reached(self, customer_id: int) -> bool:
         return self.counts[customer_id] >= self.limit
