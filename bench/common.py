@@ -183,6 +183,9 @@ def seed(
         ],
         batch_size=5000,
     )  # fmt: skip
+    from campaigns.materialize import analyze_deliveries
+
+    analyze_deliveries()  # as the materialization tick does after writing this many rows
     return campaign
 
 

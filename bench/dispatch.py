@@ -1,6 +1,6 @@
 """Dispatch throughput end to end: claim -> policies -> render -> HTTP -> outcome committed.
 
-    .venv/bin/python -m bench.dispatch [--deliveries 20000] [--threads 32] [--batch 500]
+    .venv/bin/python -m bench.dispatch [--deliveries 20000] [--threads 64] [--batch 500]
                                        [--kind telegram] [--accounts 1] [--compare]
 
 N due deliveries against the unthrottled fake platform server (its own process, loopback) on
@@ -89,7 +89,7 @@ def run_variant(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=20_000)
-    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=64, help="DISPATCH_MAX_THREADS' default")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--kind", default="telegram", choices=sorted(common.CREDENTIALS))
     parser.add_argument("--accounts", type=int, default=1)
@@ -107,11 +107,11 @@ def main(argv: list[str] | None = None) -> int:
             ]
             if args.compare:
                 variants += [
-                    ("1 account, 8 threads", {"accounts": 1, "threads": 8}),
-                    ("1 account, 64 threads", {"accounts": 1, "threads": 64}),
+                    ("1 account, 32 threads", {"accounts": 1, "threads": 32}),
+                    ("1 account, 128 threads", {"accounts": 1, "threads": 128}),
                     ("1 account, batch 100", {"accounts": 1, "batch": 100}),
-                    ("2 accounts (2 processes)", {"accounts": 2, "threads": 16}),
-                    ("4 accounts (4 processes)", {"accounts": 4, "threads": 8}),
+                    ("2 accounts (2 processes)", {"accounts": 2, "threads": 32}),
+                    ("4 accounts (4 processes)", {"accounts": 4, "threads": 16}),
                 ]
             for label, knobs in variants:
                 options = {

@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from campaigns.already_ordered import DAYS_CONDITION, SKIP_CONDITION
-from campaigns.materialize import one_off_materialize, recurring_materialize
+from campaigns.materialize import analyze_deliveries, one_off_materialize, recurring_materialize
 from campaigns.models import Campaign, Delivery
 from campaigns.triggers import (
     CONDITIONS,
@@ -238,6 +238,8 @@ def materialize_tick(*, now: dt.datetime | None = None, refresh: bool | None = N
             created += _materialize_locked(pk, now)
         except Exception:  # one broken campaign must not stop the others
             log.exception("materializing campaign %s failed", pk)
+    if created >= settings.MATERIALIZE_ANALYZE_ROWS:
+        analyze_deliveries()
     order_events_sweep(now=now)
     one_offs_finish(now=now)
     return created

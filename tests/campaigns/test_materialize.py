@@ -274,3 +274,31 @@ def test_the_tick_finishes_only_materialized_one_offs():
     assert (statuses[later.pk], statuses[weekly.pk], statuses[paused.pk]) == (
         "scheduled", "running", "paused",
     )  # fmt: skip
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("threshold", "analyzed"), [(3, True), (4, False)])
+def test_a_tick_that_wrote_many_rows_refreshes_the_planner_statistics(
+    settings, threshold, analyzed
+):
+    # Given three subscribers and a due one-off
+    settings.MATERIALIZE_ANALYZE_ROWS = threshold
+    for _ in range(3):
+        subscriber()
+    one_off()
+
+    def last_analyzed() -> dt.datetime | None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # not the transaction's copy
+            cursor.execute(
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'campaigns_delivery'"
+            )
+            return cursor.fetchone()[0]
+
+    before = last_analyzed()
+
+    # When the tick writes its three rows
+    materialize_tick(now=NOW, refresh=False)
+
+    # Then the delivery table was analyzed only if that reached the threshold
+    assert (last_analyzed() != before) is analyzed
