@@ -87,6 +87,39 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each named process tree (Linux /proc), plus PostgreSQL."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent, used, name = {}, {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        pid = int(entry.name)
+        parent[pid], name[pid] = int(fields[1]), stat.split("(", 1)[1].rsplit(")", 1)[0]
+        # own user + system time and that of waited-for children (gunicorn/prefork respawns)
+        used[pid] = sum(int(v) for v in fields[11:15]) / tick
+    totals = dict.fromkeys([*roots, "postgres"], 0.0)
+    for pid, seconds in used.items():
+        if name[pid] == "postgres":
+            totals["postgres"] += seconds
+            continue
+        node = pid
+        while node in parent and node > 1:
+            for label, root in roots.items():
+                if node == root:
+                    totals[label] += seconds
+                    node = 0
+                    break
+            else:
+                node = parent[node]
+    return totals
+
+
 @contextmanager
 def fake_platform_process(max_records: int = 50_000, nice: int = 0) -> Iterator[str]:
     """`python -m channels.fake_platform` on a free loopback port; yields its URL.

@@ -44,6 +44,11 @@ def _child(args: tuple[int, int, int]) -> dict[str, int]:
     return _dispatch(*args)
 
 
+def _pg_cpu() -> float:
+    """CPU seconds of every PostgreSQL process on this machine (the server is local)."""
+    return common.tree_cpu_seconds({})["postgres"]
+
+
 def run_variant(
     url: str,
     label: str,
@@ -62,7 +67,7 @@ def run_variant(
         common.seed(account, n // accounts)
     total = (n // accounts) * accounts
     fake_before = common.fake(url, "GET", "stats")["total"]
-    cpu_before = (common.cpu_seconds(), common.cpu_seconds(common.FAKE_PID[0]))
+    cpu_before = (common.cpu_seconds(), common.cpu_seconds(common.FAKE_PID[0]), _pg_cpu())
     started = time.perf_counter()
     if accounts == 1:
         _dispatch(made[0].pk, threads, batch)
@@ -74,12 +79,14 @@ def run_variant(
     elapsed = time.perf_counter() - started
     ours = common.cpu_seconds() - cpu_before[0]
     fakes = common.cpu_seconds(common.FAKE_PID[0]) - cpu_before[1]
+    pg = _pg_cpu() - cpu_before[2]
     sent = Delivery.objects.filter(account__in=made, state="sent").count()
     requests = common.fake(url, "GET", "stats")["total"] - fake_before
     rate = sent / elapsed
     print(
         f"{label:<34} {sent:>6}/{total} sent in {elapsed:6.2f} s = {rate:6.0f}/s | CPU per "
-        f"delivery: dispatcher {ours / sent * 1e6:4.0f} us, fake {fakes / sent * 1e6:4.0f} us | "
+        f"delivery: dispatcher {ours / sent * 1e6:4.0f} us, fake {fakes / sent * 1e6:4.0f} us, "
+        f"PostgreSQL {pg / sent * 1e6:4.0f} us | "
         f"{requests} requests",
         flush=True,
     )

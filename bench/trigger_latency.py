@@ -68,39 +68,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
-    """CPU seconds used so far by each named process tree (Linux /proc), plus PostgreSQL."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parent, used, name = {}, {}, {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        pid = int(entry.name)
-        parent[pid], name[pid] = int(fields[1]), stat.split("(", 1)[1].rsplit(")", 1)[0]
-        # own user + system time and that of waited-for children (gunicorn/prefork respawns)
-        used[pid] = sum(int(v) for v in fields[11:15]) / tick
-    totals = dict.fromkeys([*roots, "postgres"], 0.0)
-    for pid, seconds in used.items():
-        if name[pid] == "postgres":
-            totals["postgres"] += seconds
-            continue
-        node = pid
-        while node in parent and node > 1:
-            for label, root in roots.items():
-                if node == root:
-                    totals[label] += seconds
-                    node = 0
-                    break
-            else:
-                node = parent[node]
-    return totals
-
-
 def fixtures(count: int, fake_url: str) -> str:
     """A Telegram account on the fake server, `count` customers with an order and a
     subscription each, a zero-delay triggered campaign; returns an API key."""
@@ -282,10 +249,10 @@ def main() -> None:
             print(f"logs in {logs}")
             roots = {"web": procs[1].pid, "worker": procs[2].pid, "beat": procs[3].pid,
                      "fake": procs[0].pid, "bench (load)": os.getpid()}  # fmt: skip
-            before = cpu_seconds(roots)
+            before = common.tree_cpu_seconds(roots)
             posted = load(web, key, count, args.rate)
             got = received(fake_url, set(posted), timeout=60)
-            after = cpu_seconds(roots)
+            after = common.tree_cpu_seconds(roots)
             stages(posted, got)
             print("CPU ms per event:", ", ".join(
                 f"{k} {(after[k] - before[k]) * 1000 / count:.1f}" for k in after))  # fmt: skip
