@@ -120,7 +120,11 @@ def main() -> None:
         from django.db import connection
         from django.utils import timezone
 
-        from campaigns.materialize import one_off_materialize, recurring_materialize
+        from campaigns.materialize import (
+            analyze_deliveries,
+            one_off_materialize,
+            recurring_materialize,
+        )
         from campaigns.models import Campaign
         from channels.models import ChannelAccount
 
@@ -153,6 +157,10 @@ def main() -> None:
         seconds = timed(
             f"one-off, whole audience, {slices} slices (target <= 15 s)",
             lambda: one_off_materialize(campaign=one_off, now=now),
+        )
+        timed(
+            "then ANALYZE, as the tick does after it",
+            lambda: analyze_deliveries() or 0,
         )
         timed(
             "same again: idempotent, inserts nothing",
