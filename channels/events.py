@@ -16,6 +16,10 @@ class EventKind(StrEnum):
     READ = "read"  # receipt: message_ids or watermark
     BLOCKED = "blocked"  # blocked the bot or unsubscribed on the platform (reason says which)
     RESUBSCRIBED = "resubscribed"  # unblocked / subscribed again on the platform
+    # Marketing only: the customer still gets service messages (WhatsApp user_preferences,
+    # Messenger's Marketing Messages opt-in).
+    MARKETING_STOPPED = "marketing_stopped"
+    MARKETING_RESUMED = "marketing_resumed"
     UNKNOWN = "unknown"  # verified but of no interest; stored for the record
 
 

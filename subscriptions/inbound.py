@@ -1,4 +1,5 @@
-"""What the bot does with each inbound event: link on Start, STOP, settings, blocks.
+"""What the bot does with each inbound event: link on Start, STOP, settings, blocks, and the
+platforms' marketing opt-outs.
 
 Called by channels.inbound (settings.INBOUND_EVENT_HANDLERS) with each stored event, inside its
 transaction; returns the replies to send. Payloads other than "sub:..." (survey answers, CTA
@@ -39,6 +40,9 @@ SETTINGS = "sub:settings"
 START = "sub:start"
 DONE = "sub:done"
 TOPIC = "sub:topic:"
+# What a platform's "stop marketing messages" covers: the weekly menu and promotions. Surveys
+# are about an order the customer placed, and service messages need no topic.
+MARKETING_TOPICS = frozenset({"menu", "promotions"})
 
 
 def handle_event(event: InboundEvent) -> list[Reply]:
@@ -140,12 +144,35 @@ def _on_resubscribed(event: InboundEvent) -> list[RichMessage]:
     return []
 
 
+def _on_marketing(event: InboundEvent) -> list[RichMessage]:
+    """The customer stopped (or resumed) the business's marketing messages on the platform:
+    their marketing topics go off (or on), with a consent event; the subscription stays."""
+    subscription = _subscription(event)
+    if subscription is None:
+        return []
+    topics = set(subscription.topics())
+    if event.kind == EventKind.MARKETING_STOPPED:
+        topics -= MARKETING_TOPICS
+    else:
+        topics |= MARKETING_TOPICS
+    subscription_set_topics(
+        subscription=subscription,
+        topics=topics,
+        source="platform",
+        evidence=event.reason,
+        at=event.occurred_at,
+    )
+    return []  # the platform told them already
+
+
 _HANDLERS: dict[str, Callable[[InboundEvent], list[RichMessage]]] = {
     EventKind.START: _on_start,
     EventKind.TEXT: _on_text,
     EventKind.BUTTON: _on_button,
     EventKind.BLOCKED: _on_blocked,
     EventKind.RESUBSCRIBED: _on_resubscribed,
+    EventKind.MARKETING_STOPPED: _on_marketing,
+    EventKind.MARKETING_RESUMED: _on_marketing,
 }
 
 

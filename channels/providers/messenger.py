@@ -57,8 +57,8 @@ MESSAGING_KINDS: dict[str, EventKind] = {
 }
 # optin.notification_messages_status of Marketing Messages (docs: .../marketing-messages).
 OPTIN_KINDS: dict[str, tuple[EventKind, str]] = {
-    "STOP_NOTIFICATIONS": (EventKind.BLOCKED, "stopped marketing messages"),
-    "RESUME_NOTIFICATIONS": (EventKind.RESUBSCRIBED, "resumed marketing messages"),
+    "STOP_NOTIFICATIONS": (EventKind.MARKETING_STOPPED, "stopped marketing messages"),
+    "RESUME_NOTIFICATIONS": (EventKind.MARKETING_RESUMED, "resumed marketing messages"),
 }
 
 # Source: https://developers.facebook.com/documentation/business-messaging/messenger-platform/error-codes

@@ -65,15 +65,17 @@ STATUS_KINDS: dict[str, EventKind] = {"delivered": EventKind.DELIVERED, "read": 
 FAILED_OPT_OUTS: dict[int, str] = {131050: "user stopped marketing messages"}
 # user_preferences[].value (DOCS + "reference/user_preferences").
 PREFERENCE_KINDS: dict[str, tuple[EventKind, str]] = {
-    "stop": (EventKind.BLOCKED, "stopped marketing messages"),
-    "resume": (EventKind.RESUBSCRIBED, "resumed marketing messages"),
+    "stop": (EventKind.MARKETING_STOPPED, "stopped marketing messages"),
+    "resume": (EventKind.MARKETING_RESUMED, "resumed marketing messages"),
 }
 
 # Source: https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
 WHATSAPP_ERRORS: ErrorTable = {
     **GRAPH_ERRORS,
     (131026, None): Rule(RecipientGone, "message undeliverable"),
-    (131050, None): Rule(RecipientGone, "user stopped marketing messages"),
+    # Marketing only: this send is skipped, service messages still reach them (the status
+    # webhook's 131050 turns their marketing topics off).
+    (131050, None): Rule(RejectedByPolicy, "user stopped marketing messages"),
     (131047, None): Rule(RejectedByPolicy, "re-engagement: window closed, a template is needed"),
     (131049, None): Rule(RejectedByPolicy, "not delivered to keep the ecosystem healthy"),
     (132001, None): Rule(RejectedByPolicy, "template does not exist in this language"),
@@ -235,7 +237,7 @@ def _status(status: dict[str, Any]) -> NormalizedEvent:
         code = as_int(errors[0].get("code"))
         reason = f"{code}: {errors[0].get('title') or errors[0].get('message') or 'failed'}"
         if code in FAILED_OPT_OUTS:
-            kind, reason = EventKind.BLOCKED, FAILED_OPT_OUTS[code]
+            kind, reason = EventKind.MARKETING_STOPPED, FAILED_OPT_OUTS[code]
     user = platform_id(status.get("recipient_user_id")) or platform_id(status.get("recipient_id"))
     ids, stamp = ((wamid,) if wamid else ()), status.get("timestamp")
     event_id = f"status:{wamid}:{state}"

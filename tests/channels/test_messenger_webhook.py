@@ -86,15 +86,15 @@ EXPECTED = {
         "event_id": f"read:{PSID}:1767226299000",
     },
     "optin_stop": {
-        "kind": "blocked",
+        "kind": "marketing_stopped",
         "platform_user_id": PSID,
         "reason": "stopped marketing messages",
-        "event_id": f"blocked:{PSID}:1767226400000",
+        "event_id": f"marketing_stopped:{PSID}:1767226400000",
     },
     "optin_resume": {
-        "kind": "resubscribed",
+        "kind": "marketing_resumed",
         "reason": "resumed marketing messages",
-        "event_id": f"resubscribed:{PSID}:1767226400000",
+        "event_id": f"marketing_resumed:{PSID}:1767226400000",
     },
 }
 

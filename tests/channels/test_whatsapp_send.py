@@ -203,7 +203,7 @@ def test_it_refuses_outside_the_window_without_a_template_and_without_a_request(
     ("code", "status", "expected", "seconds"),
     [
         (131026, 400, RecipientGone, None),
-        (131050, 400, RecipientGone, None),
+        (131050, 400, RejectedByPolicy, None),  # marketing only: service still reaches them
         (131047, 400, RejectedByPolicy, None),
         (131049, 400, RejectedByPolicy, None),
         (131048, 400, RetryAfter, 900),

@@ -58,7 +58,7 @@ EXPECTED = {
         "event_id": f"status:{WAMID}:read",
     },
     "status_failed_131050": {
-        "kind": "blocked",
+        "kind": "marketing_stopped",
         "platform_user_id": WA_ID,
         "reason": "user stopped marketing messages",
         "event_id": f"status:{WAMID}:failed",
@@ -69,12 +69,15 @@ EXPECTED = {
         "message_ids": [WAMID],
     },
     "user_preferences_stop": {
-        "kind": "blocked",
+        "kind": "marketing_stopped",
         "platform_user_id": WA_ID,
         "reason": "stopped marketing messages",
         "event_id": f"preference:{WA_ID}:marketing_messages:stop:1767226500",
     },
-    "user_preferences_resume": {"kind": "resubscribed", "reason": "resumed marketing messages"},
+    "user_preferences_resume": {
+        "kind": "marketing_resumed",
+        "reason": "resumed marketing messages",
+    },
 }
 
 

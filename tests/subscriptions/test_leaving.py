@@ -111,7 +111,7 @@ BLOCK_SIGNALS = {
     "messenger": "send error 551: This person isn't available right now",
     "viber": "unsubscribed",
     "vk": "message_deny",
-    "whatsapp": "send error 131050: user stopped marketing messages",
+    "whatsapp": "send error 131026: message undeliverable",
 }
 
 
