@@ -1,6 +1,5 @@
 import http.client
 import json
-import socket
 import socketserver
 import ssl
 import subprocess
@@ -323,33 +322,59 @@ def test_it_sends_one_well_formed_request(answering):
     assert "Content-Length: 17\r\n" in headers  # {"text":"\\u00e9"}
 
 
-def test_it_reports_a_certificate_that_does_not_verify_as_configuration(tmp_path):
-    # A TLS server with a self-signed certificate: not the platform it claims to be.
+@pytest.fixture
+def tls_answering(tmp_path):
+    """Like `answering`, over TLS with a fresh self-signed certificate for 127.0.0.1; yields
+    (start, the certificate's path)."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True,
     )  # fmt: skip
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    listener = socket.create_server(("127.0.0.1", 0))
-    got_request = threading.Event()
 
-    def serve() -> None:
-        conn, _ = listener.accept()
-        try:
-            with context.wrap_socket(conn, server_side=True) as tls:
-                if tls.recv(1):
-                    got_request.set()
-        except (ssl.SSLError, OSError):
-            pass
+    servers = []
 
-    threading.Thread(target=serve, daemon=True).start()
-    port = listener.getsockname()[1]
+    def start(raw: bytes) -> RawServer:
+        server = RawServer(raw)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server
+
+    yield start, cert
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_it_reports_a_certificate_that_does_not_verify_as_configuration(tls_answering):
+    # A TLS server whose certificate no CA signed: not the platform it claims to be.
+    start, _ = tls_answering
+    server = start(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
 
     with pytest.raises(ConfigurationError, match="CERTIFICATE_VERIFY_FAILED"):
-        PlatformSession().post(f"https://127.0.0.1:{port}/x", json_body={})
+        PlatformSession().post(f"https://127.0.0.1:{server.port}/x", json_body={})
 
-    listener.close()
-    assert not got_request.is_set()
+    assert server.request_lines == []
+
+
+def test_it_talks_https_with_a_platform_it_trusts(tls_answering, monkeypatch):
+    # The certificate trusted as a CA would be: requests and answers go inside TLS.
+    start, cert = tls_answering
+    monkeypatch.setattr(
+        "channels.http_connection._context", ssl.create_default_context(cafile=cert)
+    )
+    server = start(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+    session = PlatformSession()
+
+    answers = [
+        session.post(f"https://127.0.0.1:{server.port}/bot1:x/send", json_body={}) for _ in range(2)
+    ]
+
+    assert [(a.status_code, a.content) for a in answers] == [(200, b"{}")] * 2
+    assert server.request_lines == [b"POST /bot1:x/send HTTP/1.1"] * 2
+    assert server.connections == 1  # kept alive
