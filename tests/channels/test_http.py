@@ -1,5 +1,6 @@
 import http.client
 import json
+import socket
 import socketserver
 import ssl
 import subprocess
@@ -378,3 +379,48 @@ def test_it_talks_https_with_a_platform_it_trusts(tls_answering, monkeypatch):
     assert [(a.status_code, a.content) for a in answers] == [(200, b"{}")] * 2
     assert server.request_lines == [b"POST /bot1:x/send HTTP/1.1"] * 2
     assert server.connections == 1  # kept alive
+
+
+def test_it_tunnels_https_through_a_proxy_that_allows_it(tls_answering, monkeypatch):
+    # A proxy that answers CONNECT with 200 and then relays bytes both ways to the platform.
+    start, cert = tls_answering
+    monkeypatch.setattr(
+        "channels.http_connection._context", ssl.create_default_context(cafile=cert)
+    )
+    platform = start(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    asked: list[bytes] = []
+
+    class Tunnel(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            asked.append(self.rfile.readline().rstrip())
+            while self.rfile.readline() not in (b"\r\n", b""):
+                pass
+            upstream = socket.create_connection(("127.0.0.1", platform.port))
+            self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            relay = threading.Thread(target=_pipe, args=(upstream, self.connection), daemon=True)
+            relay.start()
+            _pipe(self.connection, upstream)
+
+    proxy = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Tunnel)
+    proxy.daemon_threads = True
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{proxy.server_address[1]}")
+    monkeypatch.setenv("no_proxy", "")
+    try:
+        # 127.0.0.1 is in the certificate, so the name to verify is the platform's own
+        answer = PlatformSession().post(f"https://127.0.0.1:{platform.port}/x", json_body={})
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+    assert (answer.status_code, answer.content) == (200, b"{}")
+    assert asked == [f"CONNECT 127.0.0.1:{platform.port} HTTP/1.0".encode()]
+    assert platform.request_lines == [b"POST /x HTTP/1.1"]
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
