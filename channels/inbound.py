@@ -13,7 +13,7 @@ from channels.errors import MalformedPayload
 from channels.events import NormalizedEvent
 from channels.models import ChannelAccount, InboundEvent
 from channels.providers.base import Reply, WebhookRequest
-from channels.sanitize import storable_json, storable_text
+from channels.sanitize import masked_json, storable_json, storable_text
 
 log = logging.getLogger(__name__)
 
@@ -67,24 +67,29 @@ def _reply_enqueue(account: ChannelAccount, reply: Reply) -> None:
 def _store(account: ChannelAccount, events: list[NormalizedEvent]) -> list[InboundEvent]:
     """Rows to act on: new events, and earlier copies that were stored but never processed."""
     rows = []
-    for fields in [_fields(event) for event in events]:  # all checked before any is stored
+    for fields, clear in [_fields(event) for event in events]:  # all checked before any is stored
         try:
             with transaction.atomic():
-                rows.append(InboundEvent.objects.create(account=account, **fields))
+                row = InboundEvent.objects.create(account=account, **fields)
         except IntegrityError:
-            earlier = InboundEvent.objects.get(account=account, event_id=fields["event_id"])
-            if earlier.processed_at is None:
-                rows.append(earlier)
+            row = InboundEvent.objects.get(account=account, event_id=fields["event_id"])
+            if row.processed_at is not None:
+                continue
+        # The handlers get the event as it arrived; only the stored copy is masked.
+        for name, value in clear.items():
+            setattr(row, name, value)
+        rows.append(row)
     return rows
 
 
-def _fields(event: NormalizedEvent) -> dict:
-    """The row's fields, storable in PostgreSQL; MalformedPayload if the event cannot be kept."""
+def _fields(event: NormalizedEvent) -> tuple[dict, dict]:
+    """The row's fields, storable in PostgreSQL, and the unmasked values of those that hide
+    the deep-link token; MalformedPayload if the event cannot be kept."""
     user = storable_text(event.platform_user_id)
     if len(user) > MAX_USER_ID:
         # Cutting it would merge different customers: no platform's ids come near this.
         raise MalformedPayload(f"platform user id longer than {MAX_USER_ID} characters")
-    return {
+    fields = {
         "kind": event.kind.value,
         "platform_user_id": user,
         "event_id": storable_text(event.event_id)[:255],
@@ -100,6 +105,23 @@ def _fields(event: NormalizedEvent) -> dict:
         "locale": storable_text(event.locale)[:MAX_LOCALE],
         "raw": storable_json(event.raw),
     }
+    token = fields["token"]
+    shown = _token_kept(token)
+    if shown == token:
+        return fields, {}
+    clear = {name: fields[name] for name in ("token", "text", "payload", "raw")}
+    fields["token"] = shown
+    fields["text"] = fields["text"].replace(token, shown)
+    fields["payload"] = fields["payload"].replace(token, shown)
+    fields["raw"] = masked_json(fields["raw"], token, shown)
+    return fields, clear
+
+
+def _token_kept(token: str) -> str:
+    """What the stored event keeps of a deep-link token (settings.INBOUND_TOKEN_KEPT)."""
+    if not token or not settings.INBOUND_TOKEN_KEPT:
+        return token
+    return import_string(settings.INBOUND_TOKEN_KEPT)(token)
 
 
 def inbound_event_process(*, event: InboundEvent) -> list[Reply]:

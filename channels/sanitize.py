@@ -28,6 +28,17 @@ def storable_text(text: str) -> str:
     return text
 
 
+def masked_json(value: Any, secret: str, shown: str) -> Any:
+    """`value` (decoded, storable JSON) with `secret` replaced by `shown` in every string."""
+    if isinstance(value, str):
+        return value.replace(secret, shown)
+    if isinstance(value, dict):
+        return {key: masked_json(item, secret, shown) for key, item in value.items()}
+    if isinstance(value, list):
+        return [masked_json(item, secret, shown) for item in value]
+    return value
+
+
 def storable_json(value: Any, depth: int = 0) -> Any:
     """`value` (decoded JSON) with every string made storable and non-finite numbers as null.
 

@@ -215,6 +215,9 @@ INBOUND_EVENT_HANDLERS: list[str] = [
 # Called (account=, platform_user_id=, reason=) when a reply finds the user gone (blocked us):
 # the app that owns subscriptions marks it, so channels imports none of it. Empty = nobody.
 RECIPIENT_GONE_HANDLER = env_str("RECIPIENT_GONE_HANDLER", "subscriptions.services.recipient_gone")
+# What of a deep-link token an inbound event may keep (the rest is a bearer credential): the
+# stored event has it in place of the token wherever the token appears. Empty = keep it all.
+INBOUND_TOKEN_KEPT = env_str("INBOUND_TOKEN_KEPT", "subscriptions.tokens.token_stored")
 # A reply still unsent this long after its first try (the account paused by a 429, the
 # platform down) is dropped and logged: a welcome minutes late confuses more than it helps.
 REPLY_MAX_AGE_SECONDS = env_float("REPLY_MAX_AGE_SECONDS", 120.0)

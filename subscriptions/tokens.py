@@ -94,6 +94,15 @@ def token_prefix(token: str) -> str:
     return token[:PAYLOAD_CHARS]
 
 
+def token_stored(text: str) -> str:
+    """What an inbound event may keep of a start parameter: a token of our shape (valid or not:
+    a forged one is kept as evidence the same way) cut to its prefix; anything else, such as
+    an ad's ref, is no credential and stays as it is."""
+    if len(text) == TOKEN_LENGTH and _ALPHABET.fullmatch(text):
+        return token_prefix(text)
+    return text
+
+
 def _signer() -> Signer:
     # Read settings on each call so rotation (and tests overriding settings) take effect.
     secrets = list(reversed(settings.TOKEN_SECRETS))
