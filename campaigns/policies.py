@@ -35,6 +35,10 @@ class Decision:
     reason: str = ""
     options: SendOptions | None = None  # for SEND
     due_at: datetime | None = None  # for DEFER
+    # SEND of marketing to a customer with another active chat: another account's dispatcher
+    # may send them marketing meanwhile, so the cap is checked again as the row is marked
+    # `sending` (campaigns/dispatch/cap_fence.py).
+    recheck_cap: bool = False
 
 
 def evaluate(deliveries: Sequence[Delivery], *, now: datetime) -> list[Decision]:
@@ -72,6 +76,7 @@ def decide(
         return Decision(SKIP, "holdout")
     if marketing:
         cap.count(customer.pk)  # a second message in the same batch counts too
+        return Decision(SEND, options=options, recheck_cap=customer.pk in cap.shared)
     return Decision(SEND, options=options)
 
 
@@ -134,8 +139,9 @@ def held_out(campaign_id: int, subscription_id: int, percent: float) -> bool:
 class FrequencyCap:
     """Marketing messages per customer in the last MARKETING_CAP_DAYS, across all campaigns."""
 
-    def __init__(self, counts: Counter[int]) -> None:
+    def __init__(self, counts: Counter[int], shared: frozenset[int] = frozenset()) -> None:
         self.counts = counts
+        self.shared = shared  # customers with more than one active chat
         self.limit = settings.MARKETING_CAP_COUNT
 
     @classmethod
@@ -143,33 +149,43 @@ class FrequencyCap:
         customers = {
             d.subscription.customer_id for d in deliveries if d.campaign.category == MARKETING
         }
-        if not customers:
-            return cls(Counter())
-        since = now - timedelta(days=settings.MARKETING_CAP_DAYS)
-        # Counted per subscription, in a subquery run once for each on the index
-        # (subscription, sent_at), whatever the statistics say. A join let the planner start
-        # from the deliveries when its statistics were stale (a campaign just written, or
-        # just sent: sent_at was NULL when last analyzed), and each batch then read every
-        # marketing delivery (60 ms a batch at 90,000 rows; bench/dispatch.py).
-        sent = Delivery.objects.filter(
-            subscription=OuterRef("pk"),
-            campaign__in=Campaign.objects.filter(category=MARKETING).values("pk"),
-            state__in=SENT_OR_MAYBE,
-            sent_at__gte=since,
-        )
-        # COUNT as a plain function: no GROUP BY, one number per subscription.
-        n = Subquery(sent.annotate(n=Func("pk", function="COUNT")).values("n"))
-        rows = Subscription.objects.filter(customer_id__in=customers).values_list("customer_id", n)
-        counts: Counter[int] = Counter()
-        for customer_id, n in rows:
-            counts[customer_id] += n
-        return cls(counts)
+        return cls(*marketing_counts(customers, now=now))
 
     def reached(self, customer_id: int) -> bool:
         return self.counts[customer_id] >= self.limit
 
     def count(self, customer_id: int) -> None:
         self.counts[customer_id] += 1
+
+
+def marketing_counts(customers: set[int], *, now: datetime) -> tuple[Counter[int], frozenset[int]]:
+    """Each customer's marketing messages sent (or maybe sent) in the cap's window, and the
+    customers with more than one active chat."""
+    if not customers:
+        return Counter(), frozenset()
+    since = now - timedelta(days=settings.MARKETING_CAP_DAYS)
+    # Counted per subscription, in a subquery run once for each on the index
+    # (subscription, sent_at), whatever the statistics say. A join let the planner start from
+    # the deliveries when its statistics were stale (a campaign just written, or just sent:
+    # sent_at was NULL when last analyzed), and each batch then read every marketing delivery
+    # (60 ms a batch at 90,000 rows; bench/dispatch.py).
+    sent = Delivery.objects.filter(
+        subscription=OuterRef("pk"),
+        campaign__in=Campaign.objects.filter(category=MARKETING).values("pk"),
+        state__in=SENT_OR_MAYBE,
+        sent_at__gte=since,
+    )
+    # COUNT as a plain function: no GROUP BY, one number per subscription.
+    n = Subquery(sent.annotate(n=Func("pk", function="COUNT")).values("n"))
+    rows = Subscription.objects.filter(customer_id__in=customers).values_list(
+        "customer_id", "status", n
+    )
+    counts: Counter[int] = Counter()
+    chats: Counter[int] = Counter()
+    for customer_id, status, sent_count in rows:
+        counts[customer_id] += sent_count
+        chats[customer_id] += status == Subscription.Status.ACTIVE
+    return counts, frozenset(c for c, active in chats.items() if active > 1)
 
 
 class RecentOrders:

@@ -10,15 +10,17 @@ import logging
 import math
 import time
 from collections import deque
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from campaigns import policies
 from campaigns.content import delivery_message, template_values
-from campaigns.dispatch import claim, outcomes
+from campaigns.dispatch import cap_fence, claim, outcomes
 from campaigns.dispatch.lease import Lease, new_owner
 from campaigns.dispatch.outcomes import Job, Outcome
 from campaigns.dispatch.pacing import RecipientSpacing
@@ -185,7 +187,8 @@ class Dispatcher:
                     params, buttons = template_values(row)
                     options = replace(options, template_params=params, template_buttons=buttons)
                 recipient = row.subscription.platform_user_id
-                self.ready.append(Job(row, message, options, recipient))
+                job = Job(row, message, options, recipient, recheck_cap=decision.recheck_cap)
+                self.ready.append(job)
         self._record(settled)
         return len(rows)
 
@@ -205,8 +208,12 @@ class Dispatcher:
         self._record(later)
         if not jobs:
             return ""
-        ids = [job.id for job in jobs]
-        marked = claim.mark_sending(ids, account_id=self.account.pk, owner=self.owner, now=now)
+        fenced = [job for job in jobs if job.recheck_cap]
+        with transaction.atomic() if fenced else nullcontext():
+            if fenced:
+                jobs = self._within_cap(jobs, cap_fence.held_back(fenced, now=now))
+            ids = [job.id for job in jobs]
+            marked = claim.mark_sending(ids, account_id=self.account.pk, owner=self.owner, now=now)
         if marked != len(jobs):
             # Our lease expired under us: a new owner may be recovering these rows. Send none.
             claim.unsend(ids, owner=self.owner)
@@ -217,6 +224,16 @@ class Dispatcher:
             job.delivery.attempts += 1
             self.sender.submit(job)
         return ""
+
+    def _within_cap(self, jobs: list[Job], capped: set[int]) -> list[Job]:
+        """The jobs to send; those past the cap are recorded skipped, their recipient free."""
+        if not capped:
+            return jobs
+        over = [job for job in jobs if job.id in capped]
+        for job in over:
+            self.spacing.done(job.recipient, None)
+        self._record([outcomes.outcome(j.delivery, State.SKIPPED, "frequency cap") for j in over])
+        return [job for job in jobs if job.id not in capped]
 
     def _collect(self, lease: Lease, timeout: float | None) -> str:
         """Take finished sends; act on account-wide errors. Returns a reason to stop, or ""."""

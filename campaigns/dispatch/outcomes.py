@@ -38,6 +38,7 @@ class Job:
     options: SendOptions
     recipient: str
     sending_at: datetime | None = None
+    recheck_cap: bool = False  # see campaigns/dispatch/cap_fence.py
 
     @property
     def id(self) -> int:
