@@ -177,9 +177,15 @@ def account_token(account: Any) -> str:
 
 
 def seed(
-    account: Any, n: int, *, text: str = "Hi {name}, d:{delivery}", last_inbound_at: Any = None
+    account: Any,
+    n: int,
+    *,
+    text: str = "Hi {name}, d:{delivery}",
+    last_inbound_at: Any = None,
+    second_chat_on: Any = None,
 ) -> Any:
-    """`n` due marketing deliveries on `account` to `n` customers, inserted in bulk."""
+    """`n` due marketing deliveries on `account` to `n` customers, inserted in bulk; with
+    `second_chat_on`, each customer also has an (idle) chat on that account."""
     from django.utils import timezone
 
     from campaigns.models import Campaign, Delivery
@@ -208,6 +214,14 @@ def seed(
         ],
         batch_size=5000,
     )
+    if second_chat_on is not None:
+        Subscription.objects.bulk_create(
+            [
+                Subscription(customer=c, account=second_chat_on, platform_user_id=f"2-{c.pk}")
+                for c in customers
+            ],
+            batch_size=5000,
+        )
     Delivery.objects.bulk_create(
         [
             Delivery(campaign=campaign, occurrence="once", subscription=s, account=account,
@@ -216,9 +230,15 @@ def seed(
         ],
         batch_size=5000,
     )  # fmt: skip
+    from django.db import connection
+
     from campaigns.materialize import analyze_deliveries
 
     analyze_deliveries()  # as the materialization tick does after writing this many rows
+    with connection.cursor() as cursor:
+        # Customers and chats come one by one in production, where autovacuum keeps their
+        # statistics; a bulk seed leaves them stale (the cap's query then scanned them all).
+        cursor.execute(f"ANALYZE {Customer._meta.db_table}, {Subscription._meta.db_table}")
     return campaign
 
 

@@ -57,14 +57,18 @@ def run_variant(
     accounts: int,
     threads: int,
     batch: int,
+    two_chats: bool = False,
 ) -> float:
     from django.db import connections
 
     from campaigns.models import Delivery
 
     made = [common.make_account(kind, url, rate_limit=1e6) for _ in range(accounts)]
+    # Customers with a second chat elsewhere: every marketing row goes through the cap fence
+    # (campaigns/dispatch/cap_fence.py), which customers with one chat skip.
+    other = common.make_account("vk", url, rate_limit=1e6) if two_chats else None
     for account in made:
-        common.seed(account, n // accounts)
+        common.seed(account, n // accounts, second_chat_on=other)
     total = (n // accounts) * accounts
     fake_before = common.fake(url, "GET", "stats")["total"]
     cpu_before = (common.cpu_seconds(), common.cpu_seconds(common.FAKE_PID[0]), _pg_cpu())
@@ -117,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                     ("1 account, 32 threads", {"accounts": 1, "threads": 32}),
                     ("1 account, 128 threads", {"accounts": 1, "threads": 128}),
                     ("1 account, batch 100", {"accounts": 1, "batch": 100}),
+                    ("1 account, customers with 2 chats", {"accounts": 1, "two_chats": True}),
                     ("2 accounts (2 processes)", {"accounts": 2, "threads": 32}),
                     ("4 accounts (4 processes)", {"accounts": 4, "threads": 16}),
                 ]
