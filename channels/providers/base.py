@@ -1,5 +1,6 @@
 """The surface every messenger adapter offers; providers fill in the platform specifics."""
 
+import functools
 import hmac
 import json
 from dataclasses import dataclass, field
@@ -30,15 +31,24 @@ class WebhookRequest:
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
 
+    @functools.cached_property
+    def decoded(self) -> tuple[dict[str, Any] | None, str]:
+        """(the body's JSON object, "") or (None, why it is not one): decoded once for the
+        handshake, verify and parse steps."""
+        try:
+            data = json.loads(self.body)
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
+            return None, "body is not JSON"
+        if not isinstance(data, dict):
+            return None, "body is not a JSON object"
+        return data, ""
 
-def json_object(body: bytes) -> dict[str, Any]:
+
+def json_object(request: WebhookRequest) -> dict[str, Any]:
     """A webhook body's JSON object; MalformedPayload (a 400) for anything else."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
-        raise MalformedPayload("body is not JSON") from exc
-    if not isinstance(data, dict):
-        raise MalformedPayload("body is not a JSON object")
+    data, error = request.decoded
+    if data is None:
+        raise MalformedPayload(error)
     return data
 
 

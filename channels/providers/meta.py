@@ -202,7 +202,7 @@ class MetaProvider(Provider):
     @staticmethod
     def envelope(request: WebhookRequest) -> tuple[str, list[dict[str, Any]]]:
         """`object` and `entry` of a Meta webhook body; MalformedPayload if it is not one."""
-        body = json_object(request.body)
+        body = json_object(request)
         if not isinstance(body.get("object"), str):
             raise MalformedPayload("not a Meta webhook envelope: no 'object'")
         entries = body.get("entry")

@@ -74,7 +74,7 @@ class SandboxProvider(Provider):
         return self.secrets_match(request.header(SIGNATURE_HEADER), expected)
 
     def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
-        body = json_object(request.body)
+        body = json_object(request)
         conversation = _string(body, "conversation", required=True)
         if len(conversation) > MAX_CONVERSATION:
             raise MalformedPayload(f"conversation longer than {MAX_CONVERSATION} characters")

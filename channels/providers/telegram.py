@@ -84,7 +84,7 @@ class TelegramProvider(Provider):
         return self.secrets_match(request.header(AUTH_HEADER), self.account.webhook_secret)
 
     def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
-        update = json_object(request.body)
+        update = json_object(request)
         if not isinstance(update.get("update_id"), int):
             raise MalformedPayload("no update_id")
         event_id = str(update["update_id"])

@@ -125,7 +125,7 @@ class ViberProvider(Provider):
         return self.secrets_match(request.header(SIGNATURE_HEADER).lower(), expected)
 
     def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
-        body = json_object(request.body)
+        body = json_object(request)
         name = body.get("event")
         token = body.get("message_token")
         if not isinstance(name, str) or not (token or isinstance(body.get("timestamp"), int)):

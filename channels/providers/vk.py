@@ -121,7 +121,7 @@ class VkProvider(Provider):
     # --- webhooks in --------------------------------------------------------------------------
     def handshake(self, request: WebhookRequest) -> HttpResponse | None:
         """Answer the Callback API's confirmation request with the confirmation code."""
-        body = _json_or_none(request.body)
+        body = request.decoded[0]
         if body is None or body.get("type") != "confirmation":
             return None
         if not self._ours(body) or ("secret" in body and not self._secret_ok(body)):
@@ -129,7 +129,7 @@ class VkProvider(Provider):
         return HttpResponse(self.credential("confirmation"), content_type="text/plain")
 
     def verify(self, request: WebhookRequest) -> bool:
-        body = _json_or_none(request.body)
+        body = request.decoded[0]
         return body is not None and self._secret_ok(body) and self._ours(body)
 
     def _ours(self, body: dict[str, Any]) -> bool:
@@ -139,7 +139,7 @@ class VkProvider(Provider):
         return self.secrets_match(str(body.get("secret", "")), self.credential("secret"))
 
     def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
-        body = json_object(request.body)
+        body = json_object(request)
         name, obj = body.get("type"), body.get("object")
         if not isinstance(name, str) or not isinstance(obj, dict):
             raise MalformedPayload("no event type or object")
@@ -252,14 +252,6 @@ class VkProvider(Provider):
 
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-
-
-def _json_or_none(body: bytes) -> dict[str, Any] | None:
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _customer(obj: dict[str, Any], message: dict[str, Any]) -> Any:

@@ -12,6 +12,7 @@ from tests.channels.webhooks import (
     fixture,
     fixture_names,
     post_json,
+    signed,
     stored_event,
 )
 from tests.factories import ChannelAccountFactory
@@ -250,3 +251,23 @@ def test_it_reads_button_payloads_ours_or_not(client, account, payload, expected
 
     row = InboundEvent.objects.get()
     assert (row.kind, row.payload) == (EventKind.BUTTON.value, expected)
+
+
+def test_it_decodes_a_webhook_body_once_for_handshake_verify_and_parse(
+    client, account, monkeypatch
+):
+    # VK authenticates inside the body: its three steps each need the JSON
+    body, _ = signed(account, fixture("vk", "message_new_ref"))
+    decoded = []
+    real_loads = json.loads
+
+    def loads(text, *args, **kwargs):
+        decoded.append(text == body)
+        return real_loads(text, *args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", loads)
+
+    response = post_json(client, account, body)
+
+    assert response.status_code == 200
+    assert decoded.count(True) == 1
