@@ -56,36 +56,73 @@ def order_upsert(*, data: dict[str, Any]) -> tuple[Order, bool]:
 
 @transaction.atomic
 def _order_upsert(data: dict[str, Any]) -> tuple[Order, bool]:
+    """Writes only what changed: shops repost orders unchanged (retries, periodic syncs), and
+    an unchanged repost costs two reads."""
     given = dict(data["customer"])
+    external_customer = given.pop("external_id")
     order = (
         Order.objects.select_for_update()
         .select_related("customer")
         .filter(external_id=data["external_id"])
         .first()
     )
-    if order is not None and order.customer.external_id != given["external_id"]:
+    if order is not None and order.customer.external_id != external_customer:
         raise OrderCustomerMismatch(order.customer.external_id)
-    customer, _ = Customer.objects.update_or_create(
-        external_id=given.pop("external_id"), defaults=given
-    )
+    if order is not None:
+        customer = order.customer
+        _save_changes(customer, given)
+    else:
+        customer, new = Customer.objects.get_or_create(
+            external_id=external_customer, defaults=given
+        )
+        if not new:
+            _save_changes(customer, given)
     created = order is None
     if order is None:
-        order = Order(external_id=data["external_id"], placed_at=timezone.now())
-    order.customer = customer
-    order.total, order.currency = data["total"], data["currency"]
+        order = Order(external_id=data["external_id"], customer=customer, placed_at=timezone.now())
+    values: dict[str, Any] = {"total": data["total"], "currency": data["currency"]}
     # A repost (the shop's retry, an old copy of the order) never moves the status back.
-    order.status = data["status"] if created else status_after(order.status, data["status"])
-    order.placed_at = data.get("created_at", order.placed_at)
+    values["status"] = data["status"] if created else status_after(order.status, data["status"])
+    values["placed_at"] = data.get("created_at", order.placed_at)
     for field in STAMPS.values():
-        setattr(order, field, data.get(field, getattr(order, field)))
-    stamp = STAMPS.get(order.status)
-    if stamp and getattr(order, stamp) is None:
-        setattr(order, stamp, timezone.now())
-    order.save()
+        values[field] = data.get(field, getattr(order, field))
+    stamp = STAMPS.get(values["status"])
+    if stamp and values[stamp] is None:
+        values[stamp] = timezone.now()
+    if created:
+        for field, value in values.items():
+            setattr(order, field, value)
+        order.save()
+    else:
+        _save_changes(order, values)
     if "items" in data:
-        order.items.all().delete()
-        OrderItem.objects.bulk_create(OrderItem(order=order, **item) for item in data["items"])
+        _items_replace(order, data["items"], created=created)
     return order, created
+
+
+def _save_changes(obj: Customer | Order, values: dict[str, Any]) -> None:
+    """Set `values` on `obj`, saving the fields that differ (none: no statement)."""
+    changed = [field for field, value in values.items() if getattr(obj, field) != value]
+    for field in changed:
+        setattr(obj, field, values[field])
+    if changed:
+        obj.save(update_fields=changed)
+
+
+ITEM_FIELDS = ("sku", "name", "quantity", "price")
+
+
+def _items_replace(order: Order, items: list[dict[str, Any]], *, created: bool) -> None:
+    """The order's items become `items`, in their order; untouched if they are the same."""
+    wanted = [tuple(item.get(f, OrderItem._meta.get_field(f).default) for f in ITEM_FIELDS)
+              for item in items]  # fmt: skip
+    if not created:
+        if list(order.items.order_by("pk").values_list(*ITEM_FIELDS)) == wanted:
+            return
+        order.items.all().delete()
+    OrderItem.objects.bulk_create(
+        OrderItem(order=order, **dict(zip(ITEM_FIELDS, row, strict=True))) for row in wanted
+    )
 
 
 def order_event_receive(*, data: dict[str, Any]) -> tuple[OrderEvent, bool]:

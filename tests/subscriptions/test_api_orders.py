@@ -2,6 +2,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from subscriptions.models import Customer, Order, OrderItem
 from subscriptions.tokens import order_token_read
@@ -48,6 +50,40 @@ def test_it_creates_customer_and_order_with_subscribe_links(api, settings):
         {"sku": "FIT-5", "name": "Fit 5 days", "quantity": 1, "price": "4990.00"}
     ]
     assert body["status"] == "created" and body["paid_at"] is None
+
+
+def test_an_unchanged_repost_writes_nothing(api):
+    # given an order the shop posted; shops repost unchanged orders (retries, nightly syncs)
+    first = api.post(URL, order_body(), format="json")
+    assert first.status_code == 201
+
+    # when it is posted again as it was
+    with CaptureQueriesContext(connection) as captured:
+        again = api.post(URL, order_body(), format="json")
+
+    # then the answer is the same, and no customer, order or item row was written
+    assert again.status_code == 200
+    fresh = {"subscribe_token", "subscribe_links", "subscribe_page"}  # issued anew each time
+    assert {k: v for k, v in again.json().items() if k not in fresh} == {
+        k: v for k, v in first.json().items() if k not in fresh
+    }
+    writes = [
+        q["sql"] for q in captured.captured_queries
+        if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))
+        and "subscriptions_" in q["sql"] and "apikey" not in q["sql"]
+    ]  # fmt: skip
+    assert writes == []
+
+
+def test_a_repost_that_changes_one_field_writes_that_field(api):
+    api.post(URL, order_body(), format="json")
+    body = order_body()
+    body["customer"]["name"] = "Renamed"
+
+    assert api.post(URL, body, format="json").status_code == 200
+
+    assert Customer.objects.get(external_id="C-77").name == "Renamed"
+    assert OrderItem.objects.count() == 1
 
 
 def test_it_is_idempotent_replacing_items_and_answering_200(api):
