@@ -106,7 +106,7 @@ def _save_changes(obj: Customer | Order, values: dict[str, Any]) -> None:
     for field in changed:
         setattr(obj, field, values[field])
     if changed:
-        obj.save(update_fields=changed)
+        obj.save(update_fields=[*changed, "updated_at"])  # auto_now moves only when listed
 
 
 ITEM_FIELDS = ("sku", "name", "quantity", "price")

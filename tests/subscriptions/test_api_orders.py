@@ -77,12 +77,14 @@ def test_an_unchanged_repost_writes_nothing(api):
 
 def test_a_repost_that_changes_one_field_writes_that_field(api):
     api.post(URL, order_body(), format="json")
+    before = Customer.objects.get(external_id="C-77").updated_at
     body = order_body()
     body["customer"]["name"] = "Renamed"
 
     assert api.post(URL, body, format="json").status_code == 200
 
-    assert Customer.objects.get(external_id="C-77").name == "Renamed"
+    customer = Customer.objects.get(external_id="C-77")
+    assert (customer.name, customer.updated_at > before) == ("Renamed", True)
     assert OrderItem.objects.count() == 1
 
 
