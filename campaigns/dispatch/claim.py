@@ -6,13 +6,14 @@ the IMMEDIATE transaction serialises writers.
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import (
     Exists,
     F,
     Field,
+    Max,
     Model,
     OuterRef,
     Q,
@@ -214,6 +215,26 @@ def mark_sending(ids: list[int], *, account_id: int, owner: str, now: datetime) 
         .filter(Exists(lease))
         .update(state=State.SENDING, attempts=F("attempts") + 1, sent_at=now)
     )
+
+
+def recent_sends(rows: list[Delivery], *, within: float, now: datetime) -> dict[str, float]:
+    """Seconds since each row's recipient last got a delivery, for those within `within`
+    seconds: an earlier run's sends, which this run's spacing has not seen."""
+    if not rows or within <= 0:
+        return {}
+    recipients = {row.subscription_id: row.subscription.platform_user_id for row in rows}
+    last = (
+        Delivery.objects.filter(
+            subscription_id__in=recipients,
+            state__in=(State.SENT, State.SENDING, State.UNKNOWN),
+            sent_at__gte=now - timedelta(seconds=within),
+        )
+        .order_by()
+        .values("subscription_id")
+        .annotate(at=Max("sent_at"))
+        .values_list("subscription_id", "at")
+    )
+    return {recipients[sub]: max((now - at).total_seconds(), 0.0) for sub, at in last}
 
 
 def release(ids: Iterable[int], *, owner: str) -> int:

@@ -164,6 +164,10 @@ class Dispatcher:
     def _prepare(self) -> int:
         """Claim a batch, apply the policies, render what may go; returns rows claimed."""
         rows = claim.claim(self.account, owner=self.owner, limit=self.batch, now=timezone.now())
+        if self.spacing.interval:  # sends of an earlier run to these recipients count too
+            recent = claim.recent_sends(rows, within=self.spacing.interval, now=timezone.now())
+            for recipient, seconds_ago in recent.items():
+                self.spacing.seed(recipient, seconds_ago)
         settled: list[Outcome] = []
         decisions = policies.evaluate(rows, now=timezone.now())
         for n, (row, decision) in enumerate(zip(rows, decisions, strict=True)):

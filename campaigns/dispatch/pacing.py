@@ -144,6 +144,12 @@ class RecipientSpacing:
         if self.interval:
             self._busy_until[recipient] = float("inf")
 
+    def seed(self, recipient: str, seconds_ago: float) -> None:
+        """`recipient` got a message `seconds_ago` (an earlier run's): no sooner than the
+        interval after it. What this run knows of the recipient wins."""
+        if self.interval and recipient not in self._busy_until:
+            self._busy_until[recipient] = self._clock() - seconds_ago + self.interval
+
     def done(self, recipient: str, sent_at: float | None) -> None:
         """The send finished (`sent_at` monotonic, None if it never left)."""
         if not self.interval:

@@ -40,7 +40,8 @@ def test_two_accounts_dispatchers_send_a_customer_no_more_marketing_than_the_cap
         for account in (telegram, vk)
     ]
     earlier = CampaignFactory(category="marketing")
-    DeliveryFactory(campaign=earlier, subscription=chats[0], state="sent", sent_at=now)
+    an_hour_ago = now - timedelta(hours=1)
+    DeliveryFactory(campaign=earlier, subscription=chats[0], state="sent", sent_at=an_hour_ago)
     # and a marketing message due to each chat, from two campaigns
     rows = []
     for chat in chats:

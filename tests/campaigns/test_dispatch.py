@@ -170,6 +170,25 @@ def test_it_spaces_messages_to_the_same_chat(account_on, fake_platform):
     assert b.received_at - a.received_at >= 1.0
 
 
+def test_it_spaces_messages_to_the_same_chat_across_runs(account_on, fake_platform):
+    # given a chat that one run has just sent a message to
+    account = account_on("telegram")
+    [first] = make_deliveries(account, 1)
+    run_account(account.pk)
+    [a] = fake_platform.requests_for("telegram")
+    # and a second message due to it at once, for the next run
+    campaign = CampaignFactory(content=first.campaign.content, respect_quiet_hours=False)
+    second = DeliveryFactory(subscription=first.subscription, campaign=campaign)
+
+    # when the next runs send it
+    dispatch_until_settled(account)
+
+    # then it still arrived a second or more after the first (the spacing read the database)
+    [b] = fake_platform.requests_for("telegram")[1:]
+    assert delivered_ids(fake_platform, "telegram") == Counter({first.pk: 1, second.pk: 1})
+    assert b.received_at - a.received_at >= 1.0
+
+
 # --- failures ---------------------------------------------------------------------------------
 
 

@@ -188,3 +188,15 @@ def test_it_keeps_one_recipient_waiting_for_the_interval_after_its_send():
     assert spacing.ready_in("a") == pytest.approx(4.0)
     spacing.done("b", sent_at=None)  # never left: no wait
     assert spacing.ready_in("b") == 0.0
+
+
+def test_a_send_of_an_earlier_run_holds_the_recipient_for_the_rest_of_the_interval():
+    clock = FakeClock()
+    spacing = RecipientSpacing(6.0, clock=clock)
+
+    spacing.seed("a", seconds_ago=2.0)  # read from the database: sent 2 s ago
+    spacing.start("b")
+    spacing.seed("b", seconds_ago=100.0)  # this run's own state wins
+
+    assert spacing.ready_in("a") == pytest.approx(4.0)
+    assert spacing.ready_in("b") == float("inf")
