@@ -62,8 +62,8 @@ class _Target:
 class PlatformSession:
     """Keep-alive HTTP for platform calls, with timeouts; every failure becomes a SendError.
 
-    Each thread keeps its own connections (http.client connections are not thread-safe), so
-    the dispatcher's sender threads never wait for one another's sockets.
+    Each thread keeps its own connections (a Connection is not thread-safe), so the
+    dispatcher's sender threads never wait for one another's sockets.
     """
 
     def __init__(self) -> None:

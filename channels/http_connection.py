@@ -169,7 +169,7 @@ def _chunked(reader: BufferedReader, limit: int) -> tuple[bytes, bool]:
         size_so_far += take
         if size_so_far > limit:  # too big to be an answer: stop reading, do not reuse
             return b"".join(parts), False
-        if take == size and reader.read(2) not in (b"\r\n",):
+        if take == size and reader.read(2) != b"\r\n":
             raise IncompleteRead(b"".join(parts))
 
 

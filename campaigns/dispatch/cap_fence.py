@@ -8,20 +8,18 @@ deadlock, then reads the count again: it sees what the other dispatcher committe
 `sending` before it let go of the lock. Rows past the cap are held back.
 """
 
-from collections import Counter
 from datetime import datetime
 
-from django.conf import settings
 from django.db import connection
 
 from campaigns.dispatch.outcomes import Job
-from campaigns.policies import marketing_counts
+from campaigns.policies import FrequencyCap, marketing_counts
 
 LOCK_SPACE = 0x636F6D65  # "come": the advisory lock namespace of customers' caps
 
 
 def held_back(jobs: list[Job], *, now: datetime) -> set[int]:
-    """Ids of the `jobs` past the cap, in order; call inside the marking transaction."""
+    """Ids of the `jobs` past the cap; call inside the marking transaction."""
     customers = sorted({job.delivery.subscription.customer_id for job in jobs})
     if not customers:
         return set()
@@ -34,13 +32,12 @@ def held_back(jobs: list[Job], *, now: datetime) -> set[int]:
                 [LOCK_SPACE, customers],
             )
     # SQLite: the marking transaction is IMMEDIATE, which serialises writers already.
-    counts, _ = marketing_counts(set(customers), now=now)
-    taken: Counter[int] = Counter()
+    cap = FrequencyCap(*marketing_counts(set(customers), now=now))
     capped = set()
     for job in jobs:
         customer = job.delivery.subscription.customer_id
-        if counts[customer] + taken[customer] >= settings.MARKETING_CAP_COUNT:
+        if cap.reached(customer):
             capped.add(job.id)
         else:
-            taken[customer] += 1
+            cap.count(customer)  # a second row of theirs in this batch counts too
     return capped

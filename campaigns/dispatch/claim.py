@@ -23,6 +23,7 @@ from django.db.models import (
 
 from campaigns.content import uses_items
 from campaigns.models import Campaign, Delivery, DispatchLease
+from campaigns.policies import SENT_OR_MAYBE
 from channels.models import ChannelAccount
 from subscriptions.models import Customer, Order, Subscription
 
@@ -151,11 +152,18 @@ CLAIM_AND_LOAD_SQL = f"""{CLAIM_SQL}
     SELECT {_SELECT} FROM claimed AS d {_JOINS}
     ORDER BY d.priority, d.due_at, d.id
 """  # noqa: S608 - table and column names are ours, values are parameters
-_SPANS = []  # each model's slice of a record, and the attnames for from_db
-_start = 0
-for _loaded in _FIELDS:
-    _SPANS.append((_start, _start + len(_loaded), [f.attname for f in _loaded]))
-    _start += len(_loaded)
+
+
+def _spans(tables: list[list[Field]]) -> list[tuple[int, int, list[str]]]:
+    """Each table's slice of a record, and the attnames from_db wants for it."""
+    spans, start = [], 0
+    for fields in tables:
+        spans.append((start, start + len(fields), [f.attname for f in fields]))
+        start += len(fields)
+    return spans
+
+
+_SPANS = _spans(_FIELDS)
 
 
 def _claim_and_load(account_id: int, *, owner: str, limit: int, now: datetime) -> list[Delivery]:
@@ -226,7 +234,7 @@ def recent_sends(rows: list[Delivery], *, within: float, now: datetime) -> dict[
     last = (
         Delivery.objects.filter(
             subscription_id__in=recipients,
-            state__in=(State.SENT, State.SENDING, State.UNKNOWN),
+            state__in=SENT_OR_MAYBE,
             sent_at__gte=now - timedelta(seconds=within),
         )
         .order_by()

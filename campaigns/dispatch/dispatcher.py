@@ -80,6 +80,9 @@ class Dispatcher:
         self.done: list[Outcome] = []
         self.gone: list[tuple[Job, str]] = []
         self.idle_since: float | None = None  # monotonic time the run last found nothing due
+        # Until then an earlier run's sends may still hold a recipient (RecipientSpacing):
+        # later, every send within the interval is this run's own, which it knows.
+        self.earlier_runs_until = time.monotonic() + self.spacing.interval
 
     def run(self) -> RunStats:
         lease = Lease(self.account.pk, self.owner)
@@ -164,7 +167,7 @@ class Dispatcher:
     def _prepare(self) -> int:
         """Claim a batch, apply the policies, render what may go; returns rows claimed."""
         rows = claim.claim(self.account, owner=self.owner, limit=self.batch, now=timezone.now())
-        if self.spacing.interval:  # sends of an earlier run to these recipients count too
+        if time.monotonic() < self.earlier_runs_until:  # an earlier run's sends count too
             recent = claim.recent_sends(rows, within=self.spacing.interval, now=timezone.now())
             for recipient, seconds_ago in recent.items():
                 self.spacing.seed(recipient, seconds_ago)

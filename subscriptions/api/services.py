@@ -114,8 +114,7 @@ ITEM_FIELDS = ("sku", "name", "quantity", "price")
 
 def _items_replace(order: Order, items: list[dict[str, Any]], *, created: bool) -> None:
     """The order's items become `items`, in their order; untouched if they are the same."""
-    wanted = [tuple(item.get(f, OrderItem._meta.get_field(f).default) for f in ITEM_FIELDS)
-              for item in items]  # fmt: skip
+    wanted = [tuple(item[f] for f in ITEM_FIELDS) for item in items]  # ItemIn gives each
     if not created:
         if list(order.items.order_by("pk").values_list(*ITEM_FIELDS)) == wanted:
             return
@@ -188,8 +187,9 @@ def _order_advance(order: Order, event_type: str, at: datetime) -> None:
     if stamp and getattr(order, stamp) is None:
         setattr(order, stamp, at)
         changed.append(stamp)
-    if status_after(order.status, status) != order.status:
-        order.status = status_after(order.status, status)
+    moved = status_after(order.status, status)
+    if moved != order.status:
+        order.status = moved
         changed.append("status")
     if changed:
         order.save(update_fields=[*changed, "updated_at"])
