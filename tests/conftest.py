@@ -64,3 +64,14 @@ def _no_wake_marks_left():
     finally:
         client.close()
     yield
+
+
+@pytest.fixture
+def broker_down(monkeypatch, settings):
+    """Celery's broker (and the wake-up marks' Redis) at an address where nothing listens."""
+    from config.celery import app
+
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"
+    monkeypatch.setitem(app.conf, "broker_write_url", settings.REDIS_URL)
+    monkeypatch.setattr(app, "_pool", None)
+    monkeypatch.setattr(app.amqp, "_producer_pool", None)

@@ -115,6 +115,7 @@ def test_it_creates_recurring_and_triggered_campaigns(api):
         (one_off(subscribed_topics="menu"), "subscribed_topics"),
         (one_off(whatsapp_template_params="{name}"), "whatsapp_template_params"),
         (one_off(whatsapp_template_buttons="survey:1"), "whatsapp_template_buttons"),
+        (one_off(whatsapp_template_params=["{name}", ""]), "whatsapp_template_params"),
     ],
 )
 def test_it_names_the_field_that_is_wrong(api, body, field):

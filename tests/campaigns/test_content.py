@@ -2,7 +2,7 @@
 
 import pytest
 
-from campaigns.content import TIMES, NoContent, delivery_message
+from campaigns.content import TIMES, NoContent, delivery_message, uses_items
 from campaigns.tracking import link_target
 from tests.factories import (
     CampaignFactory,
@@ -106,3 +106,32 @@ def test_it_refuses_a_campaign_without_content_for_the_channel():
 
     with pytest.raises(NoContent):
         delivery_message(delivery)
+
+
+@pytest.mark.parametrize(
+    ("params", "kind", "loads"),
+    [
+        (["{name}", "{items}"], "whatsapp", True),  # the template names the items
+        (["{name}", "{items}"], "telegram", False),  # only WhatsApp sends the template
+        (["{name}"], "whatsapp", False),
+    ],
+)
+def test_items_are_loaded_when_a_whatsapp_templates_parameters_name_them(params, kind, loads):
+    campaign = CampaignFactory(
+        content={"default": {"text": "Hi {name}"}}, whatsapp_template_params=params
+    )
+
+    assert uses_items(campaign, kind) is loads
+
+
+def test_a_template_value_that_is_not_a_text_names_its_field():
+    # the admin saves the JSON as typed: a number or an empty entry is refused there
+    from campaigns.models import Campaign
+    from campaigns.services import campaign_errors
+
+    errors = campaign_errors(
+        Campaign(name="x", kind="one_off", whatsapp_template_params=["{name}", 3],
+                 whatsapp_template_buttons=["survey:1", ""])
+    )  # fmt: skip
+
+    assert {"whatsapp_template_params", "whatsapp_template_buttons"} <= set(errors)

@@ -100,11 +100,17 @@ class Platform:
         )
 
 
+def paced(trip, *, limit: int | None = 10) -> tuple[FakeClock, Platform]:
+    """A platform answering in `trip(n)`, sent to by a pacer at 9.7/s (never over `limit`)."""
+    clock = FakeClock()
+    platform = Platform(clock, trip)
+    platform.pacer = Pacer(9.7, limit=limit, clock=clock, sleep=platform.sleep)
+    return clock, platform
+
+
 def test_it_keeps_every_second_within_the_limit_when_answers_stall():
     # given a platform that answers in 2 ms, except that every 25th answer takes 0.6 s
-    clock = FakeClock()
-    platform = Platform(clock, lambda n: 0.6 if n % 25 == 0 else 0.002)
-    platform.pacer = Pacer(9.7, limit=10, clock=clock, sleep=platform.sleep)
+    clock, platform = paced(lambda n: 0.6 if n % 25 == 0 else 0.002)
 
     for n in range(300):
         platform.send(n)
@@ -116,9 +122,7 @@ def test_it_keeps_every_second_within_the_limit_when_answers_stall():
 
 def test_it_would_let_a_stall_overfill_a_second_without_the_limit():
     # the same platform and slots, no window rule: what the rule is for
-    clock = FakeClock()
-    platform = Platform(clock, lambda n: 0.6 if n % 25 == 0 else 0.002)
-    platform.pacer = Pacer(9.7, clock=clock, sleep=platform.sleep)
+    _, platform = paced(lambda n: 0.6 if n % 25 == 0 else 0.002, limit=None)
 
     for n in range(300):
         platform.send(n)
@@ -127,9 +131,7 @@ def test_it_would_let_a_stall_overfill_a_second_without_the_limit():
 
 
 def test_it_costs_nothing_when_answers_are_quick():
-    clock = FakeClock()
-    platform = Platform(clock, lambda n: 0.002)
-    platform.pacer = Pacer(9.7, limit=10, clock=clock, sleep=platform.sleep)
+    clock, platform = paced(lambda n: 0.002)
 
     for n in range(100):
         platform.send(n)
@@ -139,9 +141,7 @@ def test_it_costs_nothing_when_answers_are_quick():
 
 def test_a_run_that_follows_another_at_once_does_not_burst():
     # given a run that sent for a while and ended; the next run's pacer starts right away
-    clock = FakeClock()
-    platform = Platform(clock, lambda n: 0.002)
-    platform.pacer = Pacer(9.7, limit=10, clock=clock, sleep=platform.sleep)
+    clock, platform = paced(lambda n: 0.002)
     for n in range(30):
         platform.send(n)
     platform.sleep(0.01)

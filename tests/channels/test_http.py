@@ -5,6 +5,7 @@ import socketserver
 import ssl
 import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -35,25 +36,25 @@ def test_it_posts_a_form_with_the_query_params(fake_platform):
     assert sent.token == "vk-token"
 
 
-def test_it_keeps_one_connection_alive_across_requests(answering):
-    server = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+@pytest.mark.parametrize(
+    ("raw", "connections"),
+    [
+        # HTTP/1.1 keeps the connection for the next request.
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", 1),
+        # "Connection: close": the server hangs up after each request, so each reconnects.
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}", 3),
+        # HTTP/1.0 closes unless it says otherwise: not reused either.
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}", 3),
+    ],
+)
+def test_it_reuses_a_connection_only_while_the_platform_keeps_it(answering, raw, connections):
+    server = answering(raw)
     session = PlatformSession()
 
     for _ in range(3):
         assert session.post(f"{server.url}/x", json_body={}).status_code == 200
 
-    assert server.connections == 1
-
-
-def test_it_reconnects_when_the_platform_closed_an_idle_connection(answering):
-    # An answer with "Connection: close": the server hangs up after each request.
-    server = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
-    session = PlatformSession()
-
-    for _ in range(3):
-        assert session.post(f"{server.url}/x", json_body={}).status_code == 200
-
-    assert server.connections == 3
+    assert server.connections == connections
 
 
 def test_it_goes_through_a_configured_http_proxy(answering, monkeypatch):
@@ -143,12 +144,13 @@ class RawHandler(socketserver.StreamRequestHandler):
 
 
 @pytest.fixture
-def answering():
-    """Start a RawServer answering the given bytes; stopped after the test."""
+def serving():
+    """Start a socketserver on its own thread (TLS with `tls`); stopped after the test."""
     servers = []
 
-    def start(raw: bytes) -> RawServer:
-        server = RawServer(raw)
+    def start(server, tls: ssl.SSLContext | None = None):
+        if tls is not None:
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return server
@@ -157,6 +159,12 @@ def answering():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def answering(serving):
+    """Start a RawServer answering the given bytes."""
+    return lambda raw: serving(RawServer(raw))
 
 
 @pytest.mark.parametrize(
@@ -174,6 +182,8 @@ def answering():
         ),
         # Not HTTP at all.
         (b"SSH-2.0-OpenSSH_9.2\r\n", http.client.BadStatusLine),
+        # A length that is no number: where the body ends is unknown.
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\n{}", http.client.BadStatusLine),
     ],
 )
 def test_it_reports_a_broken_answer_as_maybe_sent(answering, raw, cause):
@@ -289,19 +299,18 @@ def test_it_reads_every_framing_of_an_answer(answering, raw, content):
     assert (answer.status_code, answer.content) == (200, content)
 
 
-def test_it_does_not_reuse_a_connection_after_an_http_1_0_answer(answering):
-    server = answering(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-    session = PlatformSession()
-
-    for _ in range(2):
-        assert session.post(f"{server.url}/x", json_body={}).status_code == 200
-
-    assert server.connections == 2
-
-
-def test_it_cuts_an_answer_too_big_to_be_a_platforms(answering, monkeypatch):
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n" + b"x" * 50,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n32\r\n"
+        + b"x" * 50
+        + b"\r\n0\r\n\r\n",
+    ],
+)
+def test_it_cuts_an_answer_too_big_to_be_a_platforms(answering, monkeypatch, raw):
     monkeypatch.setattr("channels.http.MAX_ANSWER_BYTES", 10)
-    server = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n" + b"x" * 50)
+    server = answering(raw)
     session = PlatformSession()
 
     answer = session.post(f"{server.url}/x", json_body={})
@@ -323,33 +332,27 @@ def test_it_sends_one_well_formed_request(answering):
     assert "Content-Length: 17\r\n" in headers  # {"text":"\\u00e9"}
 
 
-@pytest.fixture
-def tls_answering(tmp_path):
-    """Like `answering`, over TLS with a fresh self-signed certificate for 127.0.0.1; yields
-    (start, the certificate's path)."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, made once for the module."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
          "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
          "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True,
     )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+def tls_answering(serving, certificate):
+    """Like `answering`, over TLS with that certificate; yields (start, the certificate)."""
+    cert, key = certificate
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-
-    servers = []
-
-    def start(raw: bytes) -> RawServer:
-        server = RawServer(raw)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server
-
-    yield start, cert
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    return (lambda raw: serving(RawServer(raw), tls=context)), cert
 
 
 def test_it_reports_a_certificate_that_does_not_verify_as_configuration(tls_answering):
@@ -381,7 +384,7 @@ def test_it_talks_https_with_a_platform_it_trusts(tls_answering, monkeypatch):
     assert server.connections == 1  # kept alive
 
 
-def test_it_tunnels_https_through_a_proxy_that_allows_it(tls_answering, monkeypatch):
+def test_it_tunnels_https_through_a_proxy_that_allows_it(tls_answering, serving, monkeypatch):
     # A proxy that answers CONNECT with 200 and then relays bytes both ways to the platform.
     start, cert = tls_answering
     monkeypatch.setattr(
@@ -403,15 +406,12 @@ def test_it_tunnels_https_through_a_proxy_that_allows_it(tls_answering, monkeypa
 
     proxy = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Tunnel)
     proxy.daemon_threads = True
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    serving(proxy)
     monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{proxy.server_address[1]}")
     monkeypatch.setenv("no_proxy", "")
-    try:
-        # 127.0.0.1 is in the certificate, so the name to verify is the platform's own
-        answer = PlatformSession().post(f"https://127.0.0.1:{platform.port}/x", json_body={})
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
+
+    # 127.0.0.1 is in the certificate, so the name to verify is the platform's own
+    answer = PlatformSession().post(f"https://127.0.0.1:{platform.port}/x", json_body={})
 
     assert (answer.status_code, answer.content) == (200, b"{}")
     assert asked == [f"CONNECT 127.0.0.1:{platform.port} HTTP/1.0".encode()]

@@ -3,7 +3,6 @@
 import pytest
 
 from channels.models import InboundEvent
-from config.celery import app
 from tests.channels.webhooks import deliver_signed, fixture
 from tests.factories import ChannelAccountFactory
 
@@ -11,12 +10,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_answers_200_and_logs_the_reply_it_could_not_queue(
-    client, monkeypatch, caplog, django_capture_on_commit_callbacks
+    client, broker_down, caplog, django_capture_on_commit_callbacks
 ):
-    # given a broker address where nothing listens
-    monkeypatch.setitem(app.conf, "broker_write_url", "redis://127.0.0.1:9/0")
-    monkeypatch.setattr(app, "_pool", None)
-    monkeypatch.setattr(app.amqp, "_producer_pool", None)
+    # given a broker address where nothing listens (broker_down)
     account = ChannelAccountFactory(kind="telegram")
 
     # when a customer writes (the bot answers how to subscribe)

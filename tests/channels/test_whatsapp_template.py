@@ -81,6 +81,6 @@ def test_it_makes_each_parameter_acceptable_to_meta(provider, fake_platform):
 
 
 def test_it_refuses_outside_the_window_without_a_template(provider, fake_platform):
-    with pytest.raises(RejectedByPolicy):
+    with pytest.raises(RejectedByPolicy, match="no approved template"):
         provider.send(WA_ID, SURVEY, _outside(template=""))
     assert fake_platform.requests_for("whatsapp") == []

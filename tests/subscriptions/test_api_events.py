@@ -180,13 +180,9 @@ def test_a_burst_of_events_sends_one_wake_up_until_the_task_starts(
 
 
 def test_it_stores_the_event_when_the_broker_is_down(
-    api, order, monkeypatch, caplog, django_capture_on_commit_callbacks, settings
+    api, order, broker_down, caplog, django_capture_on_commit_callbacks
 ):
-    # given a broker (Redis) address where nothing listens
-    settings.REDIS_URL = "redis://127.0.0.1:9/0"
-    monkeypatch.setitem(app.conf, "broker_write_url", "redis://127.0.0.1:9/0")
-    monkeypatch.setattr(app, "_pool", None)
-    monkeypatch.setattr(app.amqp, "_producer_pool", None)
+    # given a broker (Redis) address where nothing listens (broker_down)
 
     # when
     with django_capture_on_commit_callbacks(execute=True):

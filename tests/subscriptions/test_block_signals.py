@@ -95,6 +95,22 @@ def test_a_platforms_marketing_stop_turns_off_marketing_topics_only(client, kind
     assert set(subscription.topics()) == {"menu", "surveys", "promotions"}
 
 
+@pytest.mark.django_db
+def test_a_whatsapp_send_failed_for_stopped_marketing_turns_off_marketing_topics(client):
+    # given a WhatsApp customer, and the status webhook of a template refused with 131050
+    body = payload("whatsapp", "status_failed_131050")
+    user = body["entry"][0]["changes"][0]["value"]["statuses"][0]["recipient_id"]
+    account = ChannelAccountFactory(kind="whatsapp")
+    start(account, order_token_issue(OrderFactory()), user=user)
+
+    # when it arrives
+    assert post_hook(client, account, body).status_code == 200
+
+    # then the chat stays, without the menu and promotions
+    subscription = Subscription.objects.get(account=account, platform_user_id=user)
+    assert (subscription.status, set(subscription.topics())) == (Status.ACTIVE, {"surveys"})
+
+
 # What the fake answers a blocked recipient (see tests/channels/test_fake_platform.py).
 SEND_ERRORS = {
     "telegram": "HTTP 403, Forbidden: bot was blocked by the user",
