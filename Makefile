@@ -26,14 +26,15 @@ var/secret_key:
 	@$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 	@chmod 600 $@
 
-# Runs web (port $(PORT)), worker and beat from the Procfile; Ctrl-C stops them all.
+# Runs web (port $(PORT)), worker and beat from the Procfile under supervisord (bin/supervise):
+# a process that dies is restarted; Ctrl-C stops them all, the worker within its grace time.
 run: $(VENV)/.installed var/secret_key
 	@export DEBUG=$${DEBUG:-1} SECRET_KEY=$${SECRET_KEY:-$$(cat var/secret_key)} PORT=$(PORT) \
 	  PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}; \
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; \
 	  $(PY) manage.py migrate --noinput && \
 	  $(PY) manage.py ensure_admin && \
-	  exec $(VENV)/bin/honcho start -f Procfile web worker beat
+	  exec $(PY) bin/supervise web worker beat
 
 check: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

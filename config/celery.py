@@ -24,6 +24,8 @@ app.conf.update(
     task_time_limit=150,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
+    # Records beat's own tick for /healthz (health/beat.py).
+    beat_scheduler="health.beat:HeartbeatScheduler",
 )
 app.autodiscover_tasks()
 
@@ -31,11 +33,19 @@ app.autodiscover_tasks()
 # Django settings here would run them while the `config` package is still being imported.
 DISPATCH_TICK_SECONDS = env_float("DISPATCH_TICK_SECONDS", 2.0)
 DISPATCH_SWEEP_SECONDS = env_float("DISPATCH_SWEEP_SECONDS", 30.0)
+HEALTH_HEARTBEAT_SECONDS = env_float("HEALTH_HEARTBEAT_SECONDS", 5.0)
 
 # Periodic work is idempotent (it looks for due rows in the database), so a missed or doubled
 # tick never sends twice. Exactly one beat process is still the deployment rule.
 app.conf.beat_schedule = {
-    "health-heartbeat": {"task": "health.heartbeat", "schedule": 15.0},
+    # A task beat sends and a worker executes: /healthz's proof that tasks are being run.
+    "health-heartbeat": {
+        "task": "health.heartbeat",
+        "schedule": HEALTH_HEARTBEAT_SECONDS,
+        "options": {"expires": HEALTH_HEARTBEAT_SECONDS * 2},
+    },
+    # The embedded broker keeps every message it handed out unless told (a no-op on Redis).
+    "health-broker-prune": {"task": "health.broker_prune", "schedule": 300.0},
     # Wakes a dispatcher for each account with due work (campaigns/dispatch/).
     "campaigns-dispatch-tick": {
         "task": "campaigns.dispatch_tick",

@@ -5,6 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import embedded_broker
 from config.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -120,9 +121,12 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Webhook bodies are small; anything bigger is refused before a view reads it (answered 413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_BODY_BYTES", 1024 * 1024)
 
-# --- Celery: Redis from REDIS_URL, else kombu's filesystem transport in var/ -------------------
+# --- Celery: Redis from REDIS_URL, else kombu's SQLAlchemy transport on a SQLite file in var/ --
+# The filesystem transport raced between processes (kombu #1551) and killed the embedded worker
+# within the hour. The SQLAlchemy transport takes each message in an IMMEDIATE transaction, so
+# two consumers never take the same one, and it needs no server: still only Python to run.
 REDIS_URL = env_str("REDIS_URL")
-BROKER_DIR = VAR_DIR / "broker"
+BROKER_DB = VAR_DIR / "broker.sqlite3"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
@@ -133,19 +137,18 @@ if REDIS_URL:
         "socket_timeout": 5,
     }
 else:
-    BROKER_DIR.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    embedded_broker.prepare(BROKER_DB)
+    CELERY_BROKER_URL = embedded_broker.url_for(BROKER_DB)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR),
-        "data_folder_out": str(BROKER_DIR),
-        "processed_folder": str(BROKER_DIR),
-        "store_processed": False,
-        # Broadcast (worker control) messages; kombu would otherwise write ./control.
-        "control_folder": str(BROKER_DIR / "control"),
+        # Web, worker and beat write the file at once: wait for the lock instead of failing.
+        "connect_args": {"timeout": 30},
     }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "comeback")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 DISPATCH_TICK_SECONDS = env_float("DISPATCH_TICK_SECONDS", 2.0)
+# /healthz answers 503 when no worker has executed beat's heartbeat task (every
+# HEALTH_HEARTBEAT_SECONDS, config/celery.py) for this long.
+HEALTH_WORKER_MAX_AGE = env_float("HEALTH_WORKER_MAX_AGE", 30.0)
 
 # --- Logging: one line per record to stderr, where the Procfile runner collects it ------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

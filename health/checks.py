@@ -1,10 +1,14 @@
 """Probes for /healthz: each answers quickly, even when its backend is down."""
 
-from pathlib import Path
+from datetime import datetime
 
 import redis
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
+
+from config import embedded_broker
+from health.models import Heartbeat
 
 
 def database_state() -> dict:
@@ -29,16 +33,16 @@ def broker_state() -> dict:
             return {"backend": "redis", "ok": False, "error": str(exc)[:200]}
         finally:
             client.close()
-    folder = Path(settings.BROKER_DIR)
-    ok = folder.is_dir() and _writable(folder)
-    return {"backend": "filesystem", "ok": ok}
+    return embedded_broker.state(embedded_broker.path_of(settings.CELERY_BROKER_URL))
 
 
-def _writable(folder: Path) -> bool:
-    probe = folder / ".healthz"
-    try:
-        probe.write_bytes(b"")
-        probe.unlink()
-        return True
-    except OSError:
-        return False
+def heartbeat_state(name: str, *, max_age: float, now: datetime | None = None) -> dict:
+    """When `name` last beat and whether that is recent enough (call with the database up)."""
+    beat = Heartbeat.objects.filter(name=name).first()
+    if beat is None:
+        return {"ok": False, "last": None, "error": f"no {name} heartbeat yet"}
+    age = ((now or timezone.now()) - beat.beat_at).total_seconds()
+    state = {"ok": age <= max_age, "last": beat.beat_at.isoformat(), "age_seconds": round(age, 1)}
+    if not state["ok"]:
+        state["error"] = f"no {name} heartbeat for {age:.0f} s (limit {max_age:.0f} s)"
+    return state

@@ -2,6 +2,7 @@ import shutil
 import socket
 import subprocess
 import time
+from datetime import timedelta
 
 import pytest
 from django.test import override_settings
@@ -9,11 +10,18 @@ from django.utils import timezone
 
 from health.models import Heartbeat
 from health.tasks import heartbeat
-from tests.workers import celery_worker, wait_for
+from tests.workers import celery_beat, celery_worker, wait_for
+
+
+@pytest.fixture
+def fresh_heartbeats(db):
+    """A worker and beat that beat just now, as a running deployment's do."""
+    for name in ("worker", "beat"):
+        Heartbeat.objects.create(name=name, beat_at=timezone.now())
 
 
 @pytest.mark.django_db
-def test_it_answers_200_with_backends_when_all_are_up(client, settings):
+def test_it_answers_200_with_backends_when_all_are_up(client, settings, fresh_heartbeats):
     response = client.get("/healthz")
 
     assert response.status_code == 200
@@ -22,7 +30,8 @@ def test_it_answers_200_with_backends_when_all_are_up(client, settings):
     assert body["database"] == {"backend": "postgresql" if settings.DATABASE_URL else "sqlite",
                                 "ok": True}  # fmt: skip
     assert body["broker"]["ok"] is True
-    assert body["broker"]["backend"] == ("redis" if settings.REDIS_URL else "filesystem")
+    assert body["broker"]["backend"] == ("redis" if settings.REDIS_URL else "sqlite")
+    assert body["worker"]["ok"] is True and body["beat"]["ok"] is True
 
 
 @pytest.mark.django_db
@@ -70,7 +79,7 @@ def _port_open(port: int) -> bool:
 
 @pytest.mark.redis
 @pytest.mark.django_db
-def test_it_answers_503_within_5_seconds_of_redis_stopping(client, own_redis):
+def test_it_answers_503_within_5_seconds_of_redis_stopping(client, own_redis, fresh_heartbeats):
     server, url = own_redis
     with override_settings(REDIS_URL=url):
         # given a healthy service on a real Redis
@@ -91,12 +100,34 @@ def test_it_answers_503_within_5_seconds_of_redis_stopping(client, own_redis):
 
 
 @pytest.mark.django_db
-def test_it_reports_the_last_worker_heartbeat(client):
-    Heartbeat.objects.create(name="worker", beat_at=timezone.now())
-
+def test_it_reports_the_last_worker_heartbeat(client, fresh_heartbeats):
     body = client.get("/healthz").json()
 
     assert body["worker"]["age_seconds"] < 5
+    assert body["beat"]["age_seconds"] < 5
+
+
+@pytest.mark.django_db
+def test_it_answers_503_naming_the_worker_when_its_heartbeat_is_stale(client, settings):
+    settings.HEALTH_WORKER_MAX_AGE = 30
+    Heartbeat.objects.create(name="worker", beat_at=timezone.now() - timedelta(seconds=31))
+    Heartbeat.objects.create(name="beat", beat_at=timezone.now())
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["worker"]["ok"] is False
+    assert body["reasons"] == ["no worker heartbeat for 31 s (limit 30 s)"]
+    assert body["beat"]["ok"] is True  # beat is reported, and fine
+
+
+@pytest.mark.django_db
+def test_it_answers_503_before_any_worker_ever_beat(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["reasons"] == ["no worker heartbeat yet"]
 
 
 def test_it_rejects_post(client):
@@ -115,3 +146,24 @@ def test_it_runs_a_task_in_a_real_worker_through_redis_into_postgres():
         # then the worker executed it and wrote to PostgreSQL
         beat = wait_for(lambda: Heartbeat.objects.filter(name="from-web").first())
     assert (timezone.now() - beat.beat_at).total_seconds() < 30
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_it_goes_503_when_the_worker_stops_and_200_when_it_returns(client, settings):
+    # Heartbeats every second, stale after 4: the stated time to notice a dead worker.
+    settings.HEALTH_WORKER_MAX_AGE = 4
+    fast = {"HEALTH_HEARTBEAT_SECONDS": "1"}
+    with celery_beat(**fast):
+        with celery_worker(**fast):
+            wait_for(lambda: client.get("/healthz").status_code == 200, 30)
+        # when the worker stops, then within the max age (plus one heartbeat) it is a 503
+        stopped = time.monotonic()
+        response = wait_for(lambda: (r := client.get("/healthz")).status_code == 503 and r, 10)
+        assert time.monotonic() - stopped <= 4 + 1 + 0.5
+        assert response.json()["reasons"][0].startswith("no worker heartbeat for")
+        assert response.json()["beat"]["ok"] is True
+        # and once a worker is back it is 200 again
+        with celery_worker(**fast):
+            wait_for(lambda: client.get("/healthz").status_code == 200, 15)

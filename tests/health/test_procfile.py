@@ -1,4 +1,5 @@
-"""`make run` in miniature: the Procfile's web, worker and beat on the embedded backends."""
+"""`make run` in miniature: the Procfile's web, worker and beat on the embedded backends, under
+the process manager `make run` uses (bin/supervise)."""
 
 import json
 import os
@@ -49,32 +50,56 @@ def embedded_env(tmp_path):
 
 def test_it_runs_web_worker_and_beat_with_nothing_configured(embedded_env):
     env, base = embedded_env
-    honcho = subprocess.Popen(
-        [sys.executable, "-m", "honcho", "start", "-f", "Procfile", "web", "worker", "beat"],
+    manager = subprocess.Popen(
+        [sys.executable, "bin/supervise", "web", "worker", "beat"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
     try:
-        # then the web answers with both embedded backends up
-        _, body = wait_for(lambda: (r := _get(f"{base}/healthz"))[0] == 200 and r, 60)
+        # then the web answers with both embedded backends up, and a worker that runs tasks
+        _, body = wait_for(lambda: (r := _get(f"{base}/healthz"))[0] == 200 and r, 90)
         health = json.loads(body)
         assert health["database"]["backend"] == "sqlite"
-        assert health["broker"]["backend"] == "filesystem"
+        assert health["broker"]["backend"] == "sqlite"
+        assert health["worker"]["ok"] and health["beat"]["ok"]
         assert _get(f"{base}/admin/login/")[0] == 200
-        # and beat's heartbeat task reaches the worker, which records it
-        wait_for(lambda: json.loads(_get(f"{base}/healthz")[1])["worker"]["last_heartbeat"], 60)
         # and a task the web process sends (an order event's triggers) is executed by the worker
         key = _manage(env, "create_api_key", "procfile-test").strip().splitlines()[-1]
         event_id = _post_order_event(base, key)
         wait_for(lambda: _event_processed(env, event_id), 60)
+
+        # when the worker dies, the web and beat keep running and the worker is started again
+        others = _pids(manager.pid, "gunicorn", "celery -A config beat")
+        dead = _pid_of("celery -A config worker", manager.pid)
+        os.kill(dead, signal.SIGKILL)
+        wait_for(lambda: _pid_of("celery -A config worker", manager.pid) not in (0, dead), 30)
+        assert _pids(manager.pid, "gunicorn", "celery -A config beat") == others
+        # and the new worker runs tasks again
+        event_id = _post_order_event(base, key, n=2)
+        wait_for(lambda: _event_processed(env, event_id), 60)
+        assert _get(f"{base}/admin/login/")[0] == 200
     finally:
-        honcho.send_signal(signal.SIGINT)  # what Ctrl-C does
+        manager.send_signal(signal.SIGINT)  # what Ctrl-C does
         try:
-            honcho.wait(timeout=20)
+            manager.wait(timeout=60)
         finally:
-            os.killpg(honcho.pid, signal.SIGKILL) if honcho.poll() is None else None
-    # and Ctrl-C stopped every process of the group
-    assert subprocess.run(["pgrep", "-g", str(honcho.pid)], capture_output=True).returncode == 1
+            os.killpg(manager.pid, signal.SIGKILL) if manager.poll() is None else None
+    # and Ctrl-C stopped every process, each by its own shutdown, none killed
+    assert subprocess.run(["pgrep", "-s", str(manager.pid)], capture_output=True).returncode == 1
+    log = (Path(env["VAR_DIR"]) / "supervisord.log").read_text()
+    assert "stopped: worker (exit status 0)" in log
+    assert log.count("terminated by SIGKILL") == 1  # the test's own kill, none at Ctrl-C
+
+
+def _pids(session: int, *patterns: str) -> list[int]:
+    return [_pid_of(pattern, session) for pattern in patterns]
+
+
+def _pid_of(pattern: str, session: int) -> int:
+    """The oldest process of the manager's session whose command line matches `pattern`."""
+    found = subprocess.run(["pgrep", "-o", "-s", str(session), "-f", pattern],
+                           capture_output=True, text=True)  # fmt: skip
+    return int(found.stdout.split()[0]) if found.returncode == 0 else 0
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
@@ -83,14 +108,14 @@ def _manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def _post_order_event(base: str, key: str) -> str:
+def _post_order_event(base: str, key: str, n: int = 1) -> str:
     headers = {"Authorization": f"Api-Key {key}"}
     order = {
         "external_id": "A-1", "customer": {"external_id": "C-1"}, "total": "1.00",
         "currency": "EUR", "status": "paid", "created_at": "2026-11-20T10:00:00+00:00",
     }  # fmt: skip
     assert requests.post(f"{base}/api/v1/orders/", json=order, headers=headers, timeout=10).ok
-    event = {"event_id": "ev-procfile-1", "type": "order.delivered", "order_external_id": "A-1",
+    event = {"event_id": f"ev-procfile-{n}", "type": "order.delivered", "order_external_id": "A-1",
              "occurred_at": "2026-11-21T10:00:00+00:00"}  # fmt: skip
     response = requests.post(f"{base}/api/v1/events/", json=event, headers=headers, timeout=10)
     assert response.status_code == 201, response.text
