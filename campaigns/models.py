@@ -117,8 +117,9 @@ class Delivery(models.Model):
 
     class State(models.TextChoices):
         PENDING = "pending"
-        CLAIMED = "claimed"
-        SENDING = "sending"
+        CLAIMED = "claimed"  # taken by a dispatcher, its policies not checked yet
+        QUEUED = "queued", "Queued for its slot"  # policies passed: waits for a pacing slot
+        SENDING = "sending"  # its request may be on the wire
         SENT = "sent"
         FAILED = "failed"
         SKIPPED = "skipped"
