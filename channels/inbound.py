@@ -1,7 +1,9 @@
 """The inbound path every platform shares: verify, parse, store once, hand to the apps."""
 
 import logging
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -13,7 +15,7 @@ from channels.errors import MalformedPayload
 from channels.events import NormalizedEvent
 from channels.models import ChannelAccount, InboundEvent
 from channels.providers.base import Reply, WebhookRequest
-from channels.sanitize import masked_json, storable_json, storable_text
+from channels.sanitize import storable_json, storable_text
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +85,8 @@ def _store(account: ChannelAccount, events: list[NormalizedEvent]) -> list[Inbou
 
 
 def _fields(event: NormalizedEvent) -> tuple[dict, dict]:
-    """The row's fields, storable in PostgreSQL, and the unmasked values of those that hide
-    the deep-link token; MalformedPayload if the event cannot be kept."""
+    """The row's fields, storable in PostgreSQL, and the unmasked values of those that hid a
+    deep-link token; MalformedPayload if the event cannot be kept."""
     user = storable_text(event.platform_user_id)
     if len(user) > MAX_USER_ID:
         # Cutting it would merge different customers: no platform's ids come near this.
@@ -95,33 +97,42 @@ def _fields(event: NormalizedEvent) -> tuple[dict, dict]:
         "event_id": storable_text(event.event_id)[:255],
         "occurred_at": event.occurred_at,
         "text": storable_text(event.text),
-        "token": storable_text(event.token)[:255],
+        "token": storable_text(event.token),
         "payload": storable_text(event.payload),
         "message_ids": [storable_text(message_id) for message_id in event.message_ids],
         "watermark": event.watermark,
-        "reason": storable_text(event.reason)[:255],
-        "user_name": storable_text(event.user_name)[:255],
+        "reason": storable_text(event.reason),
+        "user_name": storable_text(event.user_name),
         # Subscription.locale keeps 10 characters; a language tag this long means nothing.
         "locale": storable_text(event.locale)[:MAX_LOCALE],
         "raw": storable_json(event.raw),
     }
-    token = fields["token"]
-    shown = _token_kept(token)
-    if shown == token:
-        return fields, {}
-    clear = {name: fields[name] for name in ("token", "text", "payload", "raw")}
-    fields["token"] = shown
-    fields["text"] = fields["text"].replace(token, shown)
-    fields["payload"] = fields["payload"].replace(token, shown)
-    fields["raw"] = masked_json(fields["raw"], token, shown)
+    clear = {}
+    if settings.INBOUND_TOKEN_KEPT:
+        # Each field on its own: a token may sit in the text or the raw body with no token
+        # field naming it (WhatsApp's "Subscribe: <token>x" is no subscribe code).
+        kept = import_string(settings.INBOUND_TOKEN_KEPT)
+        for name in _MASKED:
+            shown = _masked(fields[name], kept)
+            if shown != fields[name]:
+                clear[name], fields[name] = fields[name], shown
+    for name in ("token", "reason", "user_name"):  # CharFields; cut after masking
+        fields[name] = fields[name][:255]
     return fields, clear
 
 
-def _token_kept(token: str) -> str:
-    """What the stored event keeps of a deep-link token (settings.INBOUND_TOKEN_KEPT)."""
-    if not token or not settings.INBOUND_TOKEN_KEPT:
-        return token
-    return import_string(settings.INBOUND_TOKEN_KEPT)(token)
+_MASKED = ("token", "text", "payload", "reason", "user_name", "raw")
+
+
+def _masked(value: Any, kept: Callable[[str], str]) -> Any:
+    """`value` (decoded, storable JSON) with `kept` applied to every string, keys too."""
+    if isinstance(value, str):
+        return kept(value)
+    if isinstance(value, dict):
+        return {kept(key): _masked(item, kept) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item, kept) for item in value]
+    return value
 
 
 def inbound_event_process(*, event: InboundEvent) -> list[Reply]:

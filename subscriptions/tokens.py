@@ -95,12 +95,41 @@ def token_prefix(token: str) -> str:
 
 
 def token_stored(text: str) -> str:
-    """What an inbound event may keep of a start parameter: a token of our shape (valid or not:
-    a forged one is kept as evidence the same way) cut to its prefix; anything else, such as
-    an ad's ref, is no credential and stays as it is."""
-    if len(text) == TOKEN_LENGTH and _ALPHABET.fullmatch(text):
-        return token_prefix(text)
-    return text
+    """`text` with every substring shaped like our token cut to its prefix, whatever surrounds
+    it (`/start <token>x`, `Subscribe: <token>.`, a ref with more after it).
+
+    "Shaped like": 61 characters of the token alphabet whose first 18 are a canonical
+    version-1 payload. That is true of every token we ever issued, valid, expired or with a
+    forged signature (kept as evidence the same way), and rarely of anything else, so an
+    ad's ref or a platform's file id stays as it is. The signature is what makes a token a
+    bearer credential; the payload (an order pk and a time) is not secret.
+    """
+    if len(text) < TOKEN_LENGTH:
+        return text
+    return _RUN.sub(_run_stored, text)
+
+
+_RUN = re.compile(rf"[A-Za-z0-9_-]{{{TOKEN_LENGTH},}}")
+
+
+def _run_stored(match: re.Match[str]) -> str:
+    """One run of token characters with every token inside it cut to its prefix."""
+    run, kept, start = match.group(), [], 0
+    index = 0
+    while index + TOKEN_LENGTH <= len(run):
+        # Every version-1 payload starts with base64url of the byte 0x01: "A" then Q-T.
+        if run[index] == "A" and _is_payload(run[index : index + PAYLOAD_CHARS]):
+            kept.append(run[start : index + PAYLOAD_CHARS])
+            index = start = index + TOKEN_LENGTH
+        else:
+            index += 1
+    kept.append(run[start:])
+    return "".join(kept)
+
+
+def _is_payload(text: str) -> bool:
+    payload = _canonical_b64decode(text)
+    return payload is not None and len(payload) == _PAYLOAD.size and payload[0] == VERSION
 
 
 def _signer() -> Signer:
