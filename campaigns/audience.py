@@ -12,9 +12,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 from campaigns.models import Campaign
+from channels.models import SANDBOX_KIND
 from subscriptions.models import TOPIC_FIELDS
 
 FROM = (
@@ -49,6 +51,9 @@ def _in(column: str, values: list[Any]) -> Sql:
 def audience_where(campaign: Campaign, *, now: dt.datetime) -> Sql:
     """The WHERE condition selecting the campaign's audience (relative to `now`)."""
     where = Sql("s.status = %s AND a.enabled = %s", ("active", True))
+    if not settings.SANDBOX_ENABLED:
+        # Our demo chat is no customer's channel in production (ChannelAccount.customer_facing).
+        where &= Sql("a.kind <> %s", (SANDBOX_KIND,))
     # .all(): the trigger path prefetches a campaign's accounts once per event, not per query.
     account_ids = [account.pk for account in campaign.accounts.all()]
     if account_ids:

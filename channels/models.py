@@ -1,6 +1,7 @@
 import secrets
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -9,6 +10,8 @@ from channels.events import EventKind
 from channels.providers import KIND_CHOICES, PROVIDERS
 from channels.providers.base import Provider
 
+SANDBOX_KIND = "sandbox"
+
 
 def new_webhook_secret() -> str:
     # Telegram's secret_token allows 1-256 chars of A-Za-z0-9_-; token_urlsafe stays inside.
@@ -16,6 +19,14 @@ def new_webhook_secret() -> str:
 
 
 class ChannelAccountQuerySet(models.QuerySet):
+    def customer_facing(self) -> "ChannelAccountQuerySet":
+        """Enabled accounts a real customer may be offered or reached on: the sandbox account
+        only while the sandbox is on (settings.SANDBOX_ENABLED), read at call time."""
+        accounts = self.filter(enabled=True)
+        if not settings.SANDBOX_ENABLED:
+            accounts = accounts.exclude(kind=SANDBOX_KIND)
+        return accounts
+
     def pause(self, seconds: float) -> datetime:
         """Stop every send on these accounts for `seconds` (a longer pause already set wins)."""
         until = timezone.now() + timedelta(seconds=seconds)

@@ -300,3 +300,8 @@ DISPATCH_SWEEP_SECONDS = env_float("DISPATCH_SWEEP_SECONDS", 30.0)
 # Frequency cap (campaigns/policies.py): marketing messages per customer across campaigns.
 MARKETING_CAP_COUNT = env_int("MARKETING_CAP_COUNT", 2)
 MARKETING_CAP_DAYS = env_int("MARKETING_CAP_DAYS", 7)
+
+# --- Privacy and security (README, "Privacy and security") -----------------------------------
+# The sandbox messenger (/sandbox/, its endpoints, and its account in subscribe links, the
+# subscribe page and campaign audiences) is a development and demo tool: off in production.
+SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", DEBUG)

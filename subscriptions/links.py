@@ -19,7 +19,8 @@ def order_subscribe_links(token: str) -> dict[str, str]:
 
 
 def enabled_accounts() -> QuerySet[ChannelAccount]:
-    return ChannelAccount.objects.filter(enabled=True).order_by("name")
+    """The accounts a customer is offered: enabled, and the sandbox only while it is on."""
+    return ChannelAccount.objects.customer_facing().order_by("name")
 
 
 def subscribe_page_url(token: str) -> str:

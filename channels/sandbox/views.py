@@ -8,7 +8,8 @@ import json
 import re
 import secrets
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext
@@ -112,6 +113,9 @@ def messages(request: HttpRequest, conversation: str) -> JsonResponse:
 
 
 def _account(request: HttpRequest) -> ChannelAccount:
+    if not settings.SANDBOX_ENABLED:
+        # Off in production: the chat page would let anyone talk to the bot as a customer.
+        raise Http404("the sandbox is off")
     name = request.GET.get("account") or DEFAULT_ACCOUNT
     return get_object_or_404(ChannelAccount, name=name, kind="sandbox", enabled=True)
 
