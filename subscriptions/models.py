@@ -43,6 +43,9 @@ class Customer(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set by the erasure (subscriptions/privacy/erasure.py): the row stays for the orders and
+    # the consent log that point at it, with nothing left that says who the person was.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return self.name or self.external_id
@@ -274,3 +277,30 @@ class ApiKey(models.Model):
             name=name, prefix=key[: cls.PREFIX_LENGTH], key_hash=cls.hash(key)
         )
         return api_key, key
+
+
+class ErasureLog(models.Model):
+    """One erased person: when, on whose request, and what was removed (counts only)."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="erasure")
+    requested_by = models.CharField(max_length=150, help_text="e.g. api:shop, admin:alice")
+    erased_at = models.DateTimeField(default=timezone.now)
+    removed = models.JSONField(default=dict, help_text="Rows removed or blanked, by kind.")
+
+    class Meta:
+        ordering = ["-erased_at"]
+
+    def __str__(self) -> str:
+        return f"erasure of customer {self.customer_id} at {self.erased_at:%Y-%m-%d %H:%M}"
+
+
+class ErasedIdentifier(models.Model):
+    """A keyed hash (HMAC) of one identifier an erased person had: an e-mail, a phone, the
+    shop's customer id or a chat. Who gives the identifier again can be told what the consent
+    log holds about them; the hash alone names nobody."""
+
+    erasure = models.ForeignKey(ErasureLog, on_delete=models.CASCADE, related_name="identifiers")
+    digest = models.CharField(max_length=64, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.digest[:12]}… (erasure {self.erasure_id})"
