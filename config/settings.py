@@ -305,3 +305,14 @@ MARKETING_CAP_DAYS = env_int("MARKETING_CAP_DAYS", 7)
 # The sandbox messenger (/sandbox/, its endpoints, and its account in subscribe links, the
 # subscribe page and campaign audiences) is a development and demo tool: off in production.
 SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", DEBUG)
+# The key of the hashes an erasure keeps of a person's identifiers (subscriptions/privacy/):
+# set it once and keep it, or the consent log can no longer be searched for erased people.
+PRIVACY_HASH_KEY = env_str("PRIVACY_HASH_KEY", SECRET_KEY)
+# Retention (subscriptions/privacy/retention.py): days each kind is kept; 0 = for ever.
+RETAIN_INBOUND_EVENTS_DAYS = env_int("RETAIN_INBOUND_EVENTS_DAYS", 90)
+RETAIN_SANDBOX_MESSAGES_DAYS = env_int("RETAIN_SANDBOX_MESSAGES_DAYS", 7)
+RETAIN_DELIVERIES_DAYS = env_int("RETAIN_DELIVERIES_DAYS", 400)
+RETAIN_LINK_CLICKS_DAYS = env_int("RETAIN_LINK_CLICKS_DAYS", 90)
+# Rows per delete (one short transaction each) and how long one purge run may go on.
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 1000)
+RETENTION_RUN_SECONDS = env_float("RETENTION_RUN_SECONDS", 60.0)

@@ -1,17 +1,24 @@
+import json
+
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.template.response import TemplateResponse
 
 from subscriptions.consent_export import consent_csv_response
 from subscriptions.models import (
     ApiKey,
     ConsentEvent,
     Customer,
+    ErasureLog,
     Order,
     OrderEvent,
     OrderItem,
     Subscription,
 )
+from subscriptions.privacy.erasure import customer_erase
+from subscriptions.privacy.export import customer_export
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -48,7 +55,40 @@ class OrderInline(ReadOnlyInline):
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ("external_id", "name", "email", "phone", "locale", "time_zone", "created_at")
     search_fields = ("external_id", "name", "email", "phone")
+    readonly_fields = ("erased_at",)
     inlines = [OrderInline]
+    actions = ["export_json", "erase"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Orders and the consent log refer to a customer: "Erase" is the way to forget one.
+        return False
+
+    @admin.action(description="Export everything held about the selected customers (JSON)")
+    def export_json(self, request: HttpRequest, queryset: QuerySet[Customer]) -> HttpResponse:
+        documents = [customer_export(customer=customer) for customer in queryset.order_by("pk")]
+        body = json.dumps(
+            documents[0] if len(documents) == 1 else documents, ensure_ascii=False, indent=2
+        )
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="customer-export.json"'
+        return response
+
+    @admin.action(description="Erase the selected customers (cannot be undone)")
+    def erase(self, request: HttpRequest, queryset: QuerySet[Customer]) -> HttpResponse | None:
+        customers = list(queryset.order_by("pk"))
+        if request.POST.get("confirmed") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Erase customers?",
+                "customers": customers,
+                "opts": self.model._meta,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/subscriptions/customer/erase.html", context)
+        for customer in customers:
+            customer_erase(customer=customer, requested_by=f"admin:{request.user.get_username()}")
+        self.message_user(request, f"Erased {len(customers)} customer(s).", messages.SUCCESS)
+        return None
 
 
 class OrderItemInline(admin.TabularInline):
@@ -104,6 +144,13 @@ class ConsentEventAdmin(ReadOnlyAdmin):
     @admin.action(description="Export selected consent events as CSV")
     def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponseBase:
         return consent_csv_response(queryset)
+
+
+@admin.register(ErasureLog)
+class ErasureLogAdmin(ReadOnlyAdmin):
+    list_display = ("erased_at", "customer", "requested_by")
+    search_fields = ("requested_by",)
+    fields = readonly_fields = ("customer", "requested_by", "erased_at", "removed")
 
 
 @admin.register(ApiKey)

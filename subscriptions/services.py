@@ -95,6 +95,12 @@ def subscription_start(
     with transaction.atomic():
         # Lock the customer: two chats racing on one customer's link are decided one at a time.
         customer = Customer.objects.select_for_update().get(pk=order.customer_id)
+        if customer.erased_at is not None:
+            # The person behind the order asked to be forgotten: an old link of theirs must
+            # not tie a chat to what is left of them. A new order makes a fresh customer.
+            return _start_rejected(
+                account, platform_user_id, token, StartOutcome.INVALID, "customer_erased"
+            )
         subscription = existing.select_for_update().first()
         if subscription is not None and subscription.customer_id != customer.pk:
             return _start_rejected(

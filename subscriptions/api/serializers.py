@@ -148,3 +148,11 @@ class ConsentFilterIn(serializers.Serializer):
         max_length=100, required=False, help_text="Customer external id."
     )
     since = fields.Instant(required=False, help_text="ISO 8601 with offset; inclusive.")
+
+
+class ErasureOut(serializers.Serializer):
+    erased_at = serializers.DateTimeField()
+    requested_by = serializers.CharField()
+    removed = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Rows removed or blanked, by kind."
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from subscriptions.api import customers, views
+from subscriptions.api import customers, privacy, views
 
 app_name = "api"
 
@@ -28,6 +28,16 @@ urlpatterns = [
         "customers/<path:external_id>/consents/",
         customers.CustomerConsentsApi.as_view(),
         name="customer-consents",
+    ),
+    path(
+        "customers/<path:external_id>/erase/",
+        privacy.CustomerEraseApi.as_view(),
+        name="customer-erase",
+    ),
+    path(
+        "customers/<path:external_id>/export/",
+        privacy.CustomerExportApi.as_view(),
+        name="customer-export",
     ),
     path("consents.csv", customers.ConsentsCsvApi.as_view(), name="consents-csv"),
 ]
