@@ -70,4 +70,6 @@ app.conf.beat_schedule |= {
         "options": {"expires": MATERIALIZE_TICK_SECONDS},
     },
     "campaigns-survey-alerts": {"task": "campaigns.survey_alerts", "schedule": 60.0},
+    # Purges what is past its retention, in short batches (subscriptions/privacy/retention.py).
+    "subscriptions-retention-purge": {"task": "subscriptions.retention_purge", "schedule": 3600.0},
 }
