@@ -15,7 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Func, Max, OuterRef, Subquery
+from django.db.models import Func, Max, OuterRef, QuerySet, Subquery
 
 from campaigns.already_ordered import ALREADY_ORDERED, ordered_since
 from campaigns.models import Campaign, Delivery
@@ -149,7 +149,7 @@ class FrequencyCap:
         customers = {
             d.subscription.customer_id for d in deliveries if d.campaign.category == MARKETING
         }
-        return cls(*marketing_counts(customers, now=now))
+        return cls(*marketing_counts(customers, now=now, queued=True))
 
     def reached(self, customer_id: int) -> bool:
         return self.counts[customer_id] >= self.limit
@@ -158,12 +158,17 @@ class FrequencyCap:
         self.counts[customer_id] += 1
 
 
-def marketing_counts(customers: set[int], *, now: datetime) -> tuple[Counter[int], frozenset[int]]:
+def marketing_counts(
+    customers: set[int], *, now: datetime, queued: bool = False
+) -> tuple[Counter[int], frozenset[int]]:
     """Each customer's marketing messages sent (or maybe sent) in the cap's window, and the
-    customers with more than one active chat."""
+    customers with more than one active chat. With `queued`, rows already decided to go and
+    waiting for their pacing slot count too: a row decided while another of the customer's
+    waits (an earlier batch, a slowly paced account) must see it."""
     if not customers:
         return Counter(), frozenset()
     since = now - timedelta(days=settings.MARKETING_CAP_DAYS)
+    marketing = Campaign.objects.filter(category=MARKETING).values("pk")
     # Counted per subscription, in a subquery run once for each on the index
     # (subscription, sent_at), whatever the statistics say. A join let the planner start from
     # the deliveries when its statistics were stale (a campaign just written, or just sent:
@@ -171,21 +176,30 @@ def marketing_counts(customers: set[int], *, now: datetime) -> tuple[Counter[int
     # (60 ms a batch at 90,000 rows; bench/dispatch.py).
     sent = Delivery.objects.filter(
         subscription=OuterRef("pk"),
-        campaign__in=Campaign.objects.filter(category=MARKETING).values("pk"),
+        campaign__in=marketing,
         state__in=SENT_OR_MAYBE,
         sent_at__gte=since,
     )
-    # COUNT as a plain function: no GROUP BY, one number per subscription.
-    n = Subquery(sent.annotate(n=Func("pk", function="COUNT")).values("n"))
+    counted = [_count(sent)]
+    if queued:
+        waiting = Delivery.objects.filter(
+            subscription=OuterRef("pk"), campaign__in=marketing, state=Delivery.State.QUEUED
+        )
+        counted.append(_count(waiting))
     rows = Subscription.objects.filter(customer_id__in=customers).values_list(
-        "customer_id", "status", n
+        "customer_id", "status", *counted
     )
     counts: Counter[int] = Counter()
     chats: Counter[int] = Counter()
-    for customer_id, status, sent_count in rows:
-        counts[customer_id] += sent_count
+    for customer_id, status, *numbers in rows:
+        counts[customer_id] += sum(numbers)
         chats[customer_id] += status == Subscription.Status.ACTIVE
     return counts, frozenset(c for c, active in chats.items() if active > 1)
+
+
+def _count(rows: "QuerySet[Delivery]") -> Subquery:
+    # COUNT as a plain function: no GROUP BY, one number per subscription.
+    return Subquery(rows.annotate(n=Func("pk", function="COUNT")).values("n"))
 
 
 class RecentOrders:

@@ -8,6 +8,7 @@ import logging
 from functools import partial
 
 from celery import shared_task
+from celery.signals import worker_shutting_down
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +20,12 @@ log = logging.getLogger(__name__)
 ORDER_EVENT_TASK = "campaigns.order_event_received"  # sent by name from subscriptions/api
 
 # --- dispatch ---------------------------------------------------------------------------------
+
+
+@worker_shutting_down.connect
+def _hand_back_leases(**_: object) -> None:
+    # In the worker's own process (the threads pool), where the dispatch runs are.
+    dispatch.shutdown.request()
 
 
 def _enqueue(account_id: int) -> None:

@@ -31,7 +31,7 @@ app.autodiscover_tasks()
 
 # Read from the environment like config/settings.py does (same names and defaults): importing
 # Django settings here would run them while the `config` package is still being imported.
-DISPATCH_TICK_SECONDS = env_float("DISPATCH_TICK_SECONDS", 2.0)
+DISPATCH_TICK_SECONDS = env_float("DISPATCH_TICK_SECONDS", 1.0)
 DISPATCH_SWEEP_SECONDS = env_float("DISPATCH_SWEEP_SECONDS", 30.0)
 HEALTH_HEARTBEAT_SECONDS = env_float("HEALTH_HEARTBEAT_SECONDS", 5.0)
 

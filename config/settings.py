@@ -1,8 +1,11 @@
 """Comeback settings. Everything comes from the environment; see README for the full table."""
 
+import base64
+import hashlib
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded_broker
@@ -73,7 +76,11 @@ TEMPLATES = [
 # --- Database: PostgreSQL from DATABASE_URL, else embedded SQLite in var/ ---------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Health checks: a connection the server dropped (a restart, a terminated backend) is
+    # noticed and replaced when a request or task starts, instead of failing its first query.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
     if env_str("DATABASE_TEST_NAME"):
         # Lets concurrent test runs on one server each create their own test database.
         DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
@@ -145,7 +152,7 @@ else:
     }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "comeback")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-DISPATCH_TICK_SECONDS = env_float("DISPATCH_TICK_SECONDS", 2.0)
+DISPATCH_TICK_SECONDS = env_float("DISPATCH_TICK_SECONDS", 1.0)
 # /healthz answers 503 when no worker has executed beat's heartbeat task (every
 # HEALTH_HEARTBEAT_SECONDS, config/celery.py) for this long.
 HEALTH_WORKER_MAX_AGE = env_float("HEALTH_WORKER_MAX_AGE", 30.0)
@@ -274,8 +281,11 @@ SURVEY_COMMENT_HOURS = env_int("SURVEY_COMMENT_HOURS", 24)
 # --- Campaign dispatch ------------------------------------------------------------------------
 # campaigns/dispatch/: one lease holder per channel account sends its due deliveries. The beat
 # tick (DISPATCH_TICK_SECONDS, above) wakes accounts with due work and no live lease.
-# Lease: a dead worker's account is taken over once this passes without a heartbeat.
-DISPATCH_LEASE_SECONDS = env_float("DISPATCH_LEASE_SECONDS", 15.0)
+# Lease: a dead worker's account is taken over once this passes without a heartbeat (a thread
+# of the run beats every third of it), at the next tick: within lease + tick, 4 s by default.
+DISPATCH_LEASE_SECONDS = env_float("DISPATCH_LEASE_SECONDS", 3.0)
+# A run rides out a dropped database connection for this long, retrying in place.
+DISPATCH_DB_RETRY_SECONDS = env_float("DISPATCH_DB_RETRY_SECONDS", 60.0)
 # A run ends after this long (or when nothing is due) and frees its worker; the tick resumes.
 DISPATCH_RUN_SECONDS = env_float("DISPATCH_RUN_SECONDS", 20.0)
 # A run that finds nothing due waits this long for more before it ends (a stream of triggered
@@ -316,3 +326,24 @@ RETAIN_LINK_CLICKS_DAYS = env_int("RETAIN_LINK_CLICKS_DAYS", 90)
 # Rows per delete (one short transaction each) and how long one purge run may go on.
 RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 1000)
 RETENTION_RUN_SECONDS = env_float("RETENTION_RUN_SECONDS", 60.0)
+# Channel secrets (credentials, webhook secrets) are encrypted at rest (channels/encryption.py)
+# with these Fernet keys, comma-separated, NEWEST FIRST: the first encrypts, every one decrypts.
+# Rotate: prepend a new key, run `manage.py rotate_encryption_key`, then drop the old one.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS must be set when DEBUG is off: channel credentials are "
+            "encrypted with it. Make a key with: python -c 'from cryptography.fernet import "
+            "Fernet; print(Fernet.generate_key().decode())'"
+        )
+    # Development only: a key derived from SECRET_KEY, so `make run` needs no setup.
+    _digest = hashlib.sha256(f"comeback.field-encryption:{SECRET_KEY}".encode()).digest()
+    FIELD_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(_digest).decode()]
+for _number, _key in enumerate(FIELD_ENCRYPTION_KEYS, 1):
+    try:
+        Fernet(_key)
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            f"FIELD_ENCRYPTION_KEYS: key {_number} is not a Fernet key (32 bytes, url-safe base64)"
+        ) from None

@@ -5,7 +5,9 @@ chats on two accounts can be in two dispatchers' batches at that moment, each se
 one more: both would send. For such rows (Decision.recheck_cap) the transaction that marks
 them `sending` first takes each customer's advisory lock, in id order so two fences never
 deadlock, then reads the count again: it sees what the other dispatcher committed as
-`sending` before it let go of the lock. Rows past the cap are held back.
+`sending` before it let go of the lock. Rows past the cap are held back. Queued rows do not
+count here (the policies counted them): two rows queued at once on two accounts would each
+hold the other back, where one of them may go.
 """
 
 from datetime import datetime

@@ -29,6 +29,8 @@ from subscriptions.models import Customer, Order, Subscription
 
 State = Delivery.State
 DUE_STATES = (State.PENDING, State.DEFERRED)
+HELD_STATES = (State.CLAIMED, State.QUEUED)  # a dispatcher holds them; none has left
+LEFT_STATES = (*HELD_STATES, State.SENDING)  # what a dead dispatcher may leave behind
 T, C, L = Delivery._meta.db_table, Campaign._meta.db_table, DispatchLease._meta.db_table
 
 
@@ -191,38 +193,41 @@ def _claim_and_load(account_id: int, *, owner: str, limit: int, now: datetime) -
     return rows
 
 
-# The fence: a row becomes `sending` only while its owner provably holds a live lease, in the
-# same statement. A dispatcher whose lease expired (a new owner may be recovering its rows)
-# can never start another send.
+# The fence: a row becomes `sending` only while its owner still holds the lease, in the same
+# statement. A new owner takes the lease (a conditional UPDATE) before it recovers anything, so
+# a dispatcher whose lease was taken can never start another send. An expired lease that
+# nobody took is still ours: a database outage longer than the lease does not stop the run.
 MARK_SENDING_SQL = f"""
     UPDATE {T} SET state = 'sending', attempts = attempts + 1, sent_at = %(now)s
-    WHERE id = ANY(%(ids)s) AND state = 'claimed' AND claimed_by = %(owner)s
-        AND EXISTS (
-            SELECT 1 FROM {L}
-            WHERE account_id = %(account)s AND owner = %(owner)s AND expires_at > %(now)s
-        )
+    WHERE id = ANY(%(ids)s) AND state = 'queued' AND claimed_by = %(owner)s
+        AND EXISTS (SELECT 1 FROM {L} WHERE account_id = %(account)s AND owner = %(owner)s)
+    RETURNING id
 """  # noqa: S608 - table names are ours, values are parameters
 
 
-def mark_sending(ids: list[int], *, account_id: int, owner: str, now: datetime) -> int:
-    """Commit rows as `sending` before their requests leave; returns rows changed.
+def mark_sending(ids: list[int], *, account_id: int, owner: str, now: datetime) -> set[int]:
+    """Commit queued rows as `sending` just before their requests leave; returns those marked.
 
-    Called every few dozen sends, so PostgreSQL gets the statement ready-made (the ORM's
-    compile step cost more than the query itself); the ORM form is the same, for SQLite.
+    Called for every few sends, so PostgreSQL gets the statement ready-made (the ORM's compile
+    step cost more than the query itself); the ORM form is the same, for SQLite.
     """
+    if not ids:
+        return set()
     if connection.vendor == "postgresql":
         params = {"ids": ids, "owner": owner, "account": account_id, "now": now}
         with connection.cursor() as cursor:
             cursor.execute(MARK_SENDING_SQL, params)
-            return cursor.rowcount
-    lease = DispatchLease.objects.filter(
-        account_id=account_id, owner=owner, expires_at__gt=now, pk=OuterRef("account_id")
-    )
-    return (
-        Delivery.objects.filter(id__in=ids, state=State.CLAIMED, claimed_by=owner)
-        .filter(Exists(lease))
-        .update(state=State.SENDING, attempts=F("attempts") + 1, sent_at=now)
-    )
+            return {row[0] for row in cursor.fetchall()}
+    lease = DispatchLease.objects.filter(account_id=account_id, owner=owner)
+    with transaction.atomic():
+        if not lease.exists():
+            return set()
+        rows = Delivery.objects.filter(id__in=ids, state=State.QUEUED, claimed_by=owner)
+        marked = set(rows.values_list("id", flat=True))
+        rows.filter(id__in=marked).update(
+            state=State.SENDING, attempts=F("attempts") + 1, sent_at=now
+        )
+    return marked
 
 
 def recent_sends(rows: list[Delivery], *, within: float, now: datetime) -> dict[str, float]:
@@ -246,19 +251,12 @@ def recent_sends(rows: list[Delivery], *, within: float, now: datetime) -> dict[
 
 
 def release(ids: Iterable[int], *, owner: str) -> int:
-    """Claimed rows we will not send after all go back to the due pool, untouched."""
+    """Claimed or queued rows we will not send after all go back to the due pool, untouched."""
     ids = list(ids)
     if not ids:
         return 0
-    return Delivery.objects.filter(id__in=ids, state=State.CLAIMED, claimed_by=owner).update(
+    return Delivery.objects.filter(id__in=ids, state__in=HELD_STATES, claimed_by=owner).update(
         state=State.PENDING, claimed_by=""
-    )
-
-
-def unsend(ids: list[int], *, owner: str) -> int:
-    """Rows marked `sending` whose requests never left go back to pending (attempt refunded)."""
-    return Delivery.objects.filter(id__in=ids, state=State.SENDING, claimed_by=owner).update(
-        state=State.PENDING, claimed_by="", attempts=F("attempts") - 1, sent_at=None
     )
 
 
@@ -276,7 +274,7 @@ def has_due_work(account_id: int, now: datetime) -> bool:
 
 def accounts_to_wake(now: datetime) -> list[int]:
     """Enabled accounts with no live lease that need a dispatcher: due work and no pause, or
-    rows a dead dispatcher left claimed/sending.
+    rows a dead dispatcher left claimed, queued or sending.
 
     The second makes recovery the tick's job: a killed worker's rows are taken back within a
     tick of its lease expiring (DISPATCH_LEASE_SECONDS + DISPATCH_TICK_SECONDS), not at the
@@ -287,7 +285,7 @@ def accounts_to_wake(now: datetime) -> list[int]:
     live = DispatchLease.objects.filter(account=OuterRef("pk"), expires_at__gt=now).exclude(
         owner=""
     )
-    left = Delivery.objects.filter(account=OuterRef("pk"), state__in=(State.CLAIMED, State.SENDING))
+    left = Delivery.objects.filter(account=OuterRef("pk"), state__in=LEFT_STATES)
     not_paused = Q(paused_until__isnull=True) | Q(paused_until__lte=now)
     sendable = Q(Exists(due(now).filter(account=OuterRef("pk")))) & not_paused
     return list(

@@ -1,27 +1,29 @@
 """One bounded run of sending for one channel account, under its lease.
 
-The main thread owns the database: it claims batches, applies the policies, renders, commits
-rows as `sending` just before they go and records outcomes in bulk. The sender's threads only
-do HTTP. At most `threads` rows are `sending` at any moment, which bounds `unknown` after a
-crash to what was really in flight.
+The main thread claims batches, applies the policies (rows that may go become `queued`),
+renders and records outcomes in bulk. The sender's threads wait for pacing slots and do HTTP;
+each row is committed as `sending` once its slot is granted (marker.py), so after a crash
+`unknown` is only what was really on the wire. The lease is kept by a heartbeat thread. A dropped
+database connection is retried in place (db_retry.py); a worker's warm shutdown ends the run
+at once, handing back what it holds (shutdown.py).
 """
 
 import logging
 import math
 import time
 from collections import deque
-from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from campaigns import policies
 from campaigns.content import delivery_message, template_values
-from campaigns.dispatch import cap_fence, claim, outcomes
+from campaigns.dispatch import claim, marker, outcomes, shutdown
+from campaigns.dispatch.db_retry import with_db_retry
 from campaigns.dispatch.lease import Lease, new_owner
+from campaigns.dispatch.marker import Ask, LeaseLost
 from campaigns.dispatch.outcomes import Job, Outcome
 from campaigns.dispatch.pacing import RecipientSpacing
 from campaigns.dispatch.recovery import IDEMPOTENT_KINDS, Recovered, recover_account
@@ -74,6 +76,8 @@ class Dispatcher:
         # Threads start on the first send, so a run that finds the lease held costs nothing.
         idempotent = account.kind in IDEMPOTENT_KINDS
         self.sender = Sender(account, threads=self.threads, rate=rate, idempotent=idempotent)
+        self.stopping = False  # asks to mark are refused from then on
+        self.lease: Lease | None = None  # while the run holds it
         self.spacing = RecipientSpacing(self.sender.provider.per_recipient_interval)
         self.stats = RunStats(account.pk, self.owner)
         self.ready: deque[Job] = deque()
@@ -86,45 +90,64 @@ class Dispatcher:
 
     def run(self) -> RunStats:
         lease = Lease(self.account.pk, self.owner)
-        if not lease.acquire():
-            self.sender.close()
-            self.stats.stopped = "lease held"
+        if shutdown.requested.is_set() or not with_db_retry(lease.acquire):
+            self._close()
+            self.stats.stopped = "shutting down" if shutdown.requested.is_set() else "lease held"
             return self.stats
+        lease.keep()
+        self.lease = lease
         try:
-            self.stats.recovered = recover_account(self.account, owner=self.owner)
+            self.stats.recovered = with_db_retry(recover_account, self.account, owner=self.owner)
             self._obey_pause(lease)
             self._loop(lease)
         finally:
-            self.sender.close()
-            lease.release()
+            self._close()
+            lease.stop_keeping()
+            with_db_retry(lease.release)
         log.info("dispatch %s %s: %s", self.account.name, self.stats.stopped, self.stats.states)
         return self.stats
+
+    def _close(self) -> None:
+        self.stopping = True
+        self.sender.abort()
+        while self.sender.in_flight:  # threads waiting for an answer, if the run failed
+            self._collect(None, 0.1)
+        self.sender.close()
 
     def _loop(self, lease: Lease) -> None:
         clock = time.monotonic
         deadline = clock() + self.run_seconds
-        beat_every = lease.ttl.total_seconds() / 3
-        next_beat = clock() + beat_every
+        check_every = lease.ttl.total_seconds() / 3
+        next_check = clock() + check_every
         last_flush, stop = clock(), ""
         try:
             while not (stop and not self.sender.in_flight):
                 now = clock()
-                if now >= next_beat:  # the heartbeat
-                    next_beat = now + beat_every
-                    stop = stop or ("" if lease.extend() else "lease lost")
+                if lease.lost.is_set():
+                    stop = stop or "lease lost"
+                if shutdown.requested.is_set():
+                    stop = stop or "shutting down"
+                if now >= next_check:  # the heartbeat thread re-reads the account's pause
+                    next_check = now + check_every
                     self._obey_pause(lease)  # a reply may have met a 429 meanwhile
                 stop = stop or ("time up" if now >= deadline else "")
                 paused = self.sender.pacer.paused_for()
-                if paused:  # a 429: nothing goes out until it has passed
+                if stop:
+                    self.stopping = True  # nothing new on the wire; queued rows go back
+                    self.sender.abort()
                     self._release_ready()
-                    stop = stop or ("paused" if now + paused >= deadline else "")
-                elif not stop:
+                elif paused:  # a 429: nothing goes out until it has passed
+                    self._release_ready()
+                    stop = "paused" if now + paused >= deadline else ""
+                else:
                     stop = self._feed()
                 stop = self._collect(lease, POLL) or stop
                 if len(self.done) >= FLUSH_SIZE or clock() - last_flush >= FLUSH_EVERY:
                     self._flush()
                     last_flush = clock()
         finally:
+            self.stopping = True
+            self.sender.abort()
             self._release_ready()
             while self.sender.in_flight:
                 self._collect(lease, None)
@@ -145,7 +168,7 @@ class Dispatcher:
             if not fetched and not self.ready and not self.sender.in_flight:
                 return self._idle()
             self.idle_since = None
-        if self.ready and self.sender.in_flight <= self.threads // 2:
+        if self.ready and self.sender.in_flight < self.threads:
             return self._submit()
         return ""
 
@@ -166,16 +189,20 @@ class Dispatcher:
 
     def _prepare(self) -> int:
         """Claim a batch, apply the policies, render what may go; returns rows claimed."""
-        rows = claim.claim(self.account, owner=self.owner, limit=self.batch, now=timezone.now())
+        now = timezone.now()
+        rows = with_db_retry(claim.claim, self.account, owner=self.owner, limit=self.batch, now=now)
         if time.monotonic() < self.earlier_runs_until:  # an earlier run's sends count too
-            recent = claim.recent_sends(rows, within=self.spacing.interval, now=timezone.now())
+            recent = with_db_retry(claim.recent_sends, rows, within=self.spacing.interval, now=now)
             for recipient, seconds_ago in recent.items():
                 self.spacing.seed(recipient, seconds_ago)
         settled: list[Outcome] = []
-        decisions = policies.evaluate(rows, now=timezone.now())
+        jobs: list[Job] = []
+        decisions = with_db_retry(policies.evaluate, rows, now=now)
         for n, (row, decision) in enumerate(zip(rows, decisions, strict=True)):
             if n % YIELD_EVERY == YIELD_EVERY - 1:
-                time.sleep(0)  # let waiting senders have the GIL: their slots are due now
+                # Threads whose slot came wait for their rows to be marked: answer them now,
+                # not after the whole batch.
+                self._take(0)
             if decision.action == policies.SKIP:
                 settled.append(outcomes.outcome(row, State.SKIPPED, decision.reason))
             elif decision.action == policies.DEFER:
@@ -195,15 +222,21 @@ class Dispatcher:
                     options = replace(options, template_params=params, template_buttons=buttons)
                 recipient = row.subscription.platform_user_id
                 job = Job(row, message, options, recipient, recheck_cap=decision.recheck_cap)
-                self.ready.append(job)
-        self._record(settled)
+                jobs.append(job)
+                # Queued: counted by the frequency cap of every later decision from now on.
+                settled.append(outcomes.queued(job))
+        self._record(settled, count=False)
+        for result in settled:
+            if result.state != State.QUEUED:
+                self.stats.count(result.state)
+        self.ready.extend(jobs)
         return len(rows)
 
     def _submit(self) -> str:
-        jobs: list[Job] = []
+        """Hand ready jobs to free threads, each to wait for its slot; "" to go on."""
         later: list[Outcome] = []
         now = timezone.now()
-        while self.ready and len(jobs) + self.sender.in_flight < self.threads:
+        while self.ready and self.sender.in_flight < self.threads:
             job = self.ready.popleft()
             wait_s = self.spacing.ready_in(job.recipient)
             if wait_s:  # the same customer got one a moment ago: due again once allowed
@@ -211,72 +244,74 @@ class Dispatcher:
                 later.append(outcomes.outcome(job.delivery, State.PENDING, due_at=due))
                 continue
             self.spacing.start(job.recipient)
-            jobs.append(job)
-        self._record(later)
-        if not jobs:
-            return ""
-        fenced = [job for job in jobs if job.recheck_cap]
-        with transaction.atomic() if fenced else nullcontext():
-            if fenced:
-                jobs = self._within_cap(jobs, cap_fence.held_back(fenced, now=now))
-            ids = [job.id for job in jobs]
-            marked = claim.mark_sending(ids, account_id=self.account.pk, owner=self.owner, now=now)
-        if marked != len(jobs):
-            # Our lease expired under us: a new owner may be recovering these rows. Send none.
-            claim.unsend(ids, owner=self.owner)
-            claim.release(ids, owner=self.owner)
-            return "lease lost"
-        for job in jobs:
-            job.sending_at = now
-            job.delivery.attempts += 1
             self.sender.submit(job)
+        self._record(later)
         return ""
 
-    def _within_cap(self, jobs: list[Job], capped: set[int]) -> list[Job]:
-        """The jobs to send; those past the cap are recorded skipped, their recipient free."""
-        if not capped:
-            return jobs
-        over = [job for job in jobs if job.id in capped]
-        for job in over:
-            self.spacing.done(job.recipient, None)
-        self._record([outcomes.outcome(j.delivery, State.SKIPPED, "frequency cap") for j in over])
-        return [job for job in jobs if job.id not in capped]
-
-    def _collect(self, lease: Lease, timeout: float | None) -> str:
-        """Take finished sends; act on account-wide errors. Returns a reason to stop, or ""."""
-        stop = ""
+    def _collect(self, lease: Lease | None, timeout: float | None) -> str:
+        """Answer asks to mark, take finished sends, act on account-wide errors. Returns a
+        reason to stop, or ""."""
         if not self.sender.in_flight and timeout:
             time.sleep(min(self.sender.pacer.paused_for(), timeout))  # paused or idle
-        for result in self.sender.take(timeout):
+        return self._take(timeout, lease)
+
+    def _take(self, timeout: float | None, lease: Lease | None = None) -> str:
+        lease = lease or self.lease
+        stop = ""
+        results, asks = self.sender.take(timeout)
+        if asks:
+            self._mark(asks)
+        for result in results:
             self.spacing.done(result.job.recipient, result.started)
             self.done.append(result.outcome)
             if result.outcome.gone:
                 self.gone.append((result.job, result.outcome.reason))
             error = result.error
-            if isinstance(error, RetryAfter):
-                lease.pause(error.seconds)
+            if isinstance(error, LeaseLost):
+                stop = "lease lost"
+            elif isinstance(error, RetryAfter):
+                if lease is not None:
+                    with_db_retry(lease.pause, error.seconds)
                 log.warning("%s rate limited for %ss: %s", self.account, error.seconds, error)
             elif isinstance(error, ConfigurationError):
-                lease.pause(settings.DISPATCH_CONFIG_PAUSE_SECONDS)
+                if lease is not None:
+                    with_db_retry(lease.pause, settings.DISPATCH_CONFIG_PAUSE_SECONDS)
                 log.error("%s misconfigured, sends stopped: %s", self.account, error.reason)
                 stop = "configuration error"
+        if stop:
+            self.stopping = True
         return stop
+
+    def _mark(self, asks: list[Ask]) -> None:
+        """Commit the asking threads' rows as `sending` (or tell them why not) in one go."""
+        if self.stopping:
+            answers: dict[int, str] = {}
+            default = marker.STOPPED
+        else:
+            jobs = [ask.job for ask in asks]
+            answers = with_db_retry(marker.mark, jobs, account_id=self.account.pk, owner=self.owner)
+            default = marker.LEASE_LOST
+        for ask in asks:
+            ask.reply(answers.get(ask.job.id, default))
 
     def _flush(self) -> None:
         done, gone = self.done, self.gone
         self.done, self.gone = [], []
         self._record(done)
         for job, reason in gone:
-            recipient_gone(account=self.account, platform_user_id=job.recipient, reason=reason)
+            with_db_retry(
+                recipient_gone, account=self.account, platform_user_id=job.recipient, reason=reason
+            )
 
-    def _record(self, results: list[Outcome]) -> None:
-        outcomes.record(results, owner=self.owner)
-        for result in results:
-            self.stats.count(result.state)
+    def _record(self, results: list[Outcome], *, count: bool = True) -> None:
+        with_db_retry(outcomes.record, results, owner=self.owner)
+        if count:
+            for result in results:
+                self.stats.count(result.state)
 
     def _release_ready(self) -> None:
         if self.ready:
-            claim.release([job.id for job in self.ready], owner=self.owner)
+            with_db_retry(claim.release, [job.id for job in self.ready], owner=self.owner)
             self.ready.clear()
 
 

@@ -26,7 +26,7 @@ State = Delivery.State
 REASON_MAX = Delivery._meta.get_field("reason").max_length or 255
 # States an outcome may overwrite: ours in flight, or `unknown` set by a recovery that thought
 # we were dead (if we learn the truth after all, the truth wins).
-OPEN_STATES = (State.CLAIMED, State.SENDING, State.UNKNOWN)
+OPEN_STATES = (State.CLAIMED, State.QUEUED, State.SENDING, State.UNKNOWN)
 
 
 @dataclass(slots=True)
@@ -81,8 +81,19 @@ def sent(job: Job, message_id: str, at: datetime) -> Outcome:
     return outcome(job.delivery, State.SENT, provider_message_id=message_id[:255], sent_at=at)
 
 
+def queued(job: Job) -> Outcome:
+    """The policies let it through: it waits for its pacing slot (and counts for the cap)."""
+    return outcome(job.delivery, State.QUEUED)
+
+
+def released(job: Job) -> Outcome:
+    """Never marked `sending` (a pause, a stop, the lease lost): back to due, untouched."""
+    return outcome(job.delivery, State.PENDING)
+
+
 def unsent(job: Job) -> Outcome:
-    """The request never left (paused by a 429): back to due, the attempt refunded."""
+    """Marked `sending`, but the platform refused it unseen (a 429): back to due, the attempt
+    refunded."""
     d = job.delivery
     return outcome(d, State.PENDING, attempts=d.attempts - 1)
 
@@ -157,7 +168,8 @@ RECORD_SQL = f"""
     FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[],
                 %s::timestamptz[], %s::timestamptz[], %s::integer[])
         AS v(id, state, reason, pid, sent_at, due_at, attempts)
-    WHERE d.id = v.id AND d.claimed_by = %s AND d.state IN ('claimed', 'sending', 'unknown')
+    WHERE d.id = v.id AND d.claimed_by = %s
+        AND d.state IN ('claimed', 'queued', 'sending', 'unknown')
 """  # noqa: S608 - the table name is ours; every value is a parameter
 
 

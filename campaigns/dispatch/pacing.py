@@ -59,6 +59,7 @@ class Pacer:
         # have sent a moment ago.
         self._next = now + self.interval
         self._paused_until = 0.0
+        self._stopped = False  # the run is ending: no slot is granted any more
         self._cap = max(1, int(limit)) if limit else 0  # 0: no window rule
         self._in_flight = 0
         # Times sends came back within the last WINDOW (a heap: the oldest first), seeded as
@@ -71,13 +72,13 @@ class Pacer:
         """Block until this caller's slot; False if the account is paused (do not send)."""
         with self._turn:
             now = self._clock()
-            if now < self._paused_until:
+            if self._held(now):
                 return False
             if self._next - now > MIN_SLEEP:
                 self._sleep(self._next - now)
                 now = self._clock()
-                # A 429 that arrived meanwhile stops this send: nothing leaves during a pause.
-                if now < self._paused_until:
+                # A 429 (or the run's end) that came meanwhile stops this send.
+                if self._held(now):
                     return False
             if self._cap and not self._window_wait():
                 return False
@@ -99,8 +100,21 @@ class Pacer:
                 # The oldest answer leaves the window then; with all in flight, poll.
                 wake = self._back[0] + WINDOW if self._back else now + self.interval
             self._sleep(max(wake - now, MIN_SLEEP))
-            if self._clock() < self._paused_until:
+            if self._held(self._clock()):
                 return False
+
+    def _held(self, now: float) -> bool:
+        return self._stopped or now < self._paused_until
+
+    def cancel(self) -> None:
+        """A slot granted by `wait` was not used: the send never started."""
+        if self._cap:
+            with self._lock:
+                self._in_flight = max(0, self._in_flight - 1)
+
+    def stop(self) -> None:
+        """Grant no more slots (threads waiting for one get False)."""
+        self._stopped = True
 
     def sent(self, started: float, finished: float) -> None:
         """A send that left at `started` came back at `finished` (either way)."""

@@ -1,8 +1,9 @@
 """Recovering rows a dead dispatcher left behind; only ever done while holding the lease.
 
-`claimed` rows never left: they go back to due. `sending` rows may have reached the platform:
-only VK dedupes a resend (random_id = delivery id), so only there are they retried; elsewhere
-they become `unknown`, counted and shown, never silently re-sent.
+`claimed` and `queued` rows never left (a row is `sending` only once its pacing slot is
+granted, just before its request goes): they go back to due. `sending` rows may have reached
+the platform: only VK dedupes a resend (random_id = delivery id), so only there are they
+retried; elsewhere they become `unknown`, counted and shown, never silently re-sent.
 """
 
 import logging
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from campaigns.dispatch.claim import HELD_STATES, LEFT_STATES
 from campaigns.dispatch.lease import Lease, new_owner
 from campaigns.models import Delivery, DispatchLease
 from channels.models import ChannelAccount
@@ -24,7 +26,7 @@ IDEMPOTENT_KINDS = frozenset({"vk"})
 
 @dataclass(frozen=True)
 class Recovered:
-    pending: int = 0  # claimed, never sent: due again
+    pending: int = 0  # claimed or queued, never sent: due again
     resent: int = 0  # sending on an idempotent platform: due again
     unknown: int = 0  # sending elsewhere: ambiguous
 
@@ -35,7 +37,7 @@ class Recovered:
 def recover_account(account: ChannelAccount, *, owner: str) -> Recovered:
     """Take back every row another owner left claimed or sending (call with the lease held)."""
     stale = Delivery.objects.filter(account_id=account.pk).exclude(claimed_by=owner)
-    pending = stale.filter(state=State.CLAIMED).update(state=State.PENDING, claimed_by="")
+    pending = stale.filter(state__in=HELD_STATES).update(state=State.PENDING, claimed_by="")
     in_flight = stale.filter(state=State.SENDING)
     resent = unknown = 0
     if account.kind in IDEMPOTENT_KINDS:
@@ -52,9 +54,7 @@ def recover_account(account: ChannelAccount, *, owner: str) -> Recovered:
 def sweep() -> dict[int, Recovered]:
     """Recover accounts whose rows are stuck under an expired lease, taking the lease to do it."""
     now = timezone.now()
-    stuck = Delivery.objects.filter(
-        account=OuterRef("pk"), state__in=(State.CLAIMED, State.SENDING)
-    )
+    stuck = Delivery.objects.filter(account=OuterRef("pk"), state__in=LEFT_STATES)
     live = DispatchLease.objects.filter(account=OuterRef("pk"), expires_at__gt=now).exclude(
         owner=""
     )

@@ -1,8 +1,9 @@
 """The sending side of a run: a small thread pool doing paced HTTP over one keep-alive session.
 
-Pool threads never touch the database (the main thread owns it). Jobs go out and results come
-back through two plain queues: a ThreadPoolExecutor's futures, locks and wake-ups per submit
-were a sixth of the main thread's time per send.
+Each job is a `queued` row: its thread waits for a pacing slot, asks the main thread to commit
+the row as `sending` (marker.py), then sends. Pool threads never touch the database. Jobs go
+out and results come back through two plain queues: a ThreadPoolExecutor's futures, locks and
+wake-ups per submit were a sixth of the main thread's time per send.
 """
 
 import logging
@@ -16,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from campaigns.dispatch import outcomes
+from campaigns.dispatch.marker import CAPPED, STOPPED, Ask, LeaseLost
 from campaigns.dispatch.outcomes import Job, Outcome
 from campaigns.dispatch.pacing import Pacer
 from channels.errors import ConfigurationError, RetryAfter, SendError
@@ -23,6 +25,7 @@ from channels.http import PlatformSession
 from channels.models import ChannelAccount
 
 log = logging.getLogger(__name__)
+State = outcomes.State
 
 
 @dataclass(slots=True)
@@ -35,7 +38,12 @@ class Result:
 
 class Sender:
     def __init__(
-        self, account: ChannelAccount, *, threads: int, rate: float, idempotent: bool
+        self,
+        account: ChannelAccount,
+        *,
+        threads: int,
+        rate: float,
+        idempotent: bool,
     ) -> None:
         # Keep-alive connections for this run's threads (one each), closed when the run ends.
         self.session = PlatformSession()
@@ -43,9 +51,11 @@ class Sender:
         # Slots a little under the rate; never more than the platform's limit in any second.
         self.pacer = Pacer(rate, limit=account.effective_rate_limit)
         self.idempotent = idempotent
+        self._aborted = False  # the run is ending: jobs not started yet go back to due
         self.in_flight = 0  # submitted, result not taken yet (main thread only)
         self._jobs: SimpleQueue[Job | None] = SimpleQueue()  # None: a thread's signal to stop
-        self._results: SimpleQueue[Result] = SimpleQueue()
+        # Finished sends and asks to mark a row `sending`, both for the main thread.
+        self._results: SimpleQueue[Result | Ask] = SimpleQueue()
         self._max_threads = threads
         self._threads: list[threading.Thread] = []
         self._name = f"dispatch-{account.pk}"
@@ -60,21 +70,32 @@ class Sender:
             self._threads.append(thread)
         self._jobs.put(job)
 
-    def take(self, timeout: float | None) -> list[Result]:
-        """Finished sends: waits up to `timeout` for the first (None: until one finishes)."""
+    def take(self, timeout: float | None) -> tuple[list[Result], list[Ask]]:
+        """Finished sends and asks to mark: waits up to `timeout` for the first (None: until
+        one comes; 0: not at all)."""
         if not self.in_flight:
-            return []
+            return [], []
+        results: list[Result] = []
+        asks: list[Ask] = []
         try:
-            results = [self._results.get(timeout=timeout)]
+            item = self._results.get(timeout=timeout) if timeout != 0 else None
         except Empty:
-            return []
+            return results, asks
         while True:
+            if item is not None:
+                (asks if isinstance(item, Ask) else results).append(item)
             try:
-                results.append(self._results.get_nowait())
+                item = self._results.get_nowait()
             except Empty:
                 break
         self.in_flight -= len(results)
-        return results
+        return results, asks
+
+    def abort(self) -> None:
+        """Start no more sends: jobs still waiting for a slot come back as released; what is
+        on the wire finishes."""
+        self._aborted = True
+        self.pacer.stop()
 
     def close(self) -> None:
         for _ in self._threads:
@@ -102,8 +123,18 @@ class Sender:
         self._results.put(result)
 
     def _send_one(self, job: Job) -> Result:
-        if not self.pacer.wait():
-            return Result(job, outcomes.unsent(job), None)
+        if self._aborted or not self.pacer.wait():
+            return Result(job, outcomes.released(job), None)
+        ask = Ask(job)
+        self._results.put(ask)
+        ask.done.wait()
+        refusal = ask.answer
+        if refusal:
+            self.pacer.cancel()
+            if refusal == CAPPED:  # another account's dispatcher sent them one meanwhile
+                return Result(job, outcomes.outcome(job.delivery, State.SKIPPED, CAPPED), None)
+            error = None if refusal == STOPPED else LeaseLost(refusal)
+            return Result(job, outcomes.released(job), None, error)
         started = time.monotonic()
         # sent_at is the moment just before the request left: the platform stamps the message
         # later, so a receipt up to its time (Messenger's read watermark) always covers it.

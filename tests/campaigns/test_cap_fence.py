@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from campaigns import policies
 from campaigns.dispatch.dispatcher import Dispatcher
 from campaigns.dispatch.lease import Lease
 from campaigns.models import Delivery
@@ -24,11 +25,11 @@ def finish(dispatcher: Dispatcher) -> None:
     while dispatcher.sender.in_flight:
         dispatcher._collect(Lease(dispatcher.account.pk, dispatcher.owner), None)
     dispatcher._flush()
-    dispatcher.sender.close()
+    dispatcher._close()
 
 
 def test_two_accounts_dispatchers_send_a_customer_no_more_marketing_than_the_cap(
-    account_on, fake_platform, settings
+    account_on, fake_platform, settings, monkeypatch
 ):
     # given a customer on Telegram and on VK who has had one of their two marketing messages
     settings.MARKETING_CAP_COUNT = 2
@@ -50,7 +51,12 @@ def test_two_accounts_dispatchers_send_a_customer_no_more_marketing_than_the_cap
         )
         rows.append(DeliveryFactory(campaign=campaign, subscription=chat, due_at=now))
 
-    # when both accounts' dispatchers claim and decide before either marks its row `sending`
+    # when both accounts' dispatchers decide at the same moment, neither seeing the other's row
+    # queued yet, and both rows are queued for their slots
+    counts = policies.marketing_counts
+    monkeypatch.setattr(
+        policies, "marketing_counts", lambda customers, *, now, queued: counts(customers, now=now)
+    )
     dispatchers = [dispatcher_on(telegram), dispatcher_on(vk)]
     for dispatcher in dispatchers:
         dispatcher._prepare()

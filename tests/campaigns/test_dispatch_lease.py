@@ -60,22 +60,52 @@ def test_it_lets_another_owner_take_over_an_expired_lease():
     assert not dead.extend()  # the old owner's heartbeat learns it lost the lease
 
 
+def _queued_by(account, owner: str, n: int) -> list[int]:
+    """`n` rows claimed by `owner`, their policies passed: queued for their slots."""
+    _rows(account, n)
+    ids = [d.pk for d in claim(account, owner=owner, limit=10, now=timezone.now())]
+    Delivery.objects.filter(pk__in=ids).update(state="queued")
+    return ids
+
+
 def test_it_never_starts_a_send_once_the_lease_is_lost():
-    # given rows claimed by an owner whose lease then expired and was taken over
+    # given rows queued by an owner whose lease then expired and was taken over
     account = ChannelAccountFactory()
-    dead = Lease(account.pk, "dead")
-    dead.acquire()
-    _rows(account, 3)
-    claimed = claim(account, owner="dead", limit=10, now=timezone.now())
+    Lease(account.pk, "dead").acquire()
+    queued = _queued_by(account, "dead", 3)
     _expire(account)
     Lease(account.pk, "next").acquire()
 
-    marked = mark_sending(
-        [d.pk for d in claimed], account_id=account.pk, owner="dead", now=timezone.now()
-    )
+    marked = mark_sending(queued, account_id=account.pk, owner="dead", now=timezone.now())
 
-    assert marked == 0
-    assert set(Delivery.objects.values_list("state", flat=True)) == {"claimed"}
+    assert marked == set()
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"queued"}
+
+
+def test_an_expired_lease_nobody_took_still_lets_its_owner_send():
+    # given an owner whose heartbeat could not reach the database for longer than the lease
+    account = ChannelAccountFactory()
+    Lease(account.pk, "me").acquire()
+    queued = _queued_by(account, "me", 2)
+    _expire(account)
+
+    marked = mark_sending(queued, account_id=account.pk, owner="me", now=timezone.now())
+
+    # then nobody can have recovered its rows (that takes the lease first): they may go
+    assert marked == set(queued)
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"sending"}
+
+
+def test_it_marks_only_queued_rows_sending():
+    # a row whose policies have not passed yet (claimed) never goes on the wire
+    account = ChannelAccountFactory()
+    Lease(account.pk, "me").acquire()
+    _rows(account, 1)
+    [claimed] = claim(account, owner="me", limit=10, now=timezone.now())
+
+    marked = mark_sending([claimed.pk], account_id=account.pk, owner="me", now=timezone.now())
+
+    assert marked == set()
 
 
 # --- claiming ---------------------------------------------------------------------------------
@@ -131,15 +161,18 @@ def test_it_never_claims_a_row_twice_across_concurrent_claimers():
 def test_it_recovers_what_a_dead_owner_left(kind, in_flight_becomes):
     account = ChannelAccountFactory(kind=kind)
     [claimed] = _rows(account, 1, state="claimed", claimed_by="dead")
+    [queued] = _rows(account, 1, state="queued", claimed_by="dead")
     [sending] = _rows(account, 1, state="sending", claimed_by="dead", attempts=1)
     [sent] = _rows(account, 1, state="sent", claimed_by="dead")
 
     recovered = recover_account(account, owner="next")
 
+    # rows that were only waiting for their pacing slot never left: due again
     assert Delivery.objects.get(pk=claimed.pk).state == "pending"
+    assert Delivery.objects.get(pk=queued.pk).state == "pending"
     assert Delivery.objects.get(pk=sending.pk).state == in_flight_becomes
     assert Delivery.objects.get(pk=sent.pk).state == "sent"
-    assert (recovered.pending, recovered.unknown + recovered.resent) == (1, 1)
+    assert (recovered.pending, recovered.unknown + recovered.resent) == (2, 1)
 
 
 def test_it_sweeps_only_accounts_whose_lease_expired():

@@ -118,13 +118,13 @@ def test_it_recovers_from_a_worker_killed_mid_batch_without_duplicates(account_o
 def test_beat_recovers_and_resends_a_killed_workers_claims_within_30_seconds(
     account_on, fake_platform
 ):
-    # given a worker killed mid-batch under the production lease (15 s) with every row it had
-    # not finished either claimed or in flight: nothing is left pending, so the tick's "due
-    # work" alone would never wake the account (10/s: ten in flight, the next ten claimed)
+    # given a worker killed mid-batch under the production lease (3 s) with every row it had
+    # not finished either queued for its slot or in flight: nothing is left pending, so the
+    # tick's "due work" alone would never wake the account (10/s: ten in flight, ten queued)
     account = account_on("telegram", rate_limit=10)
     deliveries = make_deliveries(account, 20)
-    in_flight, killed_at = _kill_mid_batch("telegram", fake_platform, account, lease="15")
-    assert set(states(account)) == {"claimed", "sending"}
+    in_flight, killed_at = _kill_mid_batch("telegram", fake_platform, account, lease="3")
+    assert set(states(account)) == {"queued", "sending"}
 
     # when beat runs its schedule - the sweep pushed out of reach, so only the dispatch tick
     # can bring the rows back - and a new worker takes the tasks
