@@ -5,6 +5,7 @@ loop thread (answering requests) and test threads (configuring).
 """
 
 import math
+import random
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +34,13 @@ class Behaviour:
         self._faults: dict[str | None, _Rule] = {}
         self._delays: dict[str | None, _Rule] = {}
         self._errors: dict[str, deque[tuple[int, Any]]] = {}
+        # Share of platform calls whose connection is cut after the call was handled and
+        # recorded, before any answer: the platform did it, the client cannot know.
+        self.drop_fraction = 0.0
+        self._drop_dice = random.Random()
 
     def reset(self) -> None:
+        self.drop_fraction = 0.0
         for table in (
             self.limits,
             self._windows,
@@ -107,6 +113,15 @@ class Behaviour:
             raise ValueError("status must be an HTTP status code")
         self._errors.setdefault(platform, deque()).append((status, body))
 
+    def drop(self, fraction: float, seed: int | None = None) -> None:
+        if not 0 <= fraction <= 1:
+            raise ValueError("fraction must be between 0 and 1")
+        self.drop_fraction = float(fraction)
+        self._drop_dice.seed(seed)
+
+    def take_drop(self) -> bool:
+        return self.drop_fraction > 0 and self._drop_dice.random() < self.drop_fraction
+
     def take_fault(self, platform: str) -> int | None:
         rule = _take(self._faults, platform)
         return None if rule is None else int(rule)
@@ -129,6 +144,7 @@ class Behaviour:
             "block": [{"platform": p, "recipient": r} for p, r in sorted(self.blocked, key=str)],
             "fail": rules(self._faults, "status"),
             "slow": rules(self._delays, "seconds"),
+            "drop": {"fraction": self.drop_fraction},
             "error": [
                 {"platform": p, "status": s, "body": b}
                 for p, queue in self._errors.items()

@@ -69,7 +69,7 @@ def _changes(config: Any) -> list[tuple[str, tuple[Any, ...]]]:
     """Translate the JSON shape into Behaviour method calls."""
     if not isinstance(config, dict):
         raise ValueError("config must be a JSON object")
-    unknown = set(config) - {"rate_limit", "block", "fail", "slow", "error"}
+    unknown = set(config) - {"rate_limit", "block", "fail", "slow", "error", "drop"}
     if unknown:
         raise ValueError(f"unknown config keys: {sorted(unknown)}")
     changes: list[tuple[str, tuple[Any, ...]]] = []
@@ -85,6 +85,8 @@ def _changes(config: Any) -> list[tuple[str, tuple[Any, ...]]]:
         changes.append(("fail", (status, fail.get("count"), fail.get("platform"))))
     if (slow := config.get("slow")) is not None:
         changes.append(("slow", (float(slow["seconds"]), slow.get("count"), slow.get("platform"))))
+    if (drop := config.get("drop")) is not None:
+        changes.append(("drop", (float(drop["fraction"]), drop.get("seed"))))
     errors = config.get("error") or []
     for error in errors if isinstance(errors, list) else [errors]:
         changes.append(("error", (error["platform"], error["body"], int(error.get("status", 200)))))

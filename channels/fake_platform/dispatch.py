@@ -52,6 +52,7 @@ class FakeApp:
             received_at = time.time()
             answer = self._decide(call, received_at)
             delay = self.behaviour.take_delay(call.platform)
+            dropped = self.behaviour.take_drop()
             self.recorder.add(
                 platform=call.platform,
                 method=request.method,
@@ -67,8 +68,11 @@ class FakeApp:
                 received_at=received_at,
                 answered=answer.status if answer.recorded is None else answer.recorded,
                 deduplicated=answer.deduplicated,
+                dropped=dropped,
             )
-            return json_response(answer.status, answer.body, delay)
+            response = json_response(answer.status, answer.body, delay)
+            response.drop = dropped
+            return response
 
     def _decide(self, call: Call, now: float) -> Answer:
         # Injected faults come first: they stand for an outage in front of the platform's logic.

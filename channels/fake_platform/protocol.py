@@ -56,6 +56,7 @@ class Response:
     body: bytes
     delay: float = 0.0  # seconds to hold the answer back, without blocking the loop
     content_type: str = "application/json"
+    drop: bool = False  # cut the connection instead of answering
 
 
 App = Callable[[HttpRequest], Response]
@@ -187,6 +188,9 @@ class HttpConnection(asyncio.Protocol):
         if not self._open():
             return
         assert self._transport is not None
+        if response.drop:
+            self._transport.abort()  # the answer is lost on the way: a reset, no bytes
+            return
         self._transport.write(render(response, keep_alive))
         if not keep_alive:
             self._transport.close()

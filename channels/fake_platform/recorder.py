@@ -30,6 +30,7 @@ class RecordedRequest:
     received_at: float
     answered: int
     deduplicated: bool = False  # VK: a repeated random_id answered with the first message id
+    dropped: bool = False  # handled, then the connection was cut before the answer (drop)
     seq: int = 0  # position since the last clear(); GET /_fake/requests?after=<seq> pages on it
 
     def as_json(self) -> dict[str, Any]:

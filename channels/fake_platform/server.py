@@ -140,6 +140,12 @@ class FakePlatform:
         with self._app.lock:
             self._app.behaviour.slow(seconds, count, platform)
 
+    def drop(self, fraction: float, seed: int | None = None) -> None:
+        """Cut the connection of this share of platform calls after handling and recording
+        them, before answering (the message went out; the client cannot tell)."""
+        with self._app.lock:
+            self._app.behaviour.drop(fraction, seed)
+
     def error(self, platform: str, body: Any, status: int) -> None:
         """The next call on `platform` answers exactly `body` (JSON) with HTTP `status`."""
         with self._app.lock:

@@ -152,6 +152,35 @@ def test_it_fails_the_next_two_sends_then_succeeds(fake_platform):
     assert fake_platform.stats()["by_status"] == {"200": 1, "502": 2}
 
 
+def test_it_cuts_the_connection_of_a_dropped_call_after_handling_it(fake_platform):
+    # given every call dropped: handled and recorded, then the connection cut unanswered
+    fake_platform.drop(1.0)
+
+    with pytest.raises(requests.ConnectionError):
+        send(fake_platform, "telegram")
+    fake_platform.drop(0.0)
+    after = send(fake_platform, "telegram")
+
+    # then the platform did send the first message (the next one in the chat is the second)
+    [dropped, answered] = fake_platform.requests
+    assert (dropped.dropped, dropped.answered) == (True, 200)
+    assert answered.dropped is False
+    assert after.json()["result"]["message_id"] == 2
+
+
+def test_it_drops_about_the_configured_share_of_calls(fake_platform):
+    fake_platform.configure({"drop": {"fraction": 0.25, "seed": 7}})
+
+    for _ in range(200):
+        try:
+            send(fake_platform, "vk", random_id="0")
+        except requests.ConnectionError:
+            pass
+
+    dropped = sum(r.dropped for r in fake_platform.requests)
+    assert 30 <= dropped <= 70  # 50 expected; the seed makes it the same every run
+
+
 def test_it_answers_an_injected_error_body_exactly_once(fake_platform):
     flood = {"error": {"error_code": 9, "error_msg": "Flood control"}}
     fake_platform.error("vk", flood, 200)
