@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from channels.encryption import EncryptedJSONField, EncryptedTextField
 from channels.events import EventKind
 from channels.providers import KIND_CHOICES, PROVIDERS
 from channels.providers.base import Provider
@@ -41,8 +42,9 @@ class ChannelAccount(models.Model):
 
     kind = models.CharField(max_length=20, choices=KIND_CHOICES)
     name = models.SlugField(max_length=50, unique=True, help_text="Used in the webhook URL.")
-    credentials = models.JSONField(default=dict, blank=True)
-    webhook_secret = models.CharField(max_length=100, default=new_webhook_secret)
+    # Encrypted at rest (channels/encryption.py); read and written as plain values.
+    credentials = EncryptedJSONField(default=dict, blank=True)
+    webhook_secret = EncryptedTextField(default=new_webhook_secret)
     api_base = models.URLField(
         blank=True, help_text="Overrides the platform API base URL (tests, proxies)."
     )

@@ -17,3 +17,5 @@ os.environ.setdefault("DISPATCH_IDLE_SECONDS", "0")
 # The suite drives the whole flow through the sandbox messenger, as a developer would (DEBUG
 # is off in tests, and the sandbox follows DEBUG by default).
 os.environ.setdefault("SANDBOX_ENABLED", "1")
+# Channel secrets are encrypted at rest; production must set its own key (DEBUG is off here).
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "Y29tZWJhY2stdGVzdC1maWVsZC1rZXktMzItYnl0ZXM=")
