@@ -255,9 +255,14 @@ class ApiKey(models.Model):
 
     PREFIX_LENGTH = 8
 
+    class Scope(models.TextChoices):
+        WRITE = "write", "Read and write (the shop's backend)"
+        READ = "read", "Read only (stats, subscriptions, consents, exports)"
+
     name = models.CharField(max_length=100, unique=True)
     prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True)
     key_hash = models.CharField(max_length=64)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.WRITE)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
@@ -270,11 +275,11 @@ class ApiKey(models.Model):
         return hashlib.sha256(key.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, name: str) -> tuple["ApiKey", str]:
+    def issue(cls, name: str, scope: str = Scope.WRITE) -> tuple["ApiKey", str]:
         """Create a key; the plain key is returned only here."""
         key = secrets.token_urlsafe(32)
         api_key = cls.objects.create(
-            name=name, prefix=key[: cls.PREFIX_LENGTH], key_hash=cls.hash(key)
+            name=name, prefix=key[: cls.PREFIX_LENGTH], key_hash=cls.hash(key), scope=scope
         )
         return api_key, key
 
