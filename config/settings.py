@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 from cryptography.fernet import Fernet
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded_broker
@@ -142,6 +143,11 @@ if REDIS_URL:
         "visibility_timeout": 600,
         "socket_connect_timeout": 3,
         "socket_timeout": 5,
+        # Reconnect within a fraction of a second of Redis being back (kombu's default waits
+        # 2 s, then 4, 6...): a restart must not stop the tick and the wake-ups for long.
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
     }
 else:
     embedded_broker.prepare(BROKER_DB)
@@ -347,3 +353,56 @@ for _number, _key in enumerate(FIELD_ENCRYPTION_KEYS, 1):
         raise ImproperlyConfigured(
             f"FIELD_ENCRYPTION_KEYS: key {_number} is not a Fernet key (32 bytes, url-safe base64)"
         ) from None
+
+# --- Hardening (README, "Privacy and security": production settings) -------------------------
+# HTTPS only, once the proxy in front terminates TLS (SECURE_PROXY_SSL_HEADER above). Off by
+# default so plain-HTTP development and the test client work; the README's production settings
+# turn them on, and `manage.py check --deploy` is clean with them.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# A Content-Security-Policy on every answer (django-csp): scripts only from us or with the
+# page's nonce, nothing framed except the subscribe page (subscriptions/pages/views.py), no
+# plugins. Inline styles stay allowed: pages carry small <style> blocks, and a style cannot run
+# code. Images may come from any HTTPS host: campaign content shows the shop's pictures.
+INSTALLED_APPS += ["csp", "axes"]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "csp.middleware.CSPMiddleware")  # fmt: skip
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "https:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Admin login throttled (django-axes): after AXES_FAILURE_LIMIT failures for one user name from
+# one address, that pair is locked out for the cool-off (answer 429); a success resets it.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # after authentication, as axes requires
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_float("ADMIN_LOGIN_COOLOFF_MINUTES", 15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# API keys: each key's requests per second (DRF throttling, counted in Redis when there is one,
+# so all web processes share the count); more answer 429 with Retry-After.
+API_KEY_RATE = env_str("API_KEY_RATE", "200/s")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
+    ),
+}
+# /api/docs/ and /api/schema/ answer 404 when off (the schema tells an attacker every field).
+API_DOCS_ENABLED = env_bool("API_DOCS_ENABLED", True)
