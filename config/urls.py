@@ -1,10 +1,27 @@
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views.defaults import page_not_found
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from health.views import healthz
+
+
+def docs_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """`view`, or a 404 while settings.API_DOCS_ENABLED is off (read on each request)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not settings.API_DOCS_ENABLED:
+            raise Http404("API docs are off")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
 
 urlpatterns = [
     path("", include("channels.urls")),
@@ -14,8 +31,13 @@ urlpatterns = [
     path("api/v1/", include("campaigns.api.urls")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", docs_view(SpectacularAPIView.as_view()), name="api-schema"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.
+    path(
+        "api/docs/",
+        docs_view(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
 ]
 
 

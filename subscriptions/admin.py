@@ -157,15 +157,15 @@ class ErasureLogAdmin(ReadOnlyAdmin):
 class ApiKeyAdmin(admin.ModelAdmin):
     """Never shows a key or its hash; a new key is shown once, in a message, after adding."""
 
-    list_display = ("name", "prefix", "created_at", "last_used_at", "revoked")
-    list_filter = ("revoked",)
+    list_display = ("name", "prefix", "scope", "created_at", "last_used_at", "revoked")
+    list_filter = ("revoked", "scope")
     search_fields = ("name", "prefix")
     actions = ["revoke"]
 
     def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
         if obj is None:
-            return ["name"]
-        return ["name", "prefix", "created_at", "last_used_at", "revoked"]
+            return ["name", "scope"]
+        return ["name", "prefix", "scope", "created_at", "last_used_at", "revoked"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
         # Revoking is the one change, and it is the action: a revoked key is never revived.
@@ -174,7 +174,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: ApiKey, form, change: bool) -> None:
         if change:
             return
-        issued, key = ApiKey.issue(obj.name)
+        issued, key = ApiKey.issue(obj.name, obj.scope)
         # The admin goes on with `obj` (log entry, redirect): make it the row just issued.
         for field in ApiKey._meta.concrete_fields:
             setattr(obj, field.attname, getattr(issued, field.attname))

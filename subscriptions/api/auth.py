@@ -4,10 +4,12 @@ import hmac
 import re
 from datetime import timedelta
 
+from django.conf import settings
+from django.core.cache import caches
 from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions, permissions
+from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
 from subscriptions.models import ApiKey
@@ -45,10 +47,34 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 class HasApiKey(permissions.BasePermission):
-    """Allow only requests that ApiKeyAuthentication accepted."""
+    """Allow only requests that ApiKeyAuthentication accepted; a read-only key only reads, and
+    not from views marked `needs_write_scope` (personal data, subscribe tokens)."""
+
+    message = "This API key is read-only: it reads campaigns and their stats."
 
     def has_permission(self, request: Request, view: object) -> bool:
-        return isinstance(request.auth, ApiKey)
+        if not isinstance(request.auth, ApiKey):
+            return False
+        if request.auth.scope == ApiKey.Scope.READ:
+            # Reads of campaigns and their figures; not what names customers or links them.
+            reads = request.method in permissions.SAFE_METHODS
+            return reads and not getattr(view, "needs_write_scope", False)
+        return True
+
+
+class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
+    """settings.API_KEY_RATE requests per key, counted in the shared "throttle" cache."""
+
+    scope = "api_key"
+    cache = caches["throttle"]
+
+    def get_rate(self) -> str:
+        return settings.API_KEY_RATE
+
+    def get_cache_key(self, request: Request, view: object) -> str | None:
+        if not isinstance(request.auth, ApiKey):
+            return None  # refused by the permission before it counts
+        return f"throttle:api_key:{request.auth.pk}"
 
 
 def _touch(api_key: ApiKey) -> None:

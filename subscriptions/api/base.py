@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from config.bodies import declared_length
-from subscriptions.api.auth import ApiKeyAuthentication, HasApiKey
+from subscriptions.api.auth import ApiKeyAuthentication, ApiKeyRateThrottle, HasApiKey
 
 
 class PayloadTooLarge(APIException):
@@ -36,6 +36,7 @@ class ApiView(APIView):
 
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiKey]
+    throttle_classes = [ApiKeyRateThrottle]
     # JSON only: a form or multipart body is answered 415, not half-parsed.
     parser_classes = [JsonParser]
     renderer_classes = [JSONRenderer]

@@ -16,6 +16,8 @@ from subscriptions.services import customer_unsubscribe
 
 
 class CustomerSubscriptionsApi(ApiView):
+    needs_write_scope = True  # personal data or a subscribe token: not for read-only keys
+
     @extend_schema(
         operation_id="customers_subscriptions",
         tags=["customers"],
@@ -46,6 +48,8 @@ class CustomerUnsubscribeApi(ApiView):
 
 
 class CustomerConsentsApi(ApiView):
+    needs_write_scope = True  # personal data or a subscribe token: not for read-only keys
+
     @extend_schema(
         operation_id="customers_consents",
         tags=["customers"],
@@ -59,6 +63,8 @@ class CustomerConsentsApi(ApiView):
 
 
 class ConsentsCsvApi(ApiView):
+    needs_write_scope = True  # personal data or a subscribe token: not for read-only keys
+
     # The answer is CSV whatever Accept says; errors are JSON like everywhere else.
     content_negotiation_class = JsonErrorsNegotiation
 

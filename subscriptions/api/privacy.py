@@ -38,6 +38,8 @@ class CustomerEraseApi(ApiView):
 
 
 class CustomerExportApi(ApiView):
+    needs_write_scope = True  # personal data or a subscribe token: not for read-only keys
+
     @extend_schema(
         operation_id="customers_export",
         tags=["customers"],

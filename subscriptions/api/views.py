@@ -52,6 +52,8 @@ class OrderUpsertApi(ApiView):
 
 
 class OrderSubscribeLinksApi(ApiView):
+    needs_write_scope = True  # personal data or a subscribe token: not for read-only keys
+
     @extend_schema(
         operation_id="orders_subscribe_links",
         tags=["orders"],

@@ -96,7 +96,7 @@ def test_it_never_shows_an_api_key_or_its_hash(admin_client, records):
 def test_it_shows_a_new_key_once_and_stores_only_its_hash(admin_client, db):
     # when the key is added, and the page it leads to shown
     response = admin_client.post(
-        "/admin/subscriptions/apikey/add/", {"name": "checkout"}, follow=True
+        "/admin/subscriptions/apikey/add/", {"name": "checkout", "scope": "write"}, follow=True
     )
 
     # then the message carries the key, which was stored as a hash only
@@ -119,3 +119,9 @@ def test_it_revokes_selected_keys(admin_client, records):
 
     assert response.status_code == 302
     assert ApiKey.objects.get(pk=records["apikey"].pk).revoked is True
+
+
+def test_it_adds_a_read_only_key(admin_client, db):
+    admin_client.post("/admin/subscriptions/apikey/add/", {"name": "stats", "scope": "read"})
+
+    assert ApiKey.objects.get(name="stats").scope == "read"

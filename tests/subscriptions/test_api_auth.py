@@ -119,3 +119,11 @@ def test_it_refuses_a_second_key_of_the_same_name(api_key):
 
     with pytest.raises(CommandError, match="exists"):
         call_command("create_api_key", "shop", stdout=StringIO(), stderr=StringIO())
+
+
+def test_the_command_creates_a_read_only_key_when_asked():
+    call_command(
+        "create_api_key", "dashboard", "--scope", "read", stdout=StringIO(), stderr=StringIO()
+    )
+
+    assert ApiKey.objects.get(name="dashboard").scope == ApiKey.Scope.READ
