@@ -393,6 +393,7 @@ AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_float("ADMIN_LOGIN_COOLOFF_MINUTES", 15.0) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # lockouts are rows in admin (Access attempts); no start-up banner on stdout
 # API keys: each key's requests per second (DRF throttling, counted in Redis when there is one,
 # so all web processes share the count); more answer 429 with Retry-After.
 API_KEY_RATE = env_str("API_KEY_RATE", "200/s")
