@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.models import Campaign
@@ -19,8 +20,35 @@ FIELDS = [
 ]  # fmt: skip
 
 
+# The schema is the contract (tests/api/test_schema_contract.py): a time of day in the customer's
+# own zone has no offset, which OpenAPI's "time" format demands; an unset link is "", not a URI.
+LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+@extend_schema_field({"type": "string", "pattern": LOCAL_TIME, "example": "21:00:00"})
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time without offset: quiet hours and weekly times in each customer's zone."""
+
+
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "string", "format": "uri", "maxLength": 200},
+            {"type": "string", "maxLength": 0},
+        ]
+    }
+)
+class OptionalUrlField(serializers.URLField):
+    """A URL, or "" for none."""
+
+
 class CampaignOut(serializers.ModelSerializer):
     accounts = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    topic = serializers.ChoiceField(choices=list(TOPICS.items()), allow_blank=True, read_only=True)
+    link_url = OptionalUrlField(read_only=True)
+    local_time = LocalTimeField(read_only=True, allow_null=True)
+    quiet_hours_start = LocalTimeField(read_only=True)
+    quiet_hours_end = LocalTimeField(read_only=True)
 
     class Meta:
         model = Campaign
@@ -64,6 +92,10 @@ class CampaignIn(serializers.ModelSerializer):
     trigger_delay = serializers.DurationField(
         required=False, help_text='"HH:MM:SS", "D HH:MM:SS" or ISO 8601 ("PT3H").'
     )
+    link_url = OptionalUrlField(required=False, allow_blank=True, max_length=200)
+    local_time = LocalTimeField(required=False, allow_null=True)
+    quiet_hours_start = LocalTimeField(required=False)
+    quiet_hours_end = LocalTimeField(required=False)
 
     class Meta:
         model = Campaign
