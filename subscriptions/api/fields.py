@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from subscriptions.models import validate_time_zone
@@ -60,6 +61,15 @@ def time_zone(value: str) -> None:
         raise serializers.ValidationError(f"{value!r} is not an IANA time zone.") from None
 
 
+# A date and time with its offset (Instant.SHAPE); the schema says the same.
+INSTANT = r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}([.,]\d{1,6})?)?([Zz]|[+-]\d{2}(:?\d{2})?)"
+
+
+@extend_schema_field(
+    {"type": "string", "format": "date-time", "pattern": f"^{INSTANT}$",
+     "description": "ISO 8601 with its UTC offset; the moment of something that happened may be "
+     "at most a day ahead of our clock.", "example": "2026-11-20T10:00:00+03:00"}
+)  # fmt: skip
 class Instant(serializers.DateTimeField):
     """An ISO 8601 date and time with its UTC offset: "2026-11-20T10:00:00+03:00" or "...Z".
 
@@ -82,9 +92,7 @@ class Instant(serializers.DateTimeField):
         self.happened = happened
         super().__init__(**kwargs)
 
-    SHAPE = re.compile(
-        r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}([.,]\d{1,6})?)?([Zz]|[+-]\d{2}(:?\d{2})?)"
-    )
+    SHAPE = re.compile(INSTANT)
 
     def to_internal_value(self, value: Any) -> datetime:
         if isinstance(value, str) and not self.SHAPE.fullmatch(value.strip()):
@@ -112,3 +120,37 @@ CURRENCY = re.compile(r"[A-Z]{3}", re.IGNORECASE)
 def currency(value: str) -> None:
     if not CURRENCY.fullmatch(value):
         raise serializers.ValidationError("Expected an ISO 4217 code of three letters.")
+
+
+# --- what the schema says each field accepts (tests/api/test_schema_contract.py) ------------
+@extend_schema_field(
+    {"type": "string", "pattern": r"^[A-Za-z]{2}([-_][A-Za-z]{2,4})?$", "example": "pt-BR"}
+)
+class LocaleField(serializers.CharField):
+    """A language code, optionally with a region."""
+
+
+@extend_schema_field({"type": "string", "pattern": r"^[A-Za-z]{3}$", "example": "RUB"})
+class CurrencyField(serializers.CharField):
+    """An ISO 4217 code (any case; stored upper case)."""
+
+
+class TimeZoneField(serializers.CharField):
+    """An IANA zone name; the schema lists them all (schema_time_zones)."""
+
+
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$",
+     "example": "4990.00"}
+)  # fmt: skip
+class MoneyField(serializers.DecimalField):
+    """An amount of money: 0 or more, at most 10 digits before the point and 2 after."""
+
+
+def schema_time_zones() -> dict[str, Any]:
+    from subscriptions.models import time_zone_names
+
+    return {"type": "string", "enum": sorted(time_zone_names()), "example": "Europe/Moscow"}
+
+
+extend_schema_field(schema_time_zones())(TimeZoneField)

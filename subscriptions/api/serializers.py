@@ -20,8 +20,8 @@ class CustomerIn(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    locale = serializers.CharField(max_length=10, required=False, validators=[fields.locale])
-    time_zone = serializers.CharField(max_length=64, required=False, validators=[fields.time_zone])
+    locale = fields.LocaleField(max_length=10, required=False, validators=[fields.locale])
+    time_zone = fields.TimeZoneField(max_length=64, required=False, validators=[fields.time_zone])
 
     def validate_locale(self, value: str) -> str:
         return value.replace("_", "-").lower()
@@ -31,7 +31,7 @@ class ItemIn(serializers.Serializer):
     sku = serializers.CharField(max_length=100)
     name = serializers.CharField(max_length=200)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
-    price = serializers.DecimalField(**MONEY)
+    price = fields.MoneyField(**MONEY)
 
 
 class OrderIn(serializers.Serializer):
@@ -40,8 +40,8 @@ class OrderIn(serializers.Serializer):
     items = ItemIn(
         many=True, required=False, help_text="Replaces the order's items; omit to keep them."
     )
-    total = serializers.DecimalField(**MONEY)
-    currency = serializers.CharField(max_length=3, validators=[fields.currency])
+    total = fields.MoneyField(**MONEY)
+    currency = fields.CurrencyField(max_length=3, validators=[fields.currency])
     status = serializers.ChoiceField(choices=Order.Status.choices, default=Order.Status.CREATED)
     created_at = fields.Instant(
         happened=True, required=False, help_text="When the customer placed the order; default: now."
