@@ -74,7 +74,8 @@ class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
     def get_cache_key(self, request: Request, view: object) -> str | None:
         if not isinstance(request.auth, ApiKey):
             return None  # refused by the permission before it counts
-        return f"throttle:api_key:{request.auth.pk}"
+        # The prefix, not the pk: random, so keys of other databases (test runs) never share it.
+        return f"throttle:api_key:{request.auth.prefix}"
 
 
 def _touch(api_key: ApiKey) -> None:

@@ -13,12 +13,17 @@ DESCRIPTIONS = {
     409: 'The event id was used before with a different body: {"detail": ...}.',
     413: 'Body over the size limit (settings.DATA_UPLOAD_MAX_MEMORY_SIZE): {"detail": ...}.',
     415: 'Content-Type is not application/json: {"detail": ...}.',
+    403: 'A read-only API key on an operation it may not use: {"detail": ...}.',
+    429: 'Over the key\'s rate (API_KEY_RATE); `Retry-After` says when to retry: {"detail": ...}.',
 }
 
 
 def errors(*statuses: int) -> dict[int, OpenApiResponse]:
-    """The documented error responses of an operation."""
-    return {status: _response(status) for status in statuses}
+    """The documented error responses of an operation; one that needs a key (401) may also
+    answer 403 (a read-only key) and 429 (the key's rate)."""
+    if 401 in statuses:
+        statuses = (*statuses, 403, 429)
+    return {status: _response(status) for status in sorted(set(statuses))}
 
 
 def _response(status: int) -> OpenApiResponse:

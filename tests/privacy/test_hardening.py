@@ -122,7 +122,7 @@ def api(scope: str) -> tuple[APIClient, ApiKey]:
     key, plain = ApiKey.issue(f"{scope}-key-{secrets.token_hex(3)}", scope)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {plain}")
-    caches["throttle"].delete(f"throttle:api_key:{key.pk}")
+    caches["throttle"].delete(f"throttle:api_key:{key.prefix}")
     return client, key
 
 

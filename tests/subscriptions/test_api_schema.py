@@ -17,7 +17,7 @@ from drf_spectacular.validation import validate_schema
 from jsonschema import Draft202012Validator, FormatChecker
 from rest_framework.test import APIClient
 
-from subscriptions.models import ConsentEvent
+from subscriptions.models import ApiKey, ConsentEvent
 from tests.factories import CustomerFactory, OrderFactory, SubscriptionFactory
 from tests.subscriptions.api_support import (  # noqa: F401 - fixtures
     api_fixture,
@@ -136,6 +136,33 @@ def _form(path: str) -> Callable:
     return lambda api: api.post(path, b"a=b", content_type="application/x-www-form-urlencoded")
 
 
+def _read_only_key(method: str, path: str, body: dict | None = None) -> Callable:
+    """The call made with a read-only key (403 on what such a key may not do)."""
+
+    def call(api):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {ApiKey.issue('stats', 'read')[1]}")
+        return getattr(client, method)(path, body, format="json")
+
+    return call
+
+
+def _over_rate(method: str, path: str, body: dict | None = None) -> Callable:
+    """The call made once more than the key's rate allows (429)."""
+
+    def call(api):
+        from django.conf import settings
+
+        settings.API_KEY_RATE, saved = "1/h", settings.API_KEY_RATE
+        try:
+            getattr(api, method)(path, body, format="json")
+            return getattr(api, method)(path, body, format="json")
+        finally:
+            settings.API_KEY_RATE = saved
+
+    return call
+
+
 # (method, path as documented, status) -> how to make that answer happen with a keyed client.
 ORDERS, EVENTS = "/api/v1/orders/", "/api/v1/events/"
 LINKS = "/api/v1/orders/{external_id}/subscribe-links/"
@@ -143,6 +170,8 @@ SUBS = "/api/v1/customers/{external_id}/subscriptions/"
 UNSUB = "/api/v1/customers/{external_id}/unsubscribe/"
 CONSENTS = "/api/v1/customers/{external_id}/consents/"
 CSV = "/api/v1/consents.csv"
+ERASE = "/api/v1/customers/{external_id}/erase/"
+EXPORT = "/api/v1/customers/{external_id}/export/"
 PRODUCE: dict[tuple[str, str, int], Callable] = {
     ("post", ORDERS, 201): _post(ORDERS, order_body(external_id="NEW")),
     ("post", ORDERS, 200): _post(ORDERS, _a1(status="paid")),
@@ -172,7 +201,28 @@ PRODUCE: dict[tuple[str, str, int], Callable] = {
     ("get", CSV, 400): lambda api: api.get(CSV, {"since": "soon"}),
     ("get", CSV, 401): lambda api: _without_key("get", CSV),
     ("get", CSV, 404): lambda api: api.get(CSV, {"customer": "NOPE"}),
+    ("post", ERASE, 200): lambda api: api.post("/api/v1/customers/C-1/erase/"),
+    ("post", ERASE, 401): lambda api: _without_key("post", "/api/v1/customers/C-1/erase/"),
+    ("post", ERASE, 404): lambda api: api.post("/api/v1/customers/NOPE/erase/"),
+    ("get", EXPORT, 200): lambda api: api.get("/api/v1/customers/C-1/export/"),
+    ("get", EXPORT, 401): lambda api: _without_key("get", "/api/v1/customers/C-1/export/"),
+    ("get", EXPORT, 404): lambda api: api.get("/api/v1/customers/NOPE/export/"),
 }
+# Every keyed operation also answers 403 to a read-only key and 429 over the key's rate.
+CALLS = {
+    ("post", ORDERS): ("/api/v1/orders/", order_body()),
+    ("get", LINKS): ("/api/v1/orders/A-1/subscribe-links/", None),
+    ("post", EVENTS): ("/api/v1/events/", event_body(order_external_id="A-1")),
+    ("get", SUBS): ("/api/v1/customers/C-1/subscriptions/", None),
+    ("post", UNSUB): ("/api/v1/customers/C-1/unsubscribe/", None),
+    ("get", CONSENTS): ("/api/v1/customers/C-1/consents/", None),
+    ("get", CSV): (CSV, None),
+    ("post", ERASE): ("/api/v1/customers/C-1/erase/", None),
+    ("get", EXPORT): ("/api/v1/customers/C-1/export/", None),
+}
+for (method, path), (url, body) in CALLS.items():
+    PRODUCE[(method, path, 403)] = _read_only_key(method, url, body)
+    PRODUCE[(method, path, 429)] = _over_rate(method, url, body)
 
 
 def test_it_documents_exactly_the_statuses_this_table_produces():
