@@ -42,6 +42,11 @@ class OptionalUrlField(serializers.URLField):
     """A URL, or "" for none."""
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class ObjectField(serializers.JSONField):
+    """A JSON object (not null)."""
+
+
 class CampaignOut(serializers.ModelSerializer):
     accounts = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     topic = serializers.ChoiceField(choices=list(TOPICS.items()), allow_blank=True, read_only=True)
@@ -83,7 +88,7 @@ class CampaignIn(serializers.ModelSerializer):
     max_survey_score = serializers.IntegerField(
         min_value=1, max_value=5, required=False, allow_null=True
     )
-    content = serializers.JSONField(
+    content = ObjectField(
         help_text='{"default": RichMessage, "<channel kind>": RichMessage}; RichMessage is '
         '{"text", "image_url", "buttons": [{"text", "url" | "payload"}], "quick_replies", '
         '"cards": [{"title", "subtitle", "image_url", "buttons"}]}. Placeholders: {name}, '
@@ -91,6 +96,10 @@ class CampaignIn(serializers.ModelSerializer):
     )
     trigger_delay = serializers.DurationField(
         required=False, help_text='"HH:MM:SS", "D HH:MM:SS" or ISO 8601 ("PT3H").'
+    )
+    trigger_conditions = ObjectField(
+        required=False,
+        help_text='e.g. {"skip_already_ordered": false, "exclude_ordered_since_days": 14}',
     )
     link_url = OptionalUrlField(required=False, allow_blank=True, max_length=200)
     local_time = LocalTimeField(required=False, allow_null=True)

@@ -154,3 +154,8 @@ def schema_time_zones() -> dict[str, Any]:
 
 
 extend_schema_field(schema_time_zones())(TimeZoneField)
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True, "example": {"slot": "10-12"}})
+class JsonObjectField(serializers.JSONField):
+    """Any JSON object (not null, not a list); no NUL characters or non-finite numbers."""

@@ -106,7 +106,7 @@ class EventIn(serializers.Serializer):
     type = serializers.ChoiceField(choices=OrderEvent.Type.choices)
     order_external_id = serializers.CharField(max_length=100)
     occurred_at = fields.Instant(happened=True)
-    data = serializers.JSONField(required=False, validators=[fields.json_object])
+    data = fields.JsonObjectField(required=False, validators=[fields.json_object])
 
 
 class EventOut(serializers.Serializer):
