@@ -2,7 +2,9 @@
 
 import json
 
+from django.conf import settings
 from django.http import HttpResponse
+from django.utils.module_loading import import_string
 
 from channels.inbound import webhook_receive
 from channels.models import ChannelAccount, SandboxMessage
@@ -40,6 +42,12 @@ def _customer_line_record(*, account: ChannelAccount, conversation: str, event: 
     if lines.filter(body__id=event["id"]).exists():
         return
     body = {key: event[key] for key in ("type", "id", "text", "payload") if key in event}
+    if settings.INBOUND_TOKEN_KEPT:
+        # The transcript is stored like an inbound event: no deep-link token whole in it.
+        kept = import_string(settings.INBOUND_TOKEN_KEPT)
+        body = {
+            key: kept(value) if isinstance(value, str) else value for key, value in body.items()
+        }
     SandboxMessage.objects.create(
         account=account,
         conversation=conversation,

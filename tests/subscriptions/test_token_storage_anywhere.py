@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from channels.models import ChannelAccount, InboundEvent
+from channels.models import ChannelAccount, InboundEvent, SandboxMessage
 from subscriptions.models import Subscription
 from subscriptions.tokens import (
     PAYLOAD_CHARS,
@@ -132,3 +132,18 @@ def test_an_ads_ref_and_a_platform_file_id_are_no_tokens():
     file_id = "AgACAgIAAxkBAAIBY2ZKx3QAAb1l5sQeB1XwR2mT9kPZAAJ_2zEb8TtRSqvH0Yt7p6b5AQADAgADeQADNQQ"
     assert token_stored(file_id) == file_id
     assert token_stored("spring-promo-2026") == "spring-promo-2026"
+
+
+def test_the_sandbox_transcript_keeps_a_typed_token_as_its_prefix(client):
+    ChannelAccountFactory(kind="sandbox", name="sandbox")
+    token = order_token_issue(OrderFactory())
+
+    response = client.post(
+        "/sandbox/api/conversation-0003/events",
+        {"type": "text", "id": "m1", "text": f"my code: {token}!"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200
+    line = SandboxMessage.objects.get(direction="in")
+    assert line.body["text"] == f"my code: {token_prefix(token)}!"
