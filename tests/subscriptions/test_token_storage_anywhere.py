@@ -1,5 +1,6 @@
 """A token is cut to its prefix in every stored field of an inbound event, whatever surrounds
-it: a start parameter longer than a token, a token inside a chat message, on every platform."""
+it: a start parameter longer than a token, a token inside a chat message, any captured event
+shape of every platform with a token wherever people's words go."""
 
 import json
 from typing import Any
@@ -16,6 +17,7 @@ from subscriptions.tokens import (
     token_prefix,
     token_stored,
 )
+from tests.channels.webhooks import fixture_names
 from tests.factories import ChannelAccountFactory, OrderFactory
 from tests.subscriptions.hooks import payload, post_hook, start_webhook
 
@@ -147,3 +149,42 @@ def test_the_sandbox_transcript_keeps_a_typed_token_as_its_prefix(client):
     assert response.status_code == 200
     line = SandboxMessage.objects.get(direction="in")
     assert line.body["text"] == f"my code: {token_prefix(token)}!"
+
+
+# Where a platform puts what a person typed, chose or opened a link with, in any event shape.
+TEXT_KEYS = {"text", "body", "payload", "ref", "context", "data", "caption", "title",
+             "description", "name", "first_name", "last_name", "reply", "key"}  # fmt: skip
+SHAPES = [(kind, name) for kind in KINDS[:-1] for name in fixture_names(kind)]
+
+
+def with_token(value: Any, token: str, before: str, after: str) -> Any:
+    """`value` with the token put into every string under a text-like key."""
+    if isinstance(value, dict):
+        return {
+            key: f"{before}{token}{after}"
+            if key in TEXT_KEYS and isinstance(item, str)
+            else with_token(item, token, before, after)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [with_token(item, token, before, after) for item in value]
+    return value
+
+
+@HYPOTHESIS
+@given(shape=st.sampled_from(SHAPES), before=SURROUNDINGS, after=SURROUNDINGS)
+def test_a_token_in_any_event_shape_is_stored_as_its_prefix(client, shape, before, after):
+    # given any captured event of any platform, with a token wherever people's words go
+    kind, name = shape
+    account = account_of(kind)
+    InboundEvent.objects.filter(account=account).delete()
+    token = order_token_issue(OrderFactory())
+    body = with_token(payload(kind, name), token, before, after)
+
+    # when the platform posts it
+    response = post_hook(client, account, body)
+
+    # then whatever was stored keeps no signature
+    assert response.status_code in (200, 400), response.content
+    for event in InboundEvent.objects.filter(account=account):
+        assert signature(token) not in stored_text(event), name
