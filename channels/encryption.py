@@ -12,6 +12,7 @@ then dropping the old key.
 """
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -35,6 +36,13 @@ def encrypt(text: str) -> str:
 
 
 def decrypt(token: str) -> str:
+    # select_related("account") loads the same few rows' tokens over and over (a consent CSV
+    # of a million rows names a handful of accounts): each distinct token is decrypted once.
+    return _decrypt(tuple(settings.FIELD_ENCRYPTION_KEYS), token)
+
+
+@lru_cache(maxsize=4096)
+def _decrypt(keys: tuple[str, ...], token: str) -> str:
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
