@@ -62,6 +62,13 @@ class CampaignOut(serializers.ModelSerializer):
 
 
 class CampaignIn(serializers.ModelSerializer):
+    """A campaign as the marketer posts it. Rules across fields (each a 400 naming the field):
+    a one_off needs send_at; a recurring one weekday and local_time; a triggered one a
+    trigger_event (an order event type or no_order_since_delivery). A service message takes no
+    topic, a survey only "surveys" (or none), marketing "menu" or "promotions" (none means
+    promotions). content's keys are "default" or channel kinds, each a non-empty message (text,
+    image_url or cards); min_* may not exceed max_*; trigger_delay may not be negative."""
+
     accounts = serializers.PrimaryKeyRelatedField(
         many=True, queryset=ChannelAccount.objects.all(), required=False
     )

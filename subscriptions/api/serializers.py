@@ -35,6 +35,11 @@ class ItemIn(serializers.Serializer):
 
 
 class OrderIn(serializers.Serializer):
+    """An order as the shop posts it, upserted by external_id. Rules across fields: an order
+    stays with its first customer (another customer.external_id is a 400), its status only moves
+    forward (created, paid, delivered; cancelled is final), and every *_at is the moment of
+    something that happened: at most a day ahead of our clock."""
+
     external_id = serializers.CharField(max_length=100)
     customer = CustomerIn()
     items = ItemIn(
@@ -100,6 +105,9 @@ class OrderWithLinksOut(OrderOut, SubscribeLinksOut):
 
 
 class EventIn(serializers.Serializer):
+    """An order event, idempotent by event_id (the same id with another body is a 409); the
+    order must have been posted first (an unknown order_external_id is a 400)."""
+
     event_id = serializers.CharField(
         max_length=100, help_text="The shop's id; a repeat changes nothing."
     )
