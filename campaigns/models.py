@@ -90,6 +90,14 @@ class Campaign(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     launched_at = models.DateTimeField(null=True, blank=True)
 
+    # Marketer's workspace (issue #10). Per language: {"uk": {"default": RichMessage dict,
+    # "<channel kind>": ...}, ...}; `content` is the default language (campaigns.content).
+    content_variants = models.JSONField(default=dict, blank=True)
+    # Archived: kept with its send ledger, hidden from the default list, never launched again.
+    archived_at = models.DateTimeField(null=True, blank=True)
+    # What the reach panel expected at launch, kept to compare with what happened.
+    expected_reach = models.JSONField(null=True, blank=True)
+
     def __str__(self) -> str:
         return self.name
 
@@ -117,8 +125,8 @@ class Delivery(models.Model):
 
     class State(models.TextChoices):
         PENDING = "pending"
-        CLAIMED = "claimed"  # taken by a dispatcher, its policies not checked yet
-        QUEUED = "queued", "Queued for its slot"  # policies passed: waits for a pacing slot
+        CLAIMED = "claimed"  # an earlier version's claim; recovered like `queued`
+        QUEUED = "queued", "Queued for its slot"  # claimed by a dispatcher: waits for its slot
         SENDING = "sending"  # its request may be on the wire
         SENT = "sent"
         FAILED = "failed"
