@@ -5,9 +5,10 @@ import json
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -17,6 +18,14 @@ from django.utils.safestring import SafeString
 
 from campaigns.api.serializers import FIELDS
 from campaigns.content import NoContent, delivery_message
+from campaigns.lifecycle import (
+    LOCKED_FIELDS,
+    LifecycleRefused,
+    campaign_archive,
+    campaign_delete_refusal,
+    campaign_duplicate,
+    campaign_is_locked,
+)
 from campaigns.models import Attribution, Campaign, Delivery, LinkClick, SurveyAnswer
 from campaigns.services import (
     TransitionRefused,
@@ -84,17 +93,50 @@ class CampaignForm(forms.ModelForm):
         return {f.name for f in Campaign._meta.get_fields()}
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    """The working list hides archived campaigns unless asked for them."""
+
+    title = "archive"
+    parameter_name = "archived"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("yes", "Archived"), ("all", "All")]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Not archived",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(archived_at__isnull=False)
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(archived_at__isnull=True)
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("name", "kind", "category", "status", "send_at", "trigger_event", "launched_at")
-    list_filter = ("kind", "status", "category")
+    list_filter = (ArchivedFilter, "kind", "status", "category")
     search_fields = ("name",)
     filter_horizontal = ("accounts",)
-    readonly_fields = ("status", "launched_at", "preview_link", "stats")
-    actions = ["launch", "pause"]
+    readonly_fields = ("status", "launched_at", "archived_at", "preview_link", "stats")
+    # The lead's "resend unknown" action joins this list.
+    actions = ["launch", "pause", "duplicate", "archive", "delete_selected"]
     fieldsets = [
-        (None, {"fields": ["name", "kind", "category", "topic", "status", "launched_at"]}),
+        (None, {"fields": ["name", "kind", "category", "topic", "status", "launched_at",
+                           "archived_at"]}),
         ("Content", {"fields": ["content", "link_url", "whatsapp_template",
                                 "whatsapp_template_params", "whatsapp_template_buttons",
                                 "preview_link"]}),
@@ -112,6 +154,10 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.action(description="Launch selected campaigns")
     def launch(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset:
+            if campaign.archived_at is not None:
+                msg = f"{campaign}: archived; duplicate it to send it again."
+                self.message_user(request, msg, messages.WARNING)
+                continue
             try:
                 _, created = campaign_launch(campaign_id=campaign.pk)
                 self.message_user(request, f"{campaign}: launched, {created} deliveries written.")
@@ -126,6 +172,81 @@ class CampaignAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{campaign}: paused.")
             except TransitionRefused as exc:
                 self.message_user(request, f"{campaign}: {exc}", messages.WARNING)
+
+    @admin.action(description="Duplicate selected campaigns (editable drafts)")
+    def duplicate(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        for campaign in queryset:
+            copy = campaign_duplicate(campaign_id=campaign.pk)
+            self.message_user(request, f"{campaign}: copied as draft “{copy}”.")
+
+    @admin.action(description="Archive selected campaigns")
+    def archive(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        for campaign in queryset:
+            try:
+                campaign_archive(campaign_id=campaign.pk)
+                self.message_user(request, f"{campaign}: archived.")
+            except LifecycleRefused as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+
+    @admin.action(
+        description="Delete selected campaigns (only those never sent)", permissions=["delete"]
+    )
+    def delete_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]):
+        """Django's delete, for campaigns without deliveries; the others are refused by name."""
+        refused = [c for c in queryset if campaign_delete_refusal(c)]
+        for campaign in refused:
+            self.message_user(request, campaign_delete_refusal(campaign), messages.ERROR)
+        deletable = queryset.exclude(pk__in=[c.pk for c in refused])
+        if not deletable.exists():
+            return None
+        return delete_selected(self, request, deletable)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> tuple:
+        if obj is not None and campaign_is_locked(obj):
+            return (*self.readonly_fields, *LOCKED_FIELDS)
+        return self.readonly_fields
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        campaign = self.get_object(request, object_id)
+        refusal = campaign_delete_refusal(campaign) if campaign else ""
+        if refusal:
+            self.message_user(request, refusal, messages.ERROR)
+            return HttpResponseRedirect(
+                reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+            )
+        return super().delete_view(request, object_id, extra_context)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
+    ) -> HttpResponse:
+        campaign = self.get_object(request, object_id)
+        context = {**(extra_context or {})}
+        if campaign is not None:
+            context["campaign_locked"] = campaign_is_locked(campaign)
+            context["delete_refusal"] = campaign_delete_refusal(campaign)
+            context["archivable"] = campaign.archived_at is None
+        return super().change_view(request, object_id, form_url, context)
+
+    def duplicate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if request.method != "POST" or not self.has_add_permission(request):
+            return HttpResponse(status=403 if request.method == "POST" else 405)
+        copy = campaign_duplicate(campaign_id=campaign.pk)
+        self.message_user(request, f"Copied “{campaign}” as an editable draft.")
+        return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[copy.pk]))
+
+    def archive_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if request.method != "POST" or not self.has_change_permission(request, campaign):
+            return HttpResponse(status=403 if request.method == "POST" else 405)
+        try:
+            campaign_archive(campaign_id=campaign.pk)
+            self.message_user(request, f"Archived “{campaign}”; its deliveries are kept.")
+        except LifecycleRefused as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[pk]))
 
     @admin.display(description="Preview")
     def preview_link(self, obj: Campaign) -> str:
@@ -143,7 +264,19 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list:
         preview = self.admin_site.admin_view(self.preview_view)
-        own = [path("<int:pk>/preview/", preview, name="campaigns_campaign_preview")]
+        own = [
+            path("<int:pk>/preview/", preview, name="campaigns_campaign_preview"),
+            path(
+                "<int:pk>/duplicate/",
+                self.admin_site.admin_view(self.duplicate_view),
+                name="campaigns_campaign_duplicate",
+            ),
+            path(
+                "<int:pk>/archive/",
+                self.admin_site.admin_view(self.archive_view),
+                name="campaigns_campaign_archive",
+            ),
+        ]
         return own + super().get_urls()
 
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
