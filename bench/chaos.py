@@ -223,6 +223,7 @@ def check(calls: list[dict]) -> dict[str, int]:
     from campaigns.models import Delivery
 
     got: Counter[int] = Counter()
+    arrived: dict[int, tuple[str, float]] = {}
     for call in calls:
         # A VK resend with the same random_id is deduplicated: no second message.
         if call["deduplicated"] or not (call["answered"] == 200 or call["dropped"]):
@@ -230,11 +231,17 @@ def check(calls: list[dict]) -> dict[str, int]:
         match = DELIVERY.search(unquote_plus(call["body"]).encode())  # VK posts a form
         if match:
             got[int(match[1])] += 1
+            arrived.setdefault(int(match[1]), (call["platform"], call["received_at"]))
+    wire_delays(arrived)
     rows = dict(Delivery.objects.values_list("id", "state"))
     unknown = [pk for pk, state in rows.items() if state == "unknown"]
     never = Delivery.objects.filter(pk__in=[pk for pk in unknown if pk not in got])
-    for pk, reason, account in never.values_list("pk", "reason", "account__kind")[:10]:
-        print(f"  unknown, never at the platform: {pk} ({account}): {reason}")
+    by_recipient = Counter(call["recipient"] for call in calls)
+    for pk, reason, kind, attempts, uid in never.values_list(
+        "pk", "reason", "account__kind", "attempts", "subscription__platform_user_id"
+    )[:10]:
+        print(f"  unknown, never at the platform: {pk} ({kind}, attempt {attempts}, "
+              f"{by_recipient[uid]} calls to {uid}): {reason}")  # fmt: skip
     return {
         "deliveries": len(rows),
         "sent": sum(state == "sent" for state in rows.values()),
@@ -248,6 +255,23 @@ def check(calls: list[dict]) -> dict[str, int]:
         "failed or skipped": sum(state in ("failed", "skipped") for state in rows.values()),
         "dropped connections": sum(call["dropped"] for call in calls),
     }
+
+
+def wire_delays(arrived: dict[int, tuple[str, float]]) -> None:
+    """From a row's commit as `sending` to its request at the platform, per platform: the
+    window in which a kill leaves an `unknown` that never reached it."""
+    from campaigns.models import Delivery
+
+    delays: dict[str, list[float]] = {}
+    for pk, sent_at in Delivery.objects.filter(state="sent").values_list("pk", "sent_at"):
+        if pk in arrived:
+            platform, at = arrived[pk]
+            delays.setdefault(platform, []).append(at - sent_at.timestamp())
+    for platform, values in sorted(delays.items()):
+        values.sort()
+        pick = [values[int(q * (len(values) - 1))] * 1000 for q in (0.5, 0.99)]
+        print(f"  commit to wire, {platform}: p50 {pick[0]:.2f} ms, p99 {pick[1]:.2f} ms, "
+              f"max {values[-1] * 1000:.1f} ms")  # fmt: skip
 
 
 def main() -> None:
@@ -310,18 +334,20 @@ def drill(args: argparse.Namespace, processes: Processes, redis_server: Redis, u
         now = time.monotonic()
         if plan and now - t0 >= plan[0][0]:
             _, what = plan.pop(0)
-            at, busy = time.time(), busy_tokens()
+            busy = busy_tokens()
             if what == "postgres drop":
                 n = terminate_connections(database)
                 connection.close()
                 what += f" ({n} connections)"
             else:
                 redis_server.restart(keep="flushed" not in what)
-            faults.append((at, what, busy))
+            # Measured from just after the fault: the gap that spans this moment is the pause.
+            faults.append((time.time(), what, busy))
             print(f"{now - t0:6.1f}s {what}", flush=True)
         if now >= next_kill:
-            faults.append((time.time(), "worker killed", busy_tokens()))
+            busy = busy_tokens()
             pid = processes.kill_a_lease_holder()
+            faults.append((time.time(), "worker killed", busy))
             print(f"{now - t0:6.1f}s worker {pid} killed; {open_rows()} rows open", flush=True)
             next_kill = now + args.kill_every
         time.sleep(0.2)
@@ -333,8 +359,8 @@ def report(figures: dict[str, int], found: list, took: float, n: int) -> None:
     for name, value in figures.items():
         print(f"  {name}: {value}")
     print("longest pause in sending around each fault (any account):")
-    for what, seconds, _ in found:
-        print(f"  {what}: {seconds:.2f}s")
+    for what, seconds, where in found:
+        print(f"  {what}: {seconds:.2f}s ({where})")
 
 
 if __name__ == "__main__":

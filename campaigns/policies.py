@@ -146,10 +146,13 @@ class FrequencyCap:
 
     @classmethod
     def load(cls, deliveries: Sequence[Delivery], *, now: datetime) -> "FrequencyCap":
-        customers = {
-            d.subscription.customer_id for d in deliveries if d.campaign.category == MARKETING
-        }
-        return cls(*marketing_counts(customers, now=now, queued=True))
+        marketing = [d for d in deliveries if d.campaign.category == MARKETING]
+        if not marketing:
+            return cls(Counter())
+        customers = {d.subscription.customer_id for d in marketing}
+        # The batch's own rows are queued too: count those as this batch decides them.
+        batch = [d.pk for d in deliveries]
+        return cls(*marketing_counts(customers, now=now, queued=(marketing[0].account_id, batch)))
 
     def reached(self, customer_id: int) -> bool:
         return self.counts[customer_id] >= self.limit
@@ -159,12 +162,17 @@ class FrequencyCap:
 
 
 def marketing_counts(
-    customers: set[int], *, now: datetime, queued: bool = False
+    customers: set[int], *, now: datetime, queued: tuple[int, list[int]] | None = None
 ) -> tuple[Counter[int], frozenset[int]]:
     """Each customer's marketing messages sent (or maybe sent) in the cap's window, and the
-    customers with more than one active chat. With `queued`, rows already decided to go and
-    waiting for their pacing slot count too: a row decided while another of the customer's
-    waits (an earlier batch, a slowly paced account) must see it."""
+    customers with more than one active chat.
+
+    With `queued` = (account, batch): also the rows that account's dispatcher holds `queued`
+    outside the batch, whose own decisions were made in earlier batches: a row decided while
+    another of the customer's waits for its pacing slot must see it (the cap leaked there).
+    Rows queued on other accounts are left to the fence at marking (cap_fence.py): counted
+    here by both dispatchers, two rows queued at once would hold each other back.
+    """
     if not customers:
         return Counter(), frozenset()
     since = now - timedelta(days=settings.MARKETING_CAP_DAYS)
@@ -181,10 +189,14 @@ def marketing_counts(
         sent_at__gte=since,
     )
     counted = [_count(sent)]
-    if queued:
+    if queued is not None:
+        account, batch = queued
         waiting = Delivery.objects.filter(
-            subscription=OuterRef("pk"), campaign__in=marketing, state=Delivery.State.QUEUED
-        )
+            subscription=OuterRef("pk"),
+            account=account,
+            campaign__in=marketing,
+            state=Delivery.State.QUEUED,
+        ).exclude(pk__in=batch)
         counted.append(_count(waiting))
     rows = Subscription.objects.filter(customer_id__in=customers).values_list(
         "customer_id", "status", *counted

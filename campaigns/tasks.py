@@ -31,7 +31,10 @@ def _hand_back_leases(**_: object) -> None:
 def _enqueue(account_id: int) -> None:
     # A wake that waits longer than a few ticks is stale (the tick has re-sent it by then):
     # the worker drops it instead of starting a run for nothing.
-    dispatch_account.apply_async((account_id,), expires=settings.DISPATCH_TICK_SECONDS * 5)
+    # At least 10 s: a busy worker may take that long to reach it, and a chained run (time up,
+    # more due) has no tick behind it when beat is down.
+    expires = max(settings.DISPATCH_TICK_SECONDS * 5, 10.0)
+    dispatch_account.apply_async((account_id,), expires=expires)
 
 
 def dispatch_wake(account_id: int) -> None:

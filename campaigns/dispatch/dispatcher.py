@@ -1,7 +1,7 @@
 """One bounded run of sending for one channel account, under its lease.
 
-The main thread claims batches, applies the policies (rows that may go become `queued`),
-renders and records outcomes in bulk. The sender's threads wait for pacing slots and do HTTP;
+The main thread claims batches (rows become `queued`), applies the policies, renders and
+records outcomes in bulk. The sender's threads wait for pacing slots and do HTTP;
 each row is committed as `sending` once its slot is granted (marker.py), so after a crash
 `unknown` is only what was really on the wire. The lease is kept by a heartbeat thread. A dropped
 database connection is retried in place (db_retry.py); a worker's warm shutdown ends the run
@@ -23,7 +23,6 @@ from campaigns.content import delivery_message, template_values
 from campaigns.dispatch import claim, marker, outcomes, shutdown
 from campaigns.dispatch.db_retry import with_db_retry
 from campaigns.dispatch.lease import Lease, new_owner
-from campaigns.dispatch.marker import Ask, LeaseLost
 from campaigns.dispatch.outcomes import Job, Outcome
 from campaigns.dispatch.pacing import RecipientSpacing
 from campaigns.dispatch.recovery import IDEMPOTENT_KINDS, Recovered, recover_account
@@ -40,6 +39,7 @@ FLUSH_SIZE = 200
 POLL = 0.05  # seconds the main thread waits for sends before its other duties
 YIELD_EVERY = 25  # rows rendered between giving the GIL to the sending threads
 IDLE_POLL = 0.05  # seconds between claims while a run waits for work (DISPATCH_IDLE_SECONDS)
+SUBMIT_EVERY = 0.005  # seconds: how long due slots may wait to be taken together
 
 
 @dataclass
@@ -76,13 +76,12 @@ class Dispatcher:
         # Threads start on the first send, so a run that finds the lease held costs nothing.
         idempotent = account.kind in IDEMPOTENT_KINDS
         self.sender = Sender(account, threads=self.threads, rate=rate, idempotent=idempotent)
-        self.stopping = False  # asks to mark are refused from then on
-        self.lease: Lease | None = None  # while the run holds it
         self.spacing = RecipientSpacing(self.sender.provider.per_recipient_interval)
         self.stats = RunStats(account.pk, self.owner)
         self.ready: deque[Job] = deque()
         self.done: list[Outcome] = []
         self.gone: list[tuple[Job, str]] = []
+        self.submitted_at = 0.0  # monotonic time slots were last taken
         self.idle_since: float | None = None  # monotonic time the run last found nothing due
         # Until then an earlier run's sends may still hold a recipient (RecipientSpacing):
         # later, every send within the interval is this run's own, which it knows.
@@ -95,7 +94,6 @@ class Dispatcher:
             self.stats.stopped = "shutting down" if shutdown.requested.is_set() else "lease held"
             return self.stats
         lease.keep()
-        self.lease = lease
         try:
             self.stats.recovered = with_db_retry(recover_account, self.account, owner=self.owner)
             self._obey_pause(lease)
@@ -108,10 +106,7 @@ class Dispatcher:
         return self.stats
 
     def _close(self) -> None:
-        self.stopping = True
         self.sender.abort()
-        while self.sender.in_flight:  # threads waiting for an answer, if the run failed
-            self._collect(None, 0.1)
         self.sender.close()
 
     def _loop(self, lease: Lease) -> None:
@@ -132,9 +127,7 @@ class Dispatcher:
                     self._obey_pause(lease)  # a reply may have met a 429 meanwhile
                 stop = stop or ("time up" if now >= deadline else "")
                 paused = self.sender.pacer.paused_for()
-                if stop:
-                    self.stopping = True  # nothing new on the wire; queued rows go back
-                    self.sender.abort()
+                if stop:  # nothing new on the wire; queued rows go back
                     self._release_ready()
                 elif paused:  # a 429: nothing goes out until it has passed
                     self._release_ready()
@@ -146,8 +139,6 @@ class Dispatcher:
                     self._flush()
                     last_flush = clock()
         finally:
-            self.stopping = True
-            self.sender.abort()
             self._release_ready()
             while self.sender.in_flight:
                 self._collect(lease, None)
@@ -168,9 +159,18 @@ class Dispatcher:
             if not fetched and not self.ready and not self.sender.in_flight:
                 return self._idle()
             self.idle_since = None
-        if self.ready and self.sender.in_flight < self.threads:
+        if self.ready and self.sender.in_flight < self.threads and self._submit_now():
             return self._submit()
         return ""
+
+    def _submit_now(self) -> bool:
+        """Whether to take slots now. A busy account commits its rows `sending` some thirty at
+        a time (once half its threads are free), not one statement per send; a slow platform,
+        whose answers keep more than half the threads, at least every SUBMIT_EVERY."""
+        return (
+            self.sender.in_flight <= self.threads // 2
+            or time.monotonic() - self.submitted_at >= SUBMIT_EVERY
+        )
 
     def _idle(self) -> str:
         """Nothing is due: stay a moment for more ("" to go on), then stop.
@@ -199,10 +199,8 @@ class Dispatcher:
         jobs: list[Job] = []
         decisions = with_db_retry(policies.evaluate, rows, now=now)
         for n, (row, decision) in enumerate(zip(rows, decisions, strict=True)):
-            if n % YIELD_EVERY == YIELD_EVERY - 1:
-                # Threads whose slot came wait for their rows to be marked: answer them now,
-                # not after the whole batch.
-                self._take(0)
+            if n % YIELD_EVERY == YIELD_EVERY - 1 and self.ready:
+                self._submit()  # slots that came meanwhile: not only after the whole batch
             if decision.action == policies.SKIP:
                 settled.append(outcomes.outcome(row, State.SKIPPED, decision.reason))
             elif decision.action == policies.DEFER:
@@ -222,77 +220,78 @@ class Dispatcher:
                     options = replace(options, template_params=params, template_buttons=buttons)
                 recipient = row.subscription.platform_user_id
                 job = Job(row, message, options, recipient, recheck_cap=decision.recheck_cap)
-                jobs.append(job)
-                # Queued: counted by the frequency cap of every later decision from now on.
-                settled.append(outcomes.queued(job))
-        self._record(settled, count=False)
-        for result in settled:
-            if result.state != State.QUEUED:
-                self.stats.count(result.state)
+                jobs.append(job)  # stays `queued`, counted by the cap of every later decision
+        self._record(settled)
         self.ready.extend(jobs)
         return len(rows)
 
     def _submit(self) -> str:
-        """Hand ready jobs to free threads, each to wait for its slot; "" to go on."""
+        """Take the pacing slots that have come, commit their rows `sending` in one statement
+        and hand them to free threads; "" to go on, else why to stop."""
         later: list[Outcome] = []
-        now = timezone.now()
-        while self.ready and self.sender.in_flight < self.threads:
-            job = self.ready.popleft()
+        jobs: list[Job] = []
+        pacer, now = self.sender.pacer, timezone.now()
+        while self.ready and self.sender.in_flight + len(jobs) < self.threads:
+            job = self.ready[0]
             wait_s = self.spacing.ready_in(job.recipient)
             if wait_s:  # the same customer got one a moment ago: due again once allowed
+                self.ready.popleft()
                 due = now + timedelta(seconds=min(wait_s, self.spacing.interval))
                 later.append(outcomes.outcome(job.delivery, State.PENDING, due_at=due))
                 continue
+            if not pacer.take():
+                break
+            self.ready.popleft()
             self.spacing.start(job.recipient)
-            self.sender.submit(job)
+            jobs.append(job)
         self._record(later)
-        return ""
+        if not jobs:
+            return ""
+        self.submitted_at = time.monotonic()
+        answers = with_db_retry(marker.mark, jobs, account_id=self.account.pk, owner=self.owner)
+        stop, refused = "", []
+        for job in jobs:
+            answer = answers[job.id]
+            if not answer:
+                self.sender.submit(job)
+                continue
+            pacer.cancel()
+            self.spacing.done(job.recipient, None)
+            if answer == marker.CAPPED:  # another account's dispatcher sent them one meanwhile
+                refused.append(outcomes.outcome(job.delivery, State.SKIPPED, answer))
+            elif answer == marker.LEASE_LOST:  # another owner took the account: start nothing
+                refused.append(outcomes.released(job))
+                stop = "lease lost"
+            # WITHDRAWN: the row is no longer ours to send or to record
+        self._record(refused)
+        return stop
 
-    def _collect(self, lease: Lease | None, timeout: float | None) -> str:
-        """Answer asks to mark, take finished sends, act on account-wide errors. Returns a
-        reason to stop, or ""."""
-        if not self.sender.in_flight and timeout:
-            time.sleep(min(self.sender.pacer.paused_for(), timeout))  # paused or idle
-        return self._take(timeout, lease)
-
-    def _take(self, timeout: float | None, lease: Lease | None = None) -> str:
-        lease = lease or self.lease
+    def _collect(self, lease: Lease, timeout: float | None) -> str:
+        """Take finished sends; act on account-wide errors. Returns a reason to stop, or ""."""
         stop = ""
-        results, asks = self.sender.take(timeout)
-        if asks:
-            self._mark(asks)
-        for result in results:
+        waiting = self.ready and self.sender.in_flight < self.threads  # for a slot
+        if waiting and timeout:  # wake for the next slot
+            now = time.monotonic()
+            next_submit = 0.0 if self._submit_now() else self.submitted_at + SUBMIT_EVERY - now
+            timeout = min(timeout, max(self.sender.pacer.due_in(), next_submit))
+        if not self.sender.in_flight:
+            if timeout:  # nothing to take: wait for the slot, or out a pause
+                time.sleep(timeout if waiting else min(self.sender.pacer.paused_for(), timeout))
+            return stop
+        for result in self.sender.take(timeout):
             self.spacing.done(result.job.recipient, result.started)
             self.done.append(result.outcome)
             if result.outcome.gone:
                 self.gone.append((result.job, result.outcome.reason))
             error = result.error
-            if isinstance(error, LeaseLost):
-                stop = "lease lost"
-            elif isinstance(error, RetryAfter):
-                if lease is not None:
-                    with_db_retry(lease.pause, error.seconds)
+            if isinstance(error, RetryAfter):
+                with_db_retry(lease.pause, error.seconds)
                 log.warning("%s rate limited for %ss: %s", self.account, error.seconds, error)
             elif isinstance(error, ConfigurationError):
-                if lease is not None:
-                    with_db_retry(lease.pause, settings.DISPATCH_CONFIG_PAUSE_SECONDS)
+                with_db_retry(lease.pause, settings.DISPATCH_CONFIG_PAUSE_SECONDS)
                 log.error("%s misconfigured, sends stopped: %s", self.account, error.reason)
                 stop = "configuration error"
-        if stop:
-            self.stopping = True
         return stop
-
-    def _mark(self, asks: list[Ask]) -> None:
-        """Commit the asking threads' rows as `sending` (or tell them why not) in one go."""
-        if self.stopping:
-            answers: dict[int, str] = {}
-            default = marker.STOPPED
-        else:
-            jobs = [ask.job for ask in asks]
-            answers = with_db_retry(marker.mark, jobs, account_id=self.account.pk, owner=self.owner)
-            default = marker.LEASE_LOST
-        for ask in asks:
-            ask.reply(answers.get(ask.job.id, default))
 
     def _flush(self) -> None:
         done, gone = self.done, self.gone
@@ -303,11 +302,10 @@ class Dispatcher:
                 recipient_gone, account=self.account, platform_user_id=job.recipient, reason=reason
             )
 
-    def _record(self, results: list[Outcome], *, count: bool = True) -> None:
+    def _record(self, results: list[Outcome]) -> None:
         with_db_retry(outcomes.record, results, owner=self.owner)
-        if count:
-            for result in results:
-                self.stats.count(result.state)
+        for result in results:
+            self.stats.count(result.state)
 
     def _release_ready(self) -> None:
         if self.ready:

@@ -2,45 +2,27 @@
 
 A row is `sending` only while its request may be on the wire: a crash then leaves `unknown`
 only what the platform may really have received, and every row still waiting for its slot
-(`queued`) goes back to due. So a sending thread first waits for its slot, then asks the main
-thread (which owns the run's database connection) to mark its row, and sends once the row is
-committed. The main thread answers every ask that came meanwhile with one UPDATE, also between
-the rows of a batch it is preparing, so an ask waits about a millisecond.
+(`queued`) goes back to due. The dispatcher's main thread takes the slots that have come
+(Pacer.take), marks those rows in one UPDATE and hands them to free sending threads, which
+send at once: between a row's commit and its request on the wire there is a thread's wake-up,
+a fraction of a millisecond (bench/chaos.py prints it).
 
 For a customer with chats on several accounts the same transaction applies the frequency
 cap's fence (cap_fence.py) under that customer's lock.
 """
 
-import threading
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
 
 from campaigns.dispatch import cap_fence, claim
 from campaigns.dispatch.outcomes import Job
+from campaigns.models import DispatchLease
 
 CAPPED = "frequency cap"
 LEASE_LOST = "lease lost"
-STOPPED = "run ending"
-
-
-class LeaseLost(Exception):
-    """Another owner took the account: this run must not start any other send."""
-
-
-@dataclass(slots=True)
-class Ask:
-    """A sending thread's request to mark its job's row `sending`; it waits on `done`."""
-
-    job: Job
-    answer: str = ""  # "" marked `sending`: go; else why not
-    done: threading.Event = field(default_factory=threading.Event)
-
-    def reply(self, answer: str) -> None:
-        self.answer = answer
-        self.done.set()
+WITHDRAWN = "withdrawn"  # changed by someone else meanwhile (an erasure cancelled it): drop it
 
 
 def mark(jobs: list[Job], *, account_id: int, owner: str) -> dict[int, str]:
@@ -51,6 +33,11 @@ def mark(jobs: list[Job], *, account_id: int, owner: str) -> dict[int, str]:
         capped = cap_fence.held_back(fenced, now=now) if fenced else set()
         ids = [job.id for job in jobs if job.id not in capped]
         marked = claim.mark_sending(ids, account_id=account_id, owner=owner, now=now)
+    # The lease is checked in the same statement, so all or none are marked for it: a row left
+    # out while others went was taken from us some other way.
+    unmarked = (
+        LEASE_LOST if ids and not marked and not _still_ours(account_id, owner) else WITHDRAWN
+    )
     answers = {}
     for job in jobs:
         if job.id in capped:
@@ -60,5 +47,9 @@ def mark(jobs: list[Job], *, account_id: int, owner: str) -> dict[int, str]:
             job.sending_at = now
             job.delivery.attempts += 1
         else:
-            answers[job.id] = LEASE_LOST
+            answers[job.id] = unmarked
     return answers
+
+
+def _still_ours(account_id: int, owner: str) -> bool:
+    return DispatchLease.objects.filter(account_id=account_id, owner=owner).exists()

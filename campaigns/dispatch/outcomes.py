@@ -81,11 +81,6 @@ def sent(job: Job, message_id: str, at: datetime) -> Outcome:
     return outcome(job.delivery, State.SENT, provider_message_id=message_id[:255], sent_at=at)
 
 
-def queued(job: Job) -> Outcome:
-    """The policies let it through: it waits for its pacing slot (and counts for the cap)."""
-    return outcome(job.delivery, State.QUEUED)
-
-
 def released(job: Job) -> Outcome:
     """Never marked `sending` (a pause, a stop, the lease lost): back to due, untouched."""
     return outcome(job.delivery, State.PENDING)

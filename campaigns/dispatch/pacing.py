@@ -103,6 +103,39 @@ class Pacer:
             if self._held(self._clock()):
                 return False
 
+    def take(self) -> bool:
+        """A slot now, if one is due (never waits); False if not yet, paused or full.
+
+        The dispatcher's main thread grants slots this way, so it can commit every row whose
+        slot has come as `sending` in one statement, just before handing it to a thread.
+        """
+        with self._turn:
+            now = self._clock()
+            if self._held(now) or self._next - now > MIN_SLEEP:
+                return False
+            if self._cap:
+                with self._lock:
+                    while self._back and self._back[0] <= now - WINDOW:
+                        heapq.heappop(self._back)
+                    if self._in_flight + len(self._back) >= self._cap:
+                        return False
+                    self._in_flight += 1
+            late = now - self._next
+            self._next = max(self._next, now - min(late, TOLERANCE)) + self.interval
+            return True
+
+    def due_in(self) -> float:
+        """Seconds until `take` may grant a slot (0: now; a pause or a full window counts)."""
+        now = self._clock()
+        wait = max(self._next - now, self._paused_until - now, 0.0)
+        if self._cap:
+            with self._lock:
+                if self._in_flight + len(self._back) >= self._cap:
+                    # The oldest answer leaves the window then; with all in flight, poll.
+                    oldest = self._back[0] + WINDOW - now if self._back else self.interval
+                    wait = max(wait, oldest, MIN_SLEEP)
+        return wait
+
     def _held(self, now: float) -> bool:
         return self._stopped or now < self._paused_until
 

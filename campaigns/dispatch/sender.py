@@ -1,7 +1,7 @@
 """The sending side of a run: a small thread pool doing paced HTTP over one keep-alive session.
 
-Each job is a `queued` row: its thread waits for a pacing slot, asks the main thread to commit
-the row as `sending` (marker.py), then sends. Pool threads never touch the database. Jobs go
+Each job is a row the main thread committed as `sending` the moment its pacing slot came
+(marker.py): a free thread sends it at once. Pool threads never touch the database. Jobs go
 out and results come back through two plain queues: a ThreadPoolExecutor's futures, locks and
 wake-ups per submit were a sixth of the main thread's time per send.
 """
@@ -17,7 +17,6 @@ from django.db import connection
 from django.utils import timezone
 
 from campaigns.dispatch import outcomes
-from campaigns.dispatch.marker import CAPPED, STOPPED, Ask, LeaseLost
 from campaigns.dispatch.outcomes import Job, Outcome
 from campaigns.dispatch.pacing import Pacer
 from channels.errors import ConfigurationError, RetryAfter, SendError
@@ -25,7 +24,6 @@ from channels.http import PlatformSession
 from channels.models import ChannelAccount
 
 log = logging.getLogger(__name__)
-State = outcomes.State
 
 
 @dataclass(slots=True)
@@ -54,8 +52,7 @@ class Sender:
         self._aborted = False  # the run is ending: jobs not started yet go back to due
         self.in_flight = 0  # submitted, result not taken yet (main thread only)
         self._jobs: SimpleQueue[Job | None] = SimpleQueue()  # None: a thread's signal to stop
-        # Finished sends and asks to mark a row `sending`, both for the main thread.
-        self._results: SimpleQueue[Result | Ask] = SimpleQueue()
+        self._results: SimpleQueue[Result] = SimpleQueue()
         self._max_threads = threads
         self._threads: list[threading.Thread] = []
         self._name = f"dispatch-{account.pk}"
@@ -70,30 +67,25 @@ class Sender:
             self._threads.append(thread)
         self._jobs.put(job)
 
-    def take(self, timeout: float | None) -> tuple[list[Result], list[Ask]]:
-        """Finished sends and asks to mark: waits up to `timeout` for the first (None: until
-        one comes; 0: not at all)."""
+    def take(self, timeout: float | None) -> list[Result]:
+        """Finished sends: waits up to `timeout` for the first (None: until one finishes)."""
         if not self.in_flight:
-            return [], []
-        results: list[Result] = []
-        asks: list[Ask] = []
+            return []
         try:
-            item = self._results.get(timeout=timeout) if timeout != 0 else None
+            results = [self._results.get(timeout=timeout)]
         except Empty:
-            return results, asks
+            return []
         while True:
-            if item is not None:
-                (asks if isinstance(item, Ask) else results).append(item)
             try:
-                item = self._results.get_nowait()
+                results.append(self._results.get_nowait())
             except Empty:
                 break
         self.in_flight -= len(results)
-        return results, asks
+        return results
 
     def abort(self) -> None:
-        """Start no more sends: jobs still waiting for a slot come back as released; what is
-        on the wire finishes."""
+        """Start no more sends: a job no thread has started comes back unsent; what is on the
+        wire finishes."""
         self._aborted = True
         self.pacer.stop()
 
@@ -123,18 +115,9 @@ class Sender:
         self._results.put(result)
 
     def _send_one(self, job: Job) -> Result:
-        if self._aborted or not self.pacer.wait():
-            return Result(job, outcomes.released(job), None)
-        ask = Ask(job)
-        self._results.put(ask)
-        ask.done.wait()
-        refusal = ask.answer
-        if refusal:
+        if self._aborted:
             self.pacer.cancel()
-            if refusal == CAPPED:  # another account's dispatcher sent them one meanwhile
-                return Result(job, outcomes.outcome(job.delivery, State.SKIPPED, CAPPED), None)
-            error = None if refusal == STOPPED else LeaseLost(refusal)
-            return Result(job, outcomes.released(job), None, error)
+            return Result(job, outcomes.unsent(job), None)
         started = time.monotonic()
         # sent_at is the moment just before the request left: the platform stamps the message
         # later, so a receipt up to its time (Messenger's read watermark) always covers it.

@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns import policies
 from campaigns.dispatch.dispatcher import Dispatcher
 from campaigns.dispatch.lease import Lease
 from campaigns.models import Delivery
@@ -22,14 +21,17 @@ def dispatcher_on(account) -> Dispatcher:
 
 
 def finish(dispatcher: Dispatcher) -> None:
-    while dispatcher.sender.in_flight:
-        dispatcher._collect(Lease(dispatcher.account.pk, dispatcher.owner), None)
+    """Send what the dispatcher holds, each at its pacing slot, and record the outcomes."""
+    lease = Lease(dispatcher.account.pk, dispatcher.owner)
+    while dispatcher.ready or dispatcher.sender.in_flight:
+        dispatcher._submit()
+        dispatcher._collect(lease, 0.05)
     dispatcher._flush()
     dispatcher._close()
 
 
 def test_two_accounts_dispatchers_send_a_customer_no_more_marketing_than_the_cap(
-    account_on, fake_platform, settings, monkeypatch
+    account_on, fake_platform, settings
 ):
     # given a customer on Telegram and on VK who has had one of their two marketing messages
     settings.MARKETING_CAP_COUNT = 2
@@ -51,18 +53,13 @@ def test_two_accounts_dispatchers_send_a_customer_no_more_marketing_than_the_cap
         )
         rows.append(DeliveryFactory(campaign=campaign, subscription=chat, due_at=now))
 
-    # when both accounts' dispatchers decide at the same moment, neither seeing the other's row
-    # queued yet, and both rows are queued for their slots
-    counts = policies.marketing_counts
-    monkeypatch.setattr(
-        policies, "marketing_counts", lambda customers, *, now, queued: counts(customers, now=now)
-    )
+    # when both accounts' dispatchers claim and decide before either marks its row `sending`
+    # (each counts only its own account's queued rows: the fence settles the rest)
     dispatchers = [dispatcher_on(telegram), dispatcher_on(vk)]
     for dispatcher in dispatchers:
         dispatcher._prepare()
         assert [job.recheck_cap for job in dispatcher.ready] == [True]
     for dispatcher in dispatchers:
-        dispatcher._submit()
         finish(dispatcher)
 
     # then one was sent and the other skipped for the cap: two in the window, as allowed
@@ -88,6 +85,5 @@ def test_a_customer_with_one_chat_is_not_fenced(account_on, fake_platform):
     dispatcher._prepare()
 
     assert [job.recheck_cap for job in dispatcher.ready] == [False]
-    dispatcher._submit()
     finish(dispatcher)
     assert Delivery.objects.get(subscription=chat).state == "sent"

@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from campaigns.dispatch import accounts_to_wake, sweep
+from campaigns.dispatch import accounts_to_wake, marker, sweep
 from campaigns.dispatch.claim import claim, mark_sending
 from campaigns.dispatch.lease import Lease
+from campaigns.dispatch.outcomes import Job
 from campaigns.dispatch.recovery import recover_account
 from campaigns.models import Delivery, DispatchLease
 from channels.models import ChannelAccount
@@ -61,11 +62,9 @@ def test_it_lets_another_owner_take_over_an_expired_lease():
 
 
 def _queued_by(account, owner: str, n: int) -> list[int]:
-    """`n` rows claimed by `owner`, their policies passed: queued for their slots."""
+    """`n` rows claimed by `owner`: queued for their slots."""
     _rows(account, n)
-    ids = [d.pk for d in claim(account, owner=owner, limit=10, now=timezone.now())]
-    Delivery.objects.filter(pk__in=ids).update(state="queued")
-    return ids
+    return [d.pk for d in claim(account, owner=owner, limit=10, now=timezone.now())]
 
 
 def test_it_never_starts_a_send_once_the_lease_is_lost():
@@ -96,16 +95,19 @@ def test_an_expired_lease_nobody_took_still_lets_its_owner_send():
     assert set(Delivery.objects.values_list("state", flat=True)) == {"sending"}
 
 
-def test_it_marks_only_queued_rows_sending():
-    # a row whose policies have not passed yet (claimed) never goes on the wire
+def test_it_marks_only_rows_it_holds_queued():
+    # a row another owner holds, or one already settled, never goes on the wire again
     account = ChannelAccountFactory()
     Lease(account.pk, "me").acquire()
-    _rows(account, 1)
-    [claimed] = claim(account, owner="me", limit=10, now=timezone.now())
+    [mine, theirs, done] = _queued_by(account, "me", 3)
+    Delivery.objects.filter(pk=theirs).update(claimed_by="other")
+    Delivery.objects.filter(pk=done).update(state="skipped")
 
-    marked = mark_sending([claimed.pk], account_id=account.pk, owner="me", now=timezone.now())
+    marked = mark_sending(
+        [mine, theirs, done], account_id=account.pk, owner="me", now=timezone.now()
+    )
 
-    assert marked == set()
+    assert marked == {mine}
 
 
 # --- claiming ---------------------------------------------------------------------------------
@@ -123,7 +125,7 @@ def test_it_claims_due_rows_service_first_and_deferred_ones_once_due():
     rows = claim(account, owner="me", limit=10, now=now)
 
     assert [r.pk for r in rows] == [service[0].pk, marketing[0].pk, marketing[1].pk, deferred[0].pk]
-    assert {r.claimed_by for r in Delivery.objects.filter(state="claimed")} == {"me"}
+    assert {r.claimed_by for r in Delivery.objects.filter(state="queued")} == {"me"}
 
 
 @pytest.mark.postgres
@@ -249,3 +251,25 @@ def test_the_lease_reads_the_accounts_pause_at_acquire_and_at_each_heartbeat():
     assert lease.paused_until == later
     ChannelAccount.objects.filter(pk=account.pk).pause(1)
     assert ChannelAccount.objects.get(pk=account.pk).paused_until == later
+
+
+def test_a_row_withdrawn_meanwhile_is_dropped_without_stopping_the_run():
+    # given two queued rows, one cancelled by someone else (an erasure) before its slot came
+    account = ChannelAccountFactory()
+    Lease(account.pk, "me").acquire()
+    _rows(account, 2)
+    rows = claim(account, owner="me", limit=10, now=timezone.now())
+    Delivery.objects.filter(pk=rows[1].pk).update(state="skipped", claimed_by="")
+    jobs = [Job(row, None, None, "chat") for row in rows]
+
+    answers = marker.mark(jobs, account_id=account.pk, owner="me")
+
+    assert answers == {rows[0].pk: "", rows[1].pk: marker.WITHDRAWN}
+    # and with only withdrawn rows, the lease still ours: not "lease lost" either
+    assert marker.mark(jobs[1:], account_id=account.pk, owner="me") == {
+        rows[1].pk: marker.WITHDRAWN
+    }
+    Lease(account.pk, "me").release()
+    assert marker.mark(jobs[1:], account_id=account.pk, owner="me") == {
+        rows[1].pk: marker.LEASE_LOST
+    }
