@@ -1,6 +1,8 @@
 """Marketers build, preview, launch and watch campaigns here; outcomes are read-only."""
 
+import datetime as dt
 import json
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -17,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from campaigns.api.serializers import FIELDS
+from campaigns.builder import LANGUAGES, validate_content
 from campaigns.content import NoContent, delivery_message
 from campaigns.lifecycle import (
     LOCKED_FIELDS,
@@ -33,25 +36,89 @@ from campaigns.services import (
     campaign_launch,
     campaign_pause,
 )
+from campaigns.starters import STARTERS
 from campaigns.stats import campaign_stats
+from campaigns.triggers import TRIGGER_EVENTS, WINBACK
+from campaigns.widgets import DAYS, TIMES, DurationField, MessageBuilderWidget
 from channels.errors import SendError
 from channels.models import ChannelAccount
 from channels.providers.base import SendOptions
 from subscriptions.models import TOPICS, Customer, Subscription
 
-CONTENT_EXAMPLE = {
-    "default": {
-        "text": "Hi {name}! How was {items}?",
-        "buttons": [{"text": "⭐" * n, "payload": f"survey:{{delivery}}:{n}"} for n in (5, 3, 1)],
-    },
-    "telegram": {"text": "New menu, {name}!", "buttons": [{"text": "Order", "url": "{link}"}]},
-}
-
-
+LANGUAGE_ORDER = (
+    "A customer gets the message in their language: their locale (uk-UA), then its base "
+    "language (uk), then the default message. Within a language, a channel's own message wins "
+    "over that language's “every channel” one."
+)
+CAP_NOTE = (
+    f"Frequency cap: across all campaigns, a customer gets at most "
+    f"{settings.MARKETING_CAP_COUNT} marketing messages in {settings.MARKETING_CAP_DAYS} days; "
+    "more are skipped, never queued. Service messages and surveys do not count."
+)
 LIST_FIELDS = ("skus", "languages", "whatsapp_template_params", "whatsapp_template_buttons")
 
 
+TRIGGER_LABELS = {
+    "order.created": "Order placed",
+    "order.paid": "Order paid",
+    "order.delivered": "Order delivered",
+    "order.cancelled": "Order cancelled",
+    WINBACK: "No new order since the last delivery (win-back)",
+}
+EVENTS = TRIGGER_EVENTS
+EXAMPLE_LOCALES = {"ru": "ru-RU", "uk": "uk-UA", "en": "en-GB"}
+VARIANT_FIELDS = {f"content_{code}": code for code in LANGUAGES}
+
+
+def _language_field(code: str) -> forms.JSONField:
+    return forms.JSONField(
+        required=False,
+        label=f"{LANGUAGES[code]} ({code})",
+        widget=MessageBuilderWidget(),
+        help_text=f"For customers whose language is {code} (e.g. {EXAMPLE_LOCALES[code]}); "
+        "empty: they get the default message above.",
+    )
+
+
 class CampaignForm(forms.ModelForm):
+    content = forms.JSONField(
+        label="Message",
+        widget=MessageBuilderWidget(),
+        help_text="The default message: for customers whose language has no message of its own "
+        "below. Placeholders: {name} {order} {items} {link} (the tracked campaign page) "
+        "{delivery}.",
+    )
+    content_ru = _language_field("ru")
+    content_uk = _language_field("uk")
+    content_en = _language_field("en")
+    trigger_event = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "— not triggered —"),
+            *((e, TRIGGER_LABELS.get(e, e)) for e in TRIGGER_EVENTS),
+        ],
+        help_text="What starts the message for a customer (triggered campaigns).",
+    )
+    trigger_delay = DurationField(
+        required=False,
+        label="Delay",
+        help_text="How long after the event the message goes, e.g. 3 hours after delivery for a "
+        "survey. 0: at once.",
+    )
+    weekday = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "—"), *DAYS],
+        help_text="Recurring: the day of the week it goes out.",
+    )
+    local_time = forms.TypedChoiceField(
+        required=False,
+        coerce=dt.time.fromisoformat,
+        empty_value=None,
+        choices=[("", "—"), *((f"{v}:00", label) for v, label in TIMES)],
+        help_text="Recurring: the time it goes out in each customer's own time zone.",
+    )
     link_url = forms.URLField(
         required=False,
         assume_scheme="https",
@@ -68,17 +135,61 @@ class CampaignForm(forms.ModelForm):
         model = Campaign
         fields = FIELDS  # every editable field but status (launch/pause set it)
         help_texts = {
-            "content": 'JSON: a message under "default" and/or a channel kind. Placeholders: '
-            "{name} {order} {items} {link} {delivery}. Example: "
-            + json.dumps(CONTENT_EXAMPLE, ensure_ascii=False),
+            "holdout_percent": "Share of the audience kept back on purpose: they get nothing, "
+            "so their repeat orders show what the campaign really adds. 10 = one customer in ten.",
+            "respect_quiet_hours": "Never send at night: a message due in the quiet hours "
+            "waits until they end, in the customer's own time zone.",
+            "quiet_hours_start": "Quiet from this local time…",
+            "quiet_hours_end": "…until this local time (the next morning if earlier).",
             "trigger_conditions": 'Triggered: {"skus": [...], "min_total": 20}. Recurring: '
             "customers who ordered since the previous occurrence are skipped (already ordered "
             'for the coming week); {"exclude_ordered_since_days": 3} sets the window in days, '
             '{"skip_already_ordered": false} turns it off.',
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        variants = self.instance.content_variants or {}
+        for field, code in VARIANT_FIELDS.items():
+            if field in self.fields:
+                self.fields[field].initial = variants.get(code) or None
+
+    def clean_content(self) -> dict:
+        content = self.cleaned_data.get("content") or {}
+        validate_content(content)
+        return content
+
+    def _clean_variant(self, field: str) -> dict:
+        content = self.cleaned_data.get(field) or {}
+        validate_content(content)
+        return content
+
+    def clean_content_ru(self) -> dict:
+        return self._clean_variant("content_ru")
+
+    def clean_content_uk(self) -> dict:
+        return self._clean_variant("content_uk")
+
+    def clean_content_en(self) -> dict:
+        return self._clean_variant("content_en")
+
+    def save(self, commit: bool = True) -> Campaign:
+        campaign = super().save(commit=False)
+        if any(field in self.fields for field in VARIANT_FIELDS):
+            campaign.content_variants = {
+                code: self.cleaned_data[field]
+                for field, code in VARIANT_FIELDS.items()
+                if self.cleaned_data.get(field)
+            }
+        if commit:
+            campaign.save()
+            self.save_m2m()
+        return campaign
+
     def clean(self) -> dict:
         cleaned = super().clean() or {}
+        if cleaned.get("trigger_delay") is None and "trigger_delay" in self.fields:
+            cleaned["trigger_delay"] = dt.timedelta()
         for name in LIST_FIELDS:  # a list left blank is the empty list, not JSON null
             if name in cleaned and cleaned[name] is None:
                 cleaned[name] = []
@@ -137,9 +248,13 @@ class CampaignAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "kind", "category", "topic", "status", "launched_at",
                            "archived_at"]}),
-        ("Content", {"fields": ["content", "link_url", "whatsapp_template",
-                                "whatsapp_template_params", "whatsapp_template_buttons",
-                                "preview_link"]}),
+        ("Message", {"fields": ["content", "content_ru", "content_uk", "content_en",
+                                "link_url", "preview_link"],
+                     "description": LANGUAGE_ORDER}),
+        ("WhatsApp template (outside its 24-hour window)", {
+            "fields": ["whatsapp_template", "whatsapp_template_params",
+                       "whatsapp_template_buttons"],
+            "classes": ["collapse"]}),
         ("Audience", {"fields": ["accounts", "skus", "languages", "subscribed_topics",
                                  "min_days_since_last_order",
                                  "max_days_since_last_order", "min_survey_score",
@@ -147,7 +262,8 @@ class CampaignAdmin(admin.ModelAdmin):
         ("Schedule", {"fields": ["send_at", "weekday", "local_time"]}),
         ("Trigger", {"fields": ["trigger_event", "trigger_delay", "trigger_conditions"]}),
         ("Policies", {"fields": ["holdout_percent", "respect_quiet_hours", "quiet_hours_start",
-                                 "quiet_hours_end"]}),
+                                 "quiet_hours_end"],
+                      "description": CAP_NOTE}),
         ("Stats", {"fields": ["stats"]}),
     ]  # fmt: skip
 
@@ -200,6 +316,27 @@ class CampaignAdmin(admin.ModelAdmin):
         if not deletable.exists():
             return None
         return delete_selected(self, request, deletable)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        starter = STARTERS.get(request.GET.get("template", ""))
+        if starter is None:
+            return super().get_changeform_initial_data(request)
+        return dict(starter["fields"])
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        starters = [(key, s["label"]) for key, s in STARTERS.items()]
+        return super().changelist_view(request, {**(extra_context or {}), "starters": starters})
+
+    def get_fieldsets(self, request: HttpRequest, obj: Campaign | None = None) -> list:
+        if obj is None or not campaign_is_locked(obj):
+            return self.fieldsets
+        locked = []
+        for name, options in self.fieldsets:
+            fields = [f for f in options["fields"] if f not in VARIANT_FIELDS]
+            if "content" in fields:
+                fields.insert(fields.index("content") + 1, "content_variants")
+            locked.append((name, {**options, "fields": fields}))
+        return locked
 
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> tuple:
         if obj is not None and campaign_is_locked(obj):

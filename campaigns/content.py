@@ -31,8 +31,10 @@ class NoContent(LookupError):
 
 
 def delivery_message(delivery: "Delivery") -> RichMessage:
-    """The campaign's message for the delivery's channel with every placeholder filled in."""
-    template = _template(delivery.campaign, delivery.account.kind)
+    """The campaign's message for the delivery's channel and its customer's language, with
+    every placeholder filled in."""
+    language = delivery.subscription.customer.locale
+    template = _template(delivery.campaign, delivery.account.kind, language)
     values = _Values(delivery)
     fill = values.fill
     return RichMessage(
@@ -63,21 +65,50 @@ def template_values(delivery: "Delivery") -> tuple[tuple[str, ...], tuple[str, .
 
 
 def uses_items(campaign: "Campaign", kind: str) -> bool:
-    """True if the message (or, on WhatsApp, its template's parameters) mentions {items}: the
-    dispatcher then loads order items in bulk."""
-    content = str(campaign.content.get(kind) or campaign.content.get("default") or "")
+    """True if the message in any language (or, on WhatsApp, its template's parameters)
+    mentions {items}: the dispatcher then loads order items in bulk."""
+    variants = [campaign.content, *(campaign.content_variants or {}).values()]
+    content = "".join(str(v.get(kind) or v.get("default") or "") for v in variants)
     params = str(campaign.whatsapp_template_params) if kind == "whatsapp" else ""
     return "{items}" in content + params
 
 
-def _template(campaign: "Campaign", kind: str) -> RichMessage:
-    cache: dict[str, RichMessage] = campaign.__dict__.setdefault("_parsed_content", {})
-    if kind not in cache:
-        data = campaign.content.get(kind) or campaign.content.get("default")
+def language_candidates(locale: str) -> tuple[str, ...]:
+    """The stated fallback order: the customer's locale ("uk-ua"), then its base language
+    ("uk"); after these the campaign's default content."""
+    locale = (locale or "").strip().lower().replace("_", "-")
+    if not locale:
+        return ()
+    base = locale.split("-")[0]
+    return (locale,) if base == locale else (locale, base)
+
+
+def content_for(campaign: "Campaign", kind: str, locale: str) -> tuple[str, dict | None]:
+    """(language picked, message dict) for a channel kind and a customer locale.
+
+    Language first, then channel: a Ukrainian customer on Telegram gets the uk Telegram
+    message, else the uk message for every channel, else the default language's Telegram
+    message, else its message for every channel. The language is "" for the default.
+    """
+    variants = campaign.content_variants or {}
+    for language in language_candidates(locale):
+        variant = variants.get(language)
+        if isinstance(variant, dict):
+            data = variant.get(kind) or variant.get("default")
+            if isinstance(data, dict):
+                return language, data
+    return "", campaign.content.get(kind) or campaign.content.get("default")
+
+
+def _template(campaign: "Campaign", kind: str, locale: str = "") -> RichMessage:
+    cache: dict[tuple[str, str], RichMessage] = campaign.__dict__.setdefault("_parsed_content", {})
+    key = (kind, locale)
+    if key not in cache:
+        _, data = content_for(campaign, kind, locale)
         if not isinstance(data, dict):
             raise NoContent(f"campaign {campaign.pk} has no content for {kind} and no default")
-        cache[kind] = RichMessage.from_dict(data)
-    return cache[kind]
+        cache[key] = RichMessage.from_dict(data)
+    return cache[key]
 
 
 def _button(button: Button, values: "_Values") -> Button:

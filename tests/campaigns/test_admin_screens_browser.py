@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from campaigns.models import Campaign
 from tests.browser import browser_page_fixture  # noqa: F401 - the `browser_page` fixture
 from tests.factories import CampaignFactory, DeliveryFactory
 
@@ -41,3 +42,50 @@ def test_the_lifecycle_screens_render(browser_page, live_server, admin_user):
     page.click("button:has-text('Duplicate')")
     page.wait_for_selector("text=Copied")
     page.screenshot(path=str(ARTIFACTS / "duplicated.png"), full_page=True)
+
+
+def test_the_builder_writes_the_message_without_json(browser_page, live_server, admin_user):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login(page, live_server, admin_user)
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/?archived=all")
+    page.click("text=New from template: Weekly menu")
+    page.wait_for_selector(".cb-slot[data-slot=default]")
+    page.screenshot(path=str(ARTIFACTS / "builder-weekly-menu.png"), full_page=True)
+    page.locator("fieldset.module:has(.cb-builder)").screenshot(
+        path=str(ARTIFACTS / "builder-message-closeup.png")
+    )
+
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/add/")
+    page.fill("#id_name", "Built by hand")
+    page.select_option("#id_kind", "one_off")
+    page.select_option("#id_category", "service")
+    page.fill("#id_send_at_0", "2026-12-24")
+    page.fill("#id_send_at_1", "10:00")
+    builder = page.locator(".cb-builder[data-for=id_content]")
+    builder.locator("button:has-text('Add')").click()
+    builder.locator("[data-field=text]").first.fill("Hi {name}, your order {order}")
+    builder.locator("button:has-text('+ Link button')").click()
+    builder.locator("[data-item=button] [data-field=text]").fill("Track it")
+    builder.locator("button:has-text('+ Reply button')").click()
+    builder.locator("[data-item=button] [data-field=text]").nth(1).fill("Call me")
+    builder.locator("[data-item=button] [data-field=value]").nth(1).fill("call")
+    builder.locator("button[aria-label='Move button 2 up']").click()
+    builder.locator("button:has-text('+ Card')").first.click()
+    builder.locator("[data-item=card] [data-field=title]").fill("Soup of the day")
+    page.screenshot(path=str(ARTIFACTS / "builder-by-hand.png"), full_page=True)
+    page.click("input[name=_save]")
+    page.wait_for_selector("text=was added successfully")
+
+    campaign = Campaign.objects.get(name="Built by hand")
+    assert campaign.content == {
+        "default": {
+            "text": "Hi {name}, your order {order}",
+            "buttons": [
+                {"text": "Call me", "payload": "call"},
+                {"text": "Track it", "url": "{link}"},
+            ],
+            "cards": [{"title": "Soup of the day"}],
+        }
+    }
