@@ -30,6 +30,7 @@ from campaigns.lifecycle import (
     campaign_is_locked,
 )
 from campaigns.models import Attribution, Campaign, Delivery, LinkClick, SurveyAnswer
+from campaigns.phrases import reason_phrase
 from campaigns.services import (
     TransitionRefused,
     campaign_errors,
@@ -397,6 +398,9 @@ class CampaignAdmin(admin.ModelAdmin):
         if not obj.pk:
             return "—"
         figures = campaign_stats(obj)
+        figures["by_reason"] = _phrased(figures.get("by_reason", {}))
+        for counts in figures.get("per_channel", {}).values():
+            counts["by_reason"] = _phrased(counts.get("by_reason", {}))
         return SafeString(render_to_string("admin/campaigns/campaign/stats.html", figures))
 
     def get_urls(self) -> list:
@@ -430,6 +434,14 @@ class CampaignAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/campaigns/campaign/preview.html", context)
 
 
+def _phrased(by_reason: dict[str, int]) -> dict[str, int]:
+    phrased: dict[str, int] = {}
+    for reason, count in by_reason.items():
+        phrase = reason_phrase(reason)
+        phrased[phrase] = phrased.get(phrase, 0) + count
+    return phrased
+
+
 def _preview_accounts(campaign: Campaign) -> list[ChannelAccount]:
     """One enabled account per channel kind (the campaign's own accounts when it names some)."""
     accounts = campaign.accounts.filter(enabled=True) or ChannelAccount.objects.filter(enabled=True)
@@ -459,14 +471,23 @@ def _preview(campaign: Campaign, account: ChannelAccount) -> dict:
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ("id", "campaign", "account", "subscription_id", "occurrence", "state",
-                    "reason", "due_at", "sent_at", "read_at", "clicked_at",
+    list_display = ("id", "campaign", "account", "customer", "occurrence", "state",
+                    "why", "due_at", "sent_at", "read_at", "clicked_at",
                     "answered_at")  # fmt: skip
     list_filter = ("state", "reason", "account", "campaign")
-    list_select_related = ("campaign", "account")
+    list_select_related = ("campaign", "account", "subscription__customer")
     search_fields = ("=provider_message_id", "=occurrence")
     show_full_result_count = False  # a million rows: no second COUNT(*) on every page
     date_hierarchy = None
+
+    @admin.display(description="Customer", ordering="subscription__customer__name")
+    def customer(self, obj: Delivery) -> str:
+        customer = obj.subscription.customer
+        return customer.name or customer.external_id or f"customer {customer.pk}"
+
+    @admin.display(description="Why", ordering="reason")
+    def why(self, obj: Delivery) -> str:
+        return reason_phrase(obj.reason) or "—"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

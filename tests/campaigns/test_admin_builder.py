@@ -8,8 +8,10 @@ import pytest
 
 from campaigns.builder import content_errors, platform_limit
 from campaigns.models import Campaign
+from campaigns.phrases import reason_phrase
 from channels.providers import messenger
 from tests.campaigns.test_admin import ADD_FIELDS
+from tests.factories import CustomerFactory, DeliveryFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 ADD = "/admin/campaigns/campaign/add/"
@@ -100,3 +102,28 @@ def html_unescape(text: str) -> str:
     import html
 
     return html.unescape(text)
+
+
+@pytest.mark.parametrize(
+    ("reason", "phrase"),
+    [
+        ("holdout", "held out to measure the campaign's effect"),
+        ("already_ordered", "already ordered for the coming week"),
+        ("topic surveys not consented", "did not choose to get surveys"),
+        ("whatsapp window closed, no template", "whatsapp: the 24-hour window is closed and "
+         "the campaign has no approved template"),
+        ("some_new_code", "some new code"),
+    ],
+)  # fmt: skip
+def test_reasons_read_as_phrases(reason, phrase):
+    assert reason_phrase(reason) == phrase
+
+
+def test_the_deliveries_list_shows_the_customer_name_and_the_reason_in_words(admin_client):
+    customer = CustomerFactory(name="Olena Kovalenko")
+    DeliveryFactory(
+        subscription=SubscriptionFactory(customer=customer), state="skipped", reason="holdout"
+    )
+    page = admin_client.get("/admin/campaigns/delivery/").text
+    assert "Olena Kovalenko" in page
+    assert "held out to measure the campaign&#x27;s effect" in page
