@@ -26,6 +26,8 @@ app.conf.update(
     worker_hijack_root_logger=False,
     # Records beat's own tick for /healthz (health/beat.py).
     beat_scheduler="health.beat:HeartbeatScheduler",
+    # Reconnects to a restarted broker within the transport options' intervals (consumer.py).
+    worker_consumer="config.consumer:Consumer",
 )
 app.autodiscover_tasks()
 

@@ -40,6 +40,7 @@ POLL = 0.05  # seconds the main thread waits for sends before its other duties
 YIELD_EVERY = 25  # rows rendered between giving the GIL to the sending threads
 IDLE_POLL = 0.05  # seconds between claims while a run waits for work (DISPATCH_IDLE_SECONDS)
 SUBMIT_EVERY = 0.005  # seconds: how long due slots may wait to be taken together
+LEAVE_WAIT = 0.02  # seconds at most to wait for just-marked sends to start
 
 
 @dataclass
@@ -249,11 +250,12 @@ class Dispatcher:
             return ""
         self.submitted_at = time.monotonic()
         answers = with_db_retry(marker.mark, jobs, account_id=self.account.pk, owner=self.owner)
-        stop, refused = "", []
+        stop, refused, going = "", [], []
         for job in jobs:
             answer = answers[job.id]
             if not answer:
                 self.sender.submit(job)
+                going.append(job)
                 continue
             pacer.cancel()
             self.spacing.done(job.recipient, None)
@@ -263,6 +265,11 @@ class Dispatcher:
                 refused.append(outcomes.released(job))
                 stop = "lease lost"
             # WITHDRAWN: the row is no longer ours to send or to record
+        # Until their requests start, the rows just committed are `sending` but not on the
+        # wire: let the threads have the GIL now, not after this thread's next piece of work.
+        deadline = time.monotonic() + LEAVE_WAIT
+        for job in going:
+            job.leaving.wait(max(0.0, deadline - time.monotonic()))
         self._record(refused)
         return stop
 

@@ -4,8 +4,10 @@ A row is `sending` only while its request may be on the wire: a crash then leave
 only what the platform may really have received, and every row still waiting for its slot
 (`queued`) goes back to due. The dispatcher's main thread takes the slots that have come
 (Pacer.take), marks those rows in one UPDATE and hands them to free sending threads, which
-send at once: between a row's commit and its request on the wire there is a thread's wake-up,
-a fraction of a millisecond (bench/chaos.py prints it).
+send at once; it waits until their requests have started before it takes the GIL back for its
+own work. Between a row's commit and its request on the wire there is a thread's wake-up, a
+fraction of a millisecond (bench/chaos.py prints it): a kill in that moment is the one way an
+`unknown` row may not have reached the platform.
 
 For a customer with chats on several accounts the same transaction applies the frequency
 cap's fence (cap_fence.py) under that customer's lock.

@@ -5,7 +5,8 @@ kinds, and `classify` maps each to the row's next state.
 """
 
 import random
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -39,6 +40,8 @@ class Job:
     recipient: str
     sending_at: datetime | None = None
     recheck_cap: bool = False  # see campaigns/dispatch/cap_fence.py
+    # Set by its sending thread as the request starts (the dispatcher waits for it: marker.py).
+    leaving: threading.Event = field(default_factory=threading.Event)
 
     @property
     def id(self) -> int:
