@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -20,7 +20,6 @@ from django.utils.safestring import SafeString
 
 from campaigns.api.serializers import FIELDS
 from campaigns.builder import LANGUAGES, validate_content
-from campaigns.content import NoContent, delivery_message
 from campaigns.lifecycle import (
     LOCKED_FIELDS,
     LifecycleRefused,
@@ -31,6 +30,7 @@ from campaigns.lifecycle import (
 )
 from campaigns.models import Attribution, Campaign, Delivery, LinkClick, SurveyAnswer
 from campaigns.phrases import reason_phrase
+from campaigns.preview import SAMPLE_LANGUAGES, campaign_previews, recent_orders, sample_order
 from campaigns.services import (
     TransitionRefused,
     campaign_errors,
@@ -41,10 +41,7 @@ from campaigns.starters import STARTERS
 from campaigns.stats import campaign_stats
 from campaigns.triggers import TRIGGER_EVENTS, WINBACK
 from campaigns.widgets import DAYS, TIMES, DurationField, MessageBuilderWidget
-from channels.errors import SendError
-from channels.models import ChannelAccount
-from channels.providers.base import SendOptions
-from subscriptions.models import TOPICS, Customer, Subscription
+from subscriptions.models import TOPICS
 
 LANGUAGE_ORDER = (
     "A customer gets the message in their language: their locale (uk-UA), then its base "
@@ -318,6 +315,19 @@ class CampaignAdmin(admin.ModelAdmin):
             return None
         return delete_selected(self, request, deletable)
 
+    class Media:
+        js = ("campaigns/preview.js",)
+        css = {"all": ("campaigns/preview.css",)}
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict, add: bool = False, change: bool = False,
+        form_url: str = "", obj: Campaign | None = None,
+    ) -> HttpResponse:  # fmt: skip
+        context["live_preview"] = obj is None or not campaign_is_locked(obj)
+        context["preview_orders"] = recent_orders()
+        context["preview_languages"] = [("", "The customer's own"), *LANGUAGES.items()]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         starter = STARTERS.get(request.GET.get("template", ""))
         if starter is None:
@@ -408,6 +418,11 @@ class CampaignAdmin(admin.ModelAdmin):
         own = [
             path("<int:pk>/preview/", preview, name="campaigns_campaign_preview"),
             path(
+                "preview/live/",
+                self.admin_site.admin_view(self.live_preview_view),
+                name="campaigns_campaign_live_preview",
+            ),
+            path(
                 "<int:pk>/duplicate/",
                 self.admin_site.admin_view(self.duplicate_view),
                 name="campaigns_campaign_duplicate",
@@ -424,14 +439,69 @@ class CampaignAdmin(admin.ModelAdmin):
         campaign = get_object_or_404(Campaign, pk=pk)
         if not self.has_view_permission(request, campaign):
             return HttpResponse(status=403)
+        language = request.GET.get("language", "")
+        language = language if language in SAMPLE_LANGUAGES else ""
+        order = sample_order(_int(request.GET.get("order")))
+        previews = campaign_previews(campaign, language=language, order=order)
+        for entry in previews:
+            entry["body_json"] = json.dumps(entry.get("body"), indent=2, ensure_ascii=False)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Preview: {campaign}",
             "campaign": campaign,
             "opts": self.model._meta,
-            "previews": [_preview(campaign, account) for account in _preview_accounts(campaign)],
+            "previews": previews,
+            "order": order,
+            "orders": recent_orders(),
+            "language": language,
+            "languages": [("", "The customer's own"), *LANGUAGES.items()],
         }
         return TemplateResponse(request, "admin/campaigns/campaign/preview.html", context)
+
+    def live_preview_view(self, request: HttpRequest) -> HttpResponse:
+        """The form's draft as each messenger would show it; the builder posts here as the
+        marketer types (campaigns/static/campaigns/preview.js)."""
+        if not self.has_view_permission(request):
+            return JsonResponse({"detail": "not allowed"}, status=403)
+        if request.method != "POST":
+            return JsonResponse({"detail": "POST the draft"}, status=405)
+        try:
+            draft = json.loads(request.body or b"{}")
+        except ValueError:
+            return JsonResponse({"detail": "the body is not JSON"}, status=400)
+        if not isinstance(draft, dict):
+            return JsonResponse({"detail": "the body must be a JSON object"}, status=400)
+        problems = {}
+        for field in ("content", *VARIANT_FIELDS):
+            value = draft.get(field) or {}
+            if not isinstance(value, dict):
+                problems[field] = "must be an object of messages by channel"
+        category = draft.get("category") or Campaign.Category.MARKETING
+        if category not in Campaign.Category.values:
+            problems["category"] = f"one of {', '.join(Campaign.Category.values)}"
+        language = draft.get("language") or ""
+        if language not in SAMPLE_LANGUAGES:
+            problems["language"] = f"one of {', '.join(filter(None, SAMPLE_LANGUAGES))} or empty"
+        if problems:
+            return JsonResponse({"detail": "invalid draft", "fields": problems}, status=400)
+        campaign = Campaign(
+            name="draft",
+            category=category,
+            content=draft.get("content") or {},
+            content_variants={
+                code: draft[field] for field, code in VARIANT_FIELDS.items() if draft.get(field)
+            },
+            link_url=str(draft.get("link_url") or ""),
+        )
+        order = sample_order(_int(draft.get("order")))
+        return JsonResponse(
+            {
+                "customer": str(order.customer),
+                "order": order.external_id,
+                "previews": campaign_previews(campaign, language=language, order=order),
+            },
+            json_dumps_params={"ensure_ascii": False},
+        )
 
 
 def _phrased(by_reason: dict[str, int]) -> dict[str, int]:
@@ -442,31 +512,11 @@ def _phrased(by_reason: dict[str, int]) -> dict[str, int]:
     return phrased
 
 
-def _preview_accounts(campaign: Campaign) -> list[ChannelAccount]:
-    """One enabled account per channel kind (the campaign's own accounts when it names some)."""
-    accounts = campaign.accounts.filter(enabled=True) or ChannelAccount.objects.filter(enabled=True)
-    by_kind: dict[str, ChannelAccount] = {}
-    for account in accounts.order_by("kind", "pk"):
-        by_kind.setdefault(account.kind, account)
-    return list(by_kind.values())
-
-
-def _preview(campaign: Campaign, account: ChannelAccount) -> dict:
-    """The message as a sample customer would get it, and the platform payload it becomes."""
-    customer = Customer(name="Alex", locale=(campaign.languages or ["en"])[0])
-    subscription = Subscription(account=account, customer=customer, platform_user_id="preview")
-    delivery = Delivery(id=0, campaign=campaign, account=account, subscription=subscription)
+def _int(value: object) -> int | None:
     try:
-        message = delivery_message(delivery)
-        options = SendOptions(category=campaign.category, template=campaign.whatsapp_template)
-        payload = account.provider().render(message, options)
-    except (NoContent, SendError, KeyError, TypeError, ValueError) as exc:
-        return {"account": account, "error": str(exc) or type(exc).__name__}
-    return {
-        "account": account,
-        "message": message,
-        "payload": json.dumps(payload, indent=2, ensure_ascii=False),
-    }
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
 
 
 @admin.register(Delivery)

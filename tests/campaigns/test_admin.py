@@ -87,7 +87,7 @@ def test_the_preview_renders_the_content_for_every_channel_kind(admin_client, ca
     assert page.status_code == 200
     text = html.unescape(page.text)
     assert "Cannot render" not in text
-    assert text.count("Platform payload") == len(PROVIDERS)
+    assert text.count("Request body") == len(PROVIDERS)
     assert "Telegram only: new menu" in text  # the channel's own content wins over default
     assert "How was your order, Alex?" in text
     assert "survey:0:5" in text  # the preview's stand-in delivery id

@@ -75,6 +75,12 @@ def test_the_builder_writes_the_message_without_json(browser_page, live_server, 
     builder.locator("button:has-text('+ Card')").first.click()
     builder.locator("[data-item=card] [data-field=title]").fill("Soup of the day")
     page.screenshot(path=str(ARTIFACTS / "builder-by-hand.png"), full_page=True)
+    live = page.locator("#cb-live-preview")
+    for kind in ("telegram", "messenger", "viber", "vk", "whatsapp"):
+        live.locator(
+            f".cb-channel[data-kind={kind}] .cb-card:has-text('Soup of the day')"
+        ).wait_for()
+    live.screenshot(path=str(ARTIFACTS / "live-preview.png"))
     page.click("input[name=_save]")
     page.wait_for_selector("text=was added successfully")
 

@@ -1,0 +1,106 @@
+/* Live preview: posts the form's draft message to the admin's preview endpoint a moment after
+   each change, and shows each messenger's rendering. One request at a time, never a storm. */
+(function () {
+  "use strict";
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function csrf() {
+    var input = document.querySelector("[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function value(id) {
+    var field = document.getElementById(id);
+    if (!field || !field.value) return null;
+    try { return JSON.parse(field.value); } catch (e) { return null; }
+  }
+
+  function bubble(m) {
+    var box = el("div", "cb-bubble");
+    if (m.image_url) { var img = el("img"); img.src = m.image_url; img.alt = ""; box.appendChild(img); }
+    box.appendChild(el("div", "cb-text", m.text));
+    var buttons = el("div");
+    (m.buttons || []).forEach(function (b) { buttons.appendChild(el("span", "cb-btn", b.text + (b.url ? " ↗" : ""))); });
+    box.appendChild(buttons);
+    (m.cards || []).forEach(function (c) {
+      var card = el("div", "cb-card");
+      card.appendChild(el("strong", "", c.title));
+      if (c.subtitle) card.appendChild(el("div", "", c.subtitle));
+      (c.buttons || []).forEach(function (b) { card.appendChild(el("span", "cb-btn", b.text)); });
+      box.appendChild(card);
+    });
+    return box;
+  }
+
+  function show(root, data) {
+    var list = root.querySelector(".cb-preview");
+    list.textContent = "";
+    root.querySelector(".cb-who").textContent =
+      "As " + data.customer + " would get it for order " + data.order + ":";
+    data.previews.forEach(function (p) {
+      var section = el("section", "cb-channel");
+      section.setAttribute("data-kind", p.kind);
+      var title = el("h3", "", p.label);
+      if (!p.connected) title.appendChild(el("span", "cb-badge", "not connected"));
+      title.appendChild(el("span", "cb-badge", p.language));
+      section.appendChild(title);
+      if (p.error) section.appendChild(el("p", "cb-error", "Cannot render: " + p.error));
+      else {
+        section.appendChild(bubble(p.message));
+        var quick = el("div");
+        (p.message.quick_replies || []).forEach(function (b) { quick.appendChild(el("span", "cb-btn cb-quick", b.text)); });
+        section.appendChild(quick);
+        var details = el("details");
+        details.appendChild(el("summary", "", "Request body"));
+        details.appendChild(el("pre", "", JSON.stringify(p.body, null, 2)));
+        section.appendChild(details);
+      }
+      list.appendChild(section);
+    });
+  }
+
+  function start() {
+    var root = document.getElementById("cb-live-preview");
+    if (!root) return;
+    var timer = null, busy = false, again = false;
+    function draft() {
+      var category = document.getElementById("id_category");
+      var link = document.getElementById("id_link_url");
+      return {
+        content: value("id_content"), content_ru: value("id_content_ru"),
+        content_uk: value("id_content_uk"), content_en: value("id_content_en"),
+        category: category ? category.value : "",
+        link_url: link ? link.value : "",
+        language: root.querySelector("[name=cb-language]").value,
+        order: root.querySelector("[name=cb-order]").value
+      };
+    }
+    function refresh() {
+      if (busy) { again = true; return; }
+      busy = true;
+      fetch(root.getAttribute("data-url"), {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()},
+        body: JSON.stringify(draft())
+      }).then(function (r) { return r.json(); }).then(function (data) {
+        if (data.previews) show(root, data);
+        else root.querySelector(".cb-who").textContent = "Cannot preview: " + JSON.stringify(data.fields || data.detail);
+      }).finally(function () {
+        busy = false;
+        if (again) { again = false; refresh(); }
+      });
+    }
+    function soon() { clearTimeout(timer); timer = setTimeout(refresh, 400); }
+    document.addEventListener("cb:changed", soon);
+    document.addEventListener("change", soon);
+    refresh();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
