@@ -1,5 +1,6 @@
 import datetime as dt
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -254,3 +255,48 @@ class Attribution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} <- {self.delivery_id} ({self.via})"
+
+
+class TestRecipient(models.Model):
+    """A marketer's own chat for test sends. Not a subscription, so never in any audience.
+
+    Linked when the marketer sends `code` to the bot (or types it in the sandbox chat): the
+    chat it came from becomes the recipient (campaigns/test_send.py).
+    """
+
+    __test__ = False  # not a pytest class, whatever its name
+
+    code = models.CharField(max_length=20, unique=True)
+    account = models.ForeignKey(ChannelAccount, null=True, blank=True, on_delete=models.CASCADE)
+    platform_user_id = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    linked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        if self.account_id is None:
+            return f"{self.code} (waiting for the message)"
+        return f"{self.name or self.platform_user_id} on {self.account}"
+
+
+class TestSend(models.Model):
+    """A draft sent to a test recipient: outside audience and policies, counted in no stat."""
+
+    __test__ = False
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="test_sends")
+    recipient = models.ForeignKey(TestRecipient, on_delete=models.CASCADE)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+    language = models.CharField(max_length=20, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    error = models.CharField(max_length=255, blank=True)
+    body = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"test of {self.campaign_id} to {self.recipient_id}"

@@ -18,8 +18,12 @@ def marketers_group() -> Group:
     """The group the data migration made (a transactional test's flush may have removed it:
     then run the migration's own function again)."""
     if not Group.objects.filter(name="Marketers").exists():
-        migration = importlib.import_module("campaigns.migrations.0009_marketers_group")
-        migration.create_group(django_apps, None)
+        importlib.import_module("campaigns.migrations.0009_marketers_group").create_group(
+            django_apps, None
+        )
+        importlib.import_module("campaigns.migrations.0011_marketers_test_send_permissions").grant(
+            django_apps, None
+        )
     return Group.objects.get(name="Marketers")
 
 
