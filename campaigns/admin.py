@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from campaigns.admin_test_send import test_send_view
 from campaigns.api.serializers import FIELDS
 from campaigns.builder import LANGUAGES, validate_content
 from campaigns.lifecycle import (
@@ -28,9 +29,17 @@ from campaigns.lifecycle import (
     campaign_duplicate,
     campaign_is_locked,
 )
-from campaigns.models import Attribution, Campaign, Delivery, LinkClick, SurveyAnswer
+from campaigns.models import (
+    Attribution,
+    Campaign,
+    Delivery,
+    LinkClick,
+    SurveyAnswer,
+    TestRecipient,
+)
 from campaigns.phrases import reason_phrase
 from campaigns.preview import SAMPLE_LANGUAGES, campaign_previews, recent_orders, sample_order
+from campaigns.resend_admin import resend_unknown
 from campaigns.services import (
     TransitionRefused,
     campaign_errors,
@@ -324,6 +333,7 @@ class CampaignAdmin(admin.ModelAdmin):
         form_url: str = "", obj: Campaign | None = None,
     ) -> HttpResponse:  # fmt: skip
         context["live_preview"] = obj is None or not campaign_is_locked(obj)
+        context["test_recipients"] = TestRecipient.objects.filter(account__isnull=False)
         context["preview_orders"] = recent_orders()
         context["preview_languages"] = [("", "The customer's own"), *LANGUAGES.items()]
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -418,6 +428,11 @@ class CampaignAdmin(admin.ModelAdmin):
         own = [
             path("<int:pk>/preview/", preview, name="campaigns_campaign_preview"),
             path(
+                "<int:pk>/test-send/",
+                self.admin_site.admin_view(self.test_send_view),
+                name="campaigns_campaign_test_send",
+            ),
+            path(
                 "preview/live/",
                 self.admin_site.admin_view(self.live_preview_view),
                 name="campaigns_campaign_live_preview",
@@ -457,6 +472,9 @@ class CampaignAdmin(admin.ModelAdmin):
             "languages": [("", "The customer's own"), *LANGUAGES.items()],
         }
         return TemplateResponse(request, "admin/campaigns/campaign/preview.html", context)
+
+    def test_send_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return test_send_view(self, request, pk)
 
     def live_preview_view(self, request: HttpRequest) -> HttpResponse:
         """The form's draft as each messenger would show it; the builder posts here as the
@@ -529,6 +547,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     search_fields = ("=provider_message_id", "=occurrence")
     show_full_result_count = False  # a million rows: no second COUNT(*) on every page
     date_hierarchy = None
+    actions = [resend_unknown]
 
     @admin.display(description="Customer", ordering="subscription__customer__name")
     def customer(self, obj: Delivery) -> str:

@@ -96,6 +96,22 @@
         if (again) { again = false; refresh(); }
       });
     }
+    var testSend = document.getElementById("cb-test-send-button");
+    if (testSend) testSend.addEventListener("click", function () {
+      var box = document.getElementById("cb-test-send");
+      var result = document.getElementById("cb-test-send-result");
+      var body = draft();
+      body.recipient = box.querySelector("[name=cb-recipient]").value;
+      result.textContent = "Sending…";
+      fetch(box.getAttribute("data-url"), {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()},
+        body: JSON.stringify(body)
+      }).then(function (r) { return r.json(); }).then(function (data) {
+        result.textContent = data.sent ? "Sent to " + data.to + " (a test: in no stat)."
+          : "Not sent: " + (data.error || JSON.stringify(data.fields || data.detail));
+      });
+    });
     function soon() { clearTimeout(timer); timer = setTimeout(refresh, 400); }
     document.addEventListener("cb:changed", soon);
     document.addEventListener("change", soon);
