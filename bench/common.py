@@ -242,6 +242,40 @@ def seed(
     return campaign
 
 
+def customers_with_orders(
+    account: Any, count: int, *, prefix: str, first_user_id: int, placed_at: Any
+) -> None:
+    """`count` customers, each with a paid order (`<prefix>-order-<i>`) and a chat on `account`
+    linked to it: what an order event's trigger needs."""
+    from decimal import Decimal
+
+    from subscriptions.models import Customer, Order, Subscription
+
+    customers = Customer.objects.bulk_create(
+        Customer(external_id=f"{prefix}-{i}", name=f"Customer {i}") for i in range(count)
+    )
+    orders = Order.objects.bulk_create(
+        Order(external_id=f"{prefix}-order-{i}", customer=c, total=Decimal("20"),
+              currency="EUR", status="paid", placed_at=placed_at)
+        for i, c in enumerate(customers)
+    )  # fmt: skip
+    Subscription.objects.bulk_create(
+        Subscription(customer=c, account=account, platform_user_id=str(first_user_id + i), order=o)
+        for i, (c, o) in enumerate(zip(customers, orders, strict=True))
+    )
+
+
+def delivered_message_campaign(name: str) -> Any:
+    """A triggered service message on `order.delivered`, sent at once."""
+    from campaigns.models import Campaign
+
+    return Campaign.objects.create(
+        name=name, kind="triggered", category="service", status="running",
+        trigger_event="order.delivered", respect_quiet_hours=False,
+        content={"default": {"text": "Your order {order} is here"}},
+    )  # fmt: skip
+
+
 def conditions() -> str:
     from django.db import connection
 

@@ -52,36 +52,22 @@ def embedded_env(var_dir: Path, port: int, fake_url: str) -> dict[str, str]:
 def seed(customers: int, fake_url: str) -> str:
     """A Telegram account on the fake, customers with an order and a chat each, a triggered
     message on delivery and a weekly menu due in 5 minutes; returns an API key."""
-    from decimal import Decimal
-
     from django.utils import timezone
 
     from campaigns.models import Campaign
     from channels.models import ChannelAccount
-    from subscriptions.models import ApiKey, Customer, Order, Subscription
+    from subscriptions.models import ApiKey
 
     account = ChannelAccount.objects.create(
         kind="telegram", name="soak-telegram", api_base=fake_url,
         credentials={"token": "123456:SOAK", "username": "soak_bot"},
     )  # fmt: skip
     now = timezone.now()
-    people = Customer.objects.bulk_create(
-        Customer(external_id=f"soak-{i}", name=f"Customer {i}") for i in range(customers)
-    )
-    orders = Order.objects.bulk_create(
-        Order(external_id=f"soak-order-{i}", customer=c, total=Decimal("20"), currency="EUR",
-              status="paid", placed_at=now - timedelta(days=10))
-        for i, c in enumerate(people)
+    common.customers_with_orders(
+        account, customers, prefix="soak", first_user_id=500000,
+        placed_at=now - timedelta(days=10),
     )  # fmt: skip
-    Subscription.objects.bulk_create(
-        Subscription(customer=c, account=account, platform_user_id=str(500000 + i), order=o)
-        for i, (c, o) in enumerate(zip(people, orders, strict=True))
-    )
-    Campaign.objects.create(
-        name="soak: delivered", kind="triggered", category="service", status="running",
-        trigger_event="order.delivered", respect_quiet_hours=False,
-        content={"default": {"text": "Your order {order} is here"}},
-    )  # fmt: skip
+    common.delivered_message_campaign("soak: delivered")
     due = now + timedelta(minutes=5)
     Campaign.objects.create(
         name="soak: weekly menu", kind="recurring", category="marketing", topic="menu",

@@ -71,13 +71,10 @@ def free_port() -> int:
 def fixtures(count: int, fake_url: str) -> str:
     """A Telegram account on the fake server, `count` customers with an order and a
     subscription each, a zero-delay triggered campaign; returns an API key."""
-    from decimal import Decimal
-
     from django.utils import timezone
 
-    from campaigns.models import Campaign
     from channels.models import ChannelAccount
-    from subscriptions.models import ApiKey, Customer, Order, Subscription
+    from subscriptions.models import ApiKey
 
     # The platform's own rate limit is not what is measured here: give the account headroom.
     account = ChannelAccount.objects.create(
@@ -87,30 +84,10 @@ def fixtures(count: int, fake_url: str) -> str:
         rate_limit=1000,
         credentials={"token": "123456:BENCH", "username": "bench_bot"},
     )
-    now = timezone.now()
-    customers = Customer.objects.bulk_create(
-        Customer(external_id=f"lat-{i}", name=f"Customer {i}") for i in range(count)
+    common.customers_with_orders(
+        account, count, prefix="lat", first_user_id=100000, placed_at=timezone.now()
     )
-    orders = Order.objects.bulk_create(
-        Order(
-            external_id=f"lat-order-{i}",
-            customer=c,
-            total=Decimal("20"),
-            currency="EUR",
-            status="paid",
-            placed_at=now,
-        )
-        for i, c in enumerate(customers)
-    )
-    Subscription.objects.bulk_create(
-        Subscription(customer=c, account=account, platform_user_id=str(100000 + i), order=o)
-        for i, (c, o) in enumerate(zip(customers, orders, strict=True))
-    )
-    Campaign.objects.create(
-        name="bench: delivered", kind="triggered", category="service", status="running",
-        trigger_event="order.delivered", respect_quiet_hours=False,
-        content={"default": {"text": "Your order {order} is here"}},
-    )  # fmt: skip
+    common.delivered_message_campaign("bench: delivered")
     return ApiKey.issue("bench")[1]
 
 
