@@ -58,6 +58,15 @@ class ChannelAccount(models.Model):
         null=True, blank=True, help_text="No sends until then (set by the platform's 429)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # What the platform bills per message on this account (reach panel's estimated cost).
+    price_per_message = models.DecimalField(
+        max_digits=10, decimal_places=5, null=True, blank=True,
+        help_text="What the platform charges per message sent here (e.g. WhatsApp's marketing "
+        "template price); empty = free.",
+    )  # fmt: skip
+    price_currency = models.CharField(
+        max_length=3, blank=True, help_text="ISO code of that price, e.g. EUR."
+    )
 
     objects = ChannelAccountQuerySet.as_manager()
 
