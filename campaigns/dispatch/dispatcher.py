@@ -1,11 +1,11 @@
 """One bounded run of sending for one channel account, under its lease.
 
-The main thread claims batches (rows become `queued`), applies the policies, renders and
-records outcomes in bulk. The sender's threads wait for pacing slots and do HTTP;
-each row is committed as `sending` once its slot is granted (marker.py), so after a crash
-`unknown` is only what was really on the wire. The lease is kept by a heartbeat thread. A dropped
-database connection is retried in place (db_retry.py); a worker's warm shutdown ends the run
-at once, handing back what it holds (shutdown.py).
+The main thread claims batches (rows become `queued`), applies the policies, renders, takes
+the pacing slots that have come, commits those rows `sending` (marker.py) and records outcomes
+in bulk; the sender's threads only do HTTP. So after a crash `unknown` is only what was really
+on the wire. The lease is kept by a heartbeat thread (lease.py). A dropped database connection
+is retried in place (db_retry.py); a worker's warm shutdown ends the run at once, handing back
+what it holds (shutdown.py).
 """
 
 import logging
@@ -37,7 +37,7 @@ State = Delivery.State
 FLUSH_EVERY = 0.2  # seconds: outcomes are committed at least this often
 FLUSH_SIZE = 200
 POLL = 0.05  # seconds the main thread waits for sends before its other duties
-YIELD_EVERY = 25  # rows rendered between giving the GIL to the sending threads
+YIELD_EVERY = 25  # rows rendered between looks at the pacing slots that have come
 IDLE_POLL = 0.05  # seconds between claims while a run waits for work (DISPATCH_IDLE_SECONDS)
 SUBMIT_EVERY = 0.005  # seconds: how long due slots may wait to be taken together
 LEAVE_WAIT = 0.02  # seconds at most to wait for just-marked sends to start
