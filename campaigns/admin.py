@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from collections import Counter
 from typing import Any
 
 from django import forms
@@ -39,11 +40,22 @@ from campaigns.models import (
 )
 from campaigns.phrases import reason_phrase
 from campaigns.preview import SAMPLE_LANGUAGES, campaign_previews, recent_orders, sample_order
+from campaigns.reach import (
+    ALREADY,
+    CAPPED,
+    DEFERRED,
+    HELD_OUT,
+    LABELS,
+    NO_CONSENT,
+    SEND,
+    WINDOW,
+    campaign_launch_with_reach,
+    campaign_reach,
+)
 from campaigns.resend_admin import resend_unknown
 from campaigns.services import (
     TransitionRefused,
     campaign_errors,
-    campaign_launch,
     campaign_pause,
 )
 from campaigns.starters import STARTERS
@@ -249,7 +261,9 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = (ArchivedFilter, "kind", "status", "category")
     search_fields = ("name",)
     filter_horizontal = ("accounts",)
-    readonly_fields = ("status", "launched_at", "archived_at", "preview_link", "stats")
+    readonly_fields = (
+        "status", "launched_at", "archived_at", "preview_link", "reach_panel", "stats",
+    )  # fmt: skip
     # The lead's "resend unknown" action joins this list.
     actions = ["launch", "pause", "duplicate", "archive", "delete_selected"]
     fieldsets = [
@@ -271,6 +285,7 @@ class CampaignAdmin(admin.ModelAdmin):
         ("Policies", {"fields": ["holdout_percent", "respect_quiet_hours", "quiet_hours_start",
                                  "quiet_hours_end"],
                       "description": CAP_NOTE}),
+        ("Who will get this", {"fields": ["reach_panel"]}),
         ("Stats", {"fields": ["stats"]}),
     ]  # fmt: skip
 
@@ -282,7 +297,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 self.message_user(request, msg, messages.WARNING)
                 continue
             try:
-                _, created = campaign_launch(campaign_id=campaign.pk)
+                _, created = campaign_launch_with_reach(campaign_id=campaign.pk)
                 self.message_user(request, f"{campaign}: launched, {created} deliveries written.")
             except TransitionRefused as exc:
                 self.message_user(request, f"{campaign}: {exc}", messages.WARNING)
@@ -413,6 +428,38 @@ class CampaignAdmin(admin.ModelAdmin):
         url = reverse("admin:campaigns_campaign_preview", args=[obj.pk])
         return format_html('<a href="{}">Preview on every channel</a>', url)
 
+    @admin.display(description="Who will get this")
+    def reach_panel(self, obj: Campaign) -> SafeString | str:
+        """Before launch: the audience as the dispatcher would decide it now. After: what was
+        expected at launch beside what happened."""
+        if not obj.pk:
+            return "Save first to see who will get it."
+        if obj.launched_at and obj.expected_reach:
+            reach = obj.expected_reach
+            heading = f"Expected at launch ({obj.launched_at:%Y-%m-%d %H:%M} UTC):"
+            happened = [
+                (LABELS.get(_reach_outcome(state, reason), reason or state), n)
+                for (state, reason), n in Counter(
+                    obj.deliveries.values_list("state", "reason")
+                ).most_common()
+            ]
+        else:
+            reach, heading, happened = campaign_reach(obj), "", []
+        channels = reach["channels"]
+        rows = [
+            (key, label, [c[key] for c in channels], reach["totals"].get(key, 0))
+            for key, label in LABELS.items()
+        ]
+        context = {
+            "channels": channels,
+            "rows": rows,
+            "totals": reach["totals"],
+            "expected": bool(heading),
+            "heading": heading,
+            "happened": happened,
+        }
+        return SafeString(render_to_string("admin/campaigns/campaign/reach.html", context))
+
     @admin.display(description="Stats")
     def stats(self, obj: Campaign) -> SafeString | str:
         if not obj.pk:
@@ -528,6 +575,20 @@ def _phrased(by_reason: dict[str, int]) -> dict[str, int]:
         phrase = reason_phrase(reason)
         phrased[phrase] = phrased.get(phrase, 0) + count
     return phrased
+
+
+def _reach_outcome(state: str, reason: str) -> str:
+    """The reach panel's outcome for a recorded delivery (sent, deferred or a skip reason)."""
+    if state in ("sent", "deferred"):
+        return SEND if state == "sent" else DEFERRED
+    known = {"holdout": HELD_OUT, "frequency cap": CAPPED, "already_ordered": ALREADY}
+    if reason in known:
+        return known[reason]
+    if "not consented" in reason:
+        return NO_CONSENT
+    if "window closed" in reason:
+        return WINDOW
+    return ""
 
 
 def _int(value: object) -> int | None:

@@ -217,3 +217,15 @@ def _capped(campaign: Campaign, now: dt.datetime) -> tuple[str, tuple]:
         " AND d.sent_at >= %s) >= %s",
         (Campaign.Category.MARKETING.value, *states, db_time(since), settings.MARKETING_CAP_COUNT),
     )
+
+
+def campaign_launch_with_reach(*, campaign_id: int) -> tuple[Campaign, int]:
+    """Launch, keeping what the reach panel expected at that moment (to set beside what
+    happened). Computed before the launch: its own first sends would count toward the cap."""
+    from campaigns.services import campaign_launch  # services import the engine's modules
+
+    expected = campaign_reach(Campaign.objects.get(pk=campaign_id))
+    campaign, created = campaign_launch(campaign_id=campaign_id)
+    Campaign.objects.filter(pk=campaign_id).update(expected_reach=expected)
+    campaign.expected_reach = expected
+    return campaign, created

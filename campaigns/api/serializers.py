@@ -162,3 +162,38 @@ class StatsOut(serializers.Serializer):
     holdout = serializers.DictField(
         help_text="sent / holdout: members, repeat_buyers, repeat_rate (%); uplift_points"
     )
+
+
+class ReachChannelOut(serializers.Serializer):
+    """One channel account's share of the reach."""
+
+    account = serializers.CharField()
+    account_id = serializers.IntegerField()
+    kind = serializers.CharField()
+    audience = serializers.IntegerField(help_text="Customers picked on this account.")
+    send = serializers.IntegerField(help_text="Would be sent now.")
+    deferred = serializers.IntegerField(help_text="In their quiet hours: sent when they end.")
+    no_consent = serializers.IntegerField(help_text="Did not choose the campaign's topic.")
+    already_ordered = serializers.IntegerField(help_text="Weekly: already ordered this cycle.")
+    window_closed = serializers.IntegerField(help_text="Outside the platform's window.")
+    capped = serializers.IntegerField(help_text="Frequency cap reached.")
+    held_out = serializers.IntegerField(help_text="Kept back to measure the effect.")
+    outside_window = serializers.IntegerField(
+        help_text="Of `send`: in the platform's out-of-window form (WhatsApp billed template, "
+        "VK intent)."
+    )
+    deferred_until = serializers.DictField(
+        child=serializers.DateTimeField(allow_null=True),
+        help_text='{"first": time, "last": time}: when the deferred ones go.',
+    )
+    billed = serializers.IntegerField(help_text="Messages the platform bills (sent + deferred).")
+    cost = serializers.CharField(help_text="billed x the account's price per message.")
+    currency = serializers.CharField(allow_blank=True)
+
+
+class ReachOut(serializers.Serializer):
+    """GET /campaigns/{id}/reach/: who would get it if it were sent now."""
+
+    computed_at = serializers.DateTimeField()
+    channels = ReachChannelOut(many=True)
+    totals = serializers.DictField(child=serializers.IntegerField())

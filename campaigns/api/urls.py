@@ -10,4 +10,5 @@ urlpatterns = [
     path("campaigns/<int:pk>/launch/", views.CampaignLaunchApi.as_view(), name="launch"),
     path("campaigns/<int:pk>/pause/", views.CampaignPauseApi.as_view(), name="pause"),
     path("campaigns/<int:pk>/stats/", views.CampaignStatsApi.as_view(), name="stats"),
+    path("campaigns/<int:pk>/reach/", views.CampaignReachApi.as_view(), name="reach"),
 ]

@@ -7,9 +7,10 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from campaigns.api.serializers import CampaignIn, CampaignOut, LaunchOut, StatsOut
+from campaigns.api.serializers import CampaignIn, CampaignOut, LaunchOut, ReachOut, StatsOut
 from campaigns.models import Campaign
-from campaigns.services import TransitionRefused, campaign_launch, campaign_pause
+from campaigns.reach import campaign_launch_with_reach, campaign_reach
+from campaigns.services import TransitionRefused, campaign_pause
 from campaigns.stats import campaign_stats
 from subscriptions.api.base import ApiView
 from subscriptions.api.docs import errors
@@ -70,7 +71,7 @@ class CampaignLaunchApi(ApiView):
     def post(self, request: Request, pk: int) -> Response:
         get_object_or_404(Campaign, pk=pk)
         try:
-            campaign, created = campaign_launch(campaign_id=pk)
+            campaign, created = campaign_launch_with_reach(campaign_id=pk)
         except TransitionRefused as exc:
             raise Conflict(str(exc)) from None
         campaign.materialized = created  # type: ignore[attr-defined]
@@ -101,3 +102,16 @@ class CampaignStatsApi(ApiView):
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(campaign_stats(get_object_or_404(Campaign, pk=pk)))
+
+
+class CampaignReachApi(ApiView):
+    @extend_schema(
+        operation_id="campaigns_reach",
+        summary="Who would get it if it were sent now, per channel account and outcome",
+        description="The audience as the dispatcher would decide it now: sent, deferred by "
+        "quiet hours (and until when), skipped for no topic consent, outside the platform's "
+        "window, capped, held out, already ordered; billed messages and their estimated cost.",
+        responses={200: ReachOut} | errors(401) | NOT_FOUND,
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(campaign_reach(get_object_or_404(Campaign, pk=pk)))

@@ -9,7 +9,12 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from tests.browser import browser_page_fixture  # noqa: F401 - the `browser_page` fixture
-from tests.factories import CampaignFactory, DeliveryFactory
+from tests.factories import (
+    CampaignFactory,
+    ChannelAccountFactory,
+    DeliveryFactory,
+    SubscriptionFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "artifacts" / "test_admin_screens"
@@ -95,3 +100,23 @@ def test_the_builder_writes_the_message_without_json(browser_page, live_server, 
             "cards": [{"title": "Soup of the day"}],
         }
     }
+
+
+def test_the_reach_panel_renders(browser_page, live_server, admin_user):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    telegram = ChannelAccountFactory(kind="telegram", name="shop-telegram")
+    whatsapp = ChannelAccountFactory(
+        kind="whatsapp", name="shop-whatsapp", price_per_message="0.0500", price_currency="EUR"
+    )
+    for account, wants in ((telegram, True), (telegram, False), (whatsapp, True)):
+        SubscriptionFactory(account=account, wants_menu=wants, order=None)
+    campaign = CampaignFactory(name="Weekly menu", status="draft", whatsapp_template="menu_v1")
+    campaign.accounts.set([telegram, whatsapp])
+    login(page, live_server, admin_user)
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/{campaign.pk}/change/")
+    panel = page.locator("#cb-reach")
+    panel.wait_for()
+    panel.screenshot(path=str(ARTIFACTS / "reach-panel.png"))
+    assert "would be sent now" in panel.inner_text()
