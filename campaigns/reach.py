@@ -144,19 +144,22 @@ def _rows(campaign: Campaign, now: dt.datetime) -> list[tuple]:
                 params,
             )
             return list(cursor.fetchall())
+        # One statement: `final` is computed once for both halves (a CTE used twice is
+        # materialized), the skips counted in SQL, the sends' ids read for the hash.
         cursor.execute(
-            f"{base} SELECT aid, outcome, outside, COUNT(*), MIN(resume), MAX(resume)"
-            f" FROM final WHERE outcome <> '{SEND}' GROUP BY aid, outcome, outside",
+            f"{base} SELECT aid, outcome, outside, COUNT(*), MIN(resume), MAX(resume), NULL"
+            f" FROM final WHERE outcome <> '{SEND}' GROUP BY aid, outcome, outside"
+            f" UNION ALL SELECT aid, outcome, outside, 1, NULL, NULL, sid FROM final"
+            f" WHERE outcome = '{SEND}'",
             params,
         )
-        rows = list(cursor.fetchall())
-        cursor.execute(
-            f"{base} SELECT aid, sid, outside FROM final WHERE outcome = '{SEND}'", params
-        )
-        sends: dict[tuple[int, str, bool], int] = defaultdict(int)
-        for aid, sid, outside in cursor.fetchall():
-            kept = held_out(campaign.pk, sid, campaign.holdout_percent)
-            sends[(aid, HELD_OUT if kept else SEND, outside)] += 1
+        rows, sends = [], defaultdict(int)
+        for aid, outcome, outside, count, first, last, sid in cursor.fetchall():
+            if sid is None:
+                rows.append((aid, outcome, outside, count, first, last))
+            else:
+                kept = held_out(campaign.pk, sid, campaign.holdout_percent)
+                sends[(aid, HELD_OUT if kept else SEND, outside)] += 1
     return rows + [(*key, count, None, None) for key, count in sends.items()]
 
 
