@@ -40,6 +40,7 @@ from campaigns.models import (
 )
 from campaigns.phrases import reason_phrase
 from campaigns.preview import SAMPLE_LANGUAGES, campaign_previews, recent_orders, sample_order
+from campaigns.progress import campaign_progress, next_occurrence, with_progress
 from campaigns.reach import (
     ALREADY,
     CAPPED,
@@ -257,18 +258,19 @@ class ArchivedFilter(admin.SimpleListFilter):
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ("name", "kind", "category", "status", "send_at", "trigger_event", "launched_at")
+    list_display = ("name", "kind", "category", "status", "progress_bar", "next_run")
     list_filter = (ArchivedFilter, "kind", "status", "category")
     search_fields = ("name",)
     filter_horizontal = ("accounts",)
     readonly_fields = (
         "status", "launched_at", "archived_at", "preview_link", "reach_panel", "stats",
+        "live_progress",
     )  # fmt: skip
     # The lead's "resend unknown" action joins this list.
     actions = ["launch", "pause", "duplicate", "archive", "delete_selected"]
     fieldsets = [
-        (None, {"fields": ["name", "kind", "category", "topic", "status", "launched_at",
-                           "archived_at"]}),
+        (None, {"fields": ["name", "kind", "category", "topic", "status", "live_progress",
+                           "launched_at", "archived_at"]}),
         ("Message", {"fields": ["content", "content_ru", "content_uk", "content_en",
                                 "link_url", "preview_link"],
                      "description": LANGUAGE_ORDER}),
@@ -340,7 +342,7 @@ class CampaignAdmin(admin.ModelAdmin):
         return delete_selected(self, request, deletable)
 
     class Media:
-        js = ("campaigns/preview.js",)
+        js = ("campaigns/preview.js", "campaigns/progress.js")
         css = {"all": ("campaigns/preview.css",)}
 
     def render_change_form(
@@ -428,6 +430,50 @@ class CampaignAdmin(admin.ModelAdmin):
         url = reverse("admin:campaigns_campaign_preview", args=[obj.pk])
         return format_html('<a href="{}">Preview on every channel</a>', url)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
+        campaigns = super().get_queryset(request)
+        match = request.resolver_match
+        if match is not None and match.url_name == "campaigns_campaign_changelist":
+            return with_progress(campaigns)  # one grouped query for the page's bars
+        return campaigns
+
+    @admin.display(description="Progress")
+    def progress_bar(self, obj: Campaign) -> SafeString:
+        return SafeString(
+            render_to_string(
+                "admin/campaigns/campaign/progress.html", {"p": campaign_progress(obj)}
+            )
+        )
+
+    @admin.display(description="Next")
+    def next_run(self, obj: Campaign) -> str:
+        moment = next_occurrence(obj)
+        if isinstance(moment, dt.datetime):
+            return f"{moment:%Y-%m-%d %H:%M} UTC"
+        return moment or "—"
+
+    @admin.display(description="Progress (live)")
+    def live_progress(self, obj: Campaign) -> SafeString | str:
+        if not obj.pk:
+            return "—"
+        url = reverse("admin:campaigns_campaign_progress", args=[obj.pk])
+        bar = render_to_string(
+            "admin/campaigns/campaign/progress.html", {"p": campaign_progress(obj), "live": url}
+        )
+        links = format_html(
+            ' <a href="/admin/stats/campaigns/{}/">Full stats</a> · '
+            '<a href="/admin/stats/">Programme dashboard</a>',
+            obj.pk,
+        )
+        return SafeString(bar + links)
+
+    def progress_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Live counts for the campaign page, polled every few seconds."""
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if not self.has_view_permission(request, campaign):
+            return JsonResponse({"detail": "not allowed"}, status=403)
+        return JsonResponse(campaign_progress(campaign))
+
     @admin.display(description="Who will get this")
     def reach_panel(self, obj: Campaign) -> SafeString | str:
         """Before launch: the audience as the dispatcher would decide it now. After: what was
@@ -478,6 +524,11 @@ class CampaignAdmin(admin.ModelAdmin):
                 "<int:pk>/test-send/",
                 self.admin_site.admin_view(self.test_send_view),
                 name="campaigns_campaign_test_send",
+            ),
+            path(
+                "<int:pk>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="campaigns_campaign_progress",
             ),
             path(
                 "preview/live/",

@@ -40,6 +40,12 @@ def test_the_lifecycle_screens_render(browser_page, live_server, admin_user):
     page.wait_for_selector("text=its content is locked")
     page.screenshot(path=str(ARTIFACTS / "locked-change-page.png"), full_page=True)
 
+    for state in ("sent", "deferred", "failed", "pending"):
+        DeliveryFactory(campaign=launched, state=state)
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/")
+    page.wait_for_selector(".cb-progress")
+    page.screenshot(path=str(ARTIFACTS / "list-progress.png"))
+
     page.goto(f"{live_server.url}/admin/campaigns/campaign/{launched.pk}/delete/")
     page.wait_for_selector("text=cannot be deleted")
     page.screenshot(path=str(ARTIFACTS / "delete-refused.png"), full_page=True)
