@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 from campaigns.admin_test_send import test_send_view
 from campaigns.api.serializers import FIELDS
 from campaigns.builder import LANGUAGES, validate_content
+from campaigns.home import install as install_home
 from campaigns.lifecycle import (
     LOCKED_FIELDS,
     LifecycleRefused,
@@ -724,3 +725,6 @@ class LinkClickAdmin(ReadOnlyAdmin):
 class AttributionAdmin(ReadOnlyAdmin):
     list_display = ("attributed_at", "order", "delivery_id", "via")
     list_select_related = ("order",)
+
+
+install_home(admin.site)  # the marketer's home page and sections (campaigns/home.py)

@@ -126,3 +126,7 @@ def test_the_reach_panel_renders(browser_page, live_server, admin_user):
     panel.wait_for()
     panel.screenshot(path=str(ARTIFACTS / "reach-panel.png"))
     assert "would be sent now" in panel.inner_text()
+
+    page.goto(f"{live_server.url}/admin/")
+    page.wait_for_selector("#cb-home")
+    page.screenshot(path=str(ARTIFACTS / "admin-home.png"), full_page=True)
