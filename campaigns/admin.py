@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 from campaigns.admin_test_send import test_send_view
 from campaigns.api.serializers import FIELDS
 from campaigns.builder import LANGUAGES, validate_content
+from campaigns.customer_page import customer_overview
 from campaigns.home import install as install_home
 from campaigns.lifecycle import (
     LOCKED_FIELDS,
@@ -64,7 +65,7 @@ from campaigns.starters import STARTERS
 from campaigns.stats import campaign_stats
 from campaigns.triggers import TRIGGER_EVENTS, WINBACK
 from campaigns.widgets import DAYS, TIMES, DurationField, MessageBuilderWidget
-from subscriptions.models import TOPICS
+from subscriptions.models import TOPICS, Customer
 
 LANGUAGE_ORDER = (
     "A customer gets the message in their language: their locale (uk-UA), then its base "
@@ -665,7 +666,27 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.display(description="Customer", ordering="subscription__customer__name")
     def customer(self, obj: Delivery) -> str:
         customer = obj.subscription.customer
-        return customer.name or customer.external_id or f"customer {customer.pk}"
+        url = reverse("admin:campaigns_customer_overview", args=[customer.pk])
+        name = customer.name or customer.external_id or f"customer {customer.pk}"
+        return format_html('<a href="{}">{}</a>', url, name)
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.customer_view)
+        own = [path("customer/<int:pk>/", view, name="campaigns_customer_overview")]
+        return own + super().get_urls()
+
+    def customer_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The customer's chats, consent, deliveries, answers, clicks and attributed orders."""
+        customer = get_object_or_404(Customer, pk=pk)
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Customer: {customer}",
+            "opts": self.model._meta,
+            **customer_overview(customer),
+        }
+        return TemplateResponse(request, "admin/campaigns/customer_overview.html", context)
 
     @admin.display(description="Why", ordering="reason")
     def why(self, obj: Delivery) -> str:

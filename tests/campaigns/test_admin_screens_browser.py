@@ -50,6 +50,13 @@ def test_the_lifecycle_screens_render(browser_page, live_server, admin_user):
     page.wait_for_selector("text=cannot be deleted")
     page.screenshot(path=str(ARTIFACTS / "delete-refused.png"), full_page=True)
 
+    page.goto(f"{live_server.url}/admin/campaigns/delivery/")
+    page.screenshot(path=str(ARTIFACTS / "deliveries.png"))
+    page.locator("td.field-customer a").first.click()
+    page.wait_for_selector("#cb-customer")
+    page.screenshot(path=str(ARTIFACTS / "customer-page.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/{launched.pk}/change/")
     page.click("button:has-text('Duplicate')")
     page.wait_for_selector("text=Copied")
     page.screenshot(path=str(ARTIFACTS / "duplicated.png"), full_page=True)
