@@ -3,7 +3,7 @@
 import threading
 import time
 
-from . import control
+from . import control, message_templates
 from .base import Answer, Call, PlatformApi, bad_token
 from .behaviour import Behaviour
 from .messenger import MessengerApi
@@ -46,6 +46,9 @@ class FakeApp:
         with self.lock:
             if request.path.startswith("/_fake/"):
                 return control.handle(self, request)
+            templates = message_templates.answer(request)  # WhatsApp template list (#10)
+            if templates is not None:
+                return templates
             call = self.apis[_parser(request.path)].parse(request)
             if call is None:
                 return json_response(404, {"error": "not found"})
