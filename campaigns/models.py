@@ -98,6 +98,9 @@ class Campaign(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True)
     # What the reach panel expected at launch, kept to compare with what happened.
     expected_reach = models.JSONField(null=True, blank=True)
+    # WhatsApp template language per customer language: {"en": "en_US", "uk": "uk", ...}; a
+    # send uses the approved code, never the customer's raw locale (campaigns.content).
+    whatsapp_template_languages = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -300,3 +303,29 @@ class TestSend(models.Model):
 
     def __str__(self) -> str:
         return f"test of {self.campaign_id} to {self.recipient_id}"
+
+
+class WhatsAppTemplate(models.Model):
+    """A message template of a WhatsApp Business Account, as its Management API lists it
+    (campaigns/whatsapp_templates.py syncs them)."""
+
+    account = models.ForeignKey(
+        ChannelAccount, on_delete=models.CASCADE, related_name="whatsapp_templates"
+    )
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=20, help_text="Its language code, e.g. en_US.")
+    category = models.CharField(max_length=30, blank=True)
+    status = models.CharField(max_length=30, blank=True)
+    parameters = models.PositiveSmallIntegerField(default=0, help_text="{{1}} … in its body.")
+    body = models.TextField(blank=True)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "name", "language"], name="whatsapp_template_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language}, {self.status.lower()})"
