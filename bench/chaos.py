@@ -182,18 +182,19 @@ def fake_log(fake_url: str) -> list[dict]:
     return calls
 
 
-def busy_tokens() -> set[str]:
-    """Tokens of the accounts with rows to send now (a row waiting out a retry backoff is not):
-    a pause in their sending is the fault's."""
+def busy_tokens(backlog: int = 100) -> set[str]:
+    """Tokens of the accounts with a backlog to send now (at least `backlog` rows due or held):
+    a pause in their sending is the fault's, not the tail of a run waiting out a backoff."""
+    from django.db.models import Count
     from django.utils import timezone
 
     from campaigns.dispatch.claim import LEFT_STATES, due
     from campaigns.models import Delivery
     from channels.models import ChannelAccount
 
-    now = timezone.now()
-    ids = set(due(now).values_list("account_id", flat=True).distinct())
-    ids |= set(Delivery.objects.filter(state__in=LEFT_STATES).values_list("account_id", flat=True))
+    rows = due(timezone.now()) | Delivery.objects.filter(state__in=LEFT_STATES)
+    counts = rows.values("account_id").annotate(n=Count("id")).filter(n__gte=backlog)
+    ids = [c["account_id"] for c in counts]
     return {common.account_token(a) for a in ChannelAccount.objects.filter(pk__in=ids)}
 
 
