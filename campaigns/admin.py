@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from campaigns.admin_test_send import test_send_view
+from campaigns.admin_whatsapp import PICKER_FIELDS, template_fields, template_values_cleaned
 from campaigns.api.serializers import FIELDS
 from campaigns.builder import LANGUAGES, validate_content
 from campaigns.customer_page import customer_overview
@@ -110,6 +111,16 @@ class CampaignForm(forms.ModelForm):
         "below. Placeholders: {name} {order} {items} {link} (the tracked campaign page) "
         "{delivery}.",
     )
+    # WhatsApp pickers: choices come from the synced templates (campaigns/admin_whatsapp.py).
+    wa_language_default = forms.ChoiceField(required=False)
+    wa_language_en = forms.ChoiceField(required=False)
+    wa_language_ru = forms.ChoiceField(required=False)
+    wa_language_uk = forms.ChoiceField(required=False)
+    wa_param_1 = forms.ChoiceField(required=False)
+    wa_param_2 = forms.ChoiceField(required=False)
+    wa_param_3 = forms.ChoiceField(required=False)
+    wa_param_4 = forms.ChoiceField(required=False)
+    wa_param_5 = forms.ChoiceField(required=False)
     content_ru = _language_field("ru")
     content_uk = _language_field("uk")
     content_en = _language_field("en")
@@ -171,6 +182,8 @@ class CampaignForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if "whatsapp_template" in self.fields:
+            template_fields(self)
         variants = self.instance.content_variants or {}
         for field, code in VARIANT_FIELDS.items():
             if field in self.fields:
@@ -197,6 +210,8 @@ class CampaignForm(forms.ModelForm):
 
     def save(self, commit: bool = True) -> Campaign:
         campaign = super().save(commit=False)
+        for name, value in template_values_cleaned(self).items():
+            setattr(campaign, name, value)
         if any(field in self.fields for field in VARIANT_FIELDS):
             campaign.content_variants = {
                 code: self.cleaned_data[field]
@@ -277,8 +292,7 @@ class CampaignAdmin(admin.ModelAdmin):
                                 "link_url", "preview_link"],
                      "description": LANGUAGE_ORDER}),
         ("WhatsApp template (outside its 24-hour window)", {
-            "fields": ["whatsapp_template", "whatsapp_template_params",
-                       "whatsapp_template_buttons"],
+            "fields": ["whatsapp_template", *PICKER_FIELDS, "whatsapp_template_buttons"],
             "classes": ["collapse"]}),
         ("Audience", {"fields": ["accounts", "skus", "languages", "subscribed_topics",
                                  "min_days_since_last_order",
@@ -372,9 +386,14 @@ class CampaignAdmin(admin.ModelAdmin):
             return self.fieldsets
         locked = []
         for name, options in self.fieldsets:
-            fields = [f for f in options["fields"] if f not in VARIANT_FIELDS]
+            fields = [
+                f for f in options["fields"] if f not in VARIANT_FIELDS and f not in PICKER_FIELDS
+            ]
             if "content" in fields:
                 fields.insert(fields.index("content") + 1, "content_variants")
+            if "whatsapp_template" in fields:
+                at = fields.index("whatsapp_template") + 1
+                fields[at:at] = ["whatsapp_template_languages", "whatsapp_template_params"]
             locked.append((name, {**options, "fields": fields}))
         return locked
 

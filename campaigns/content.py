@@ -64,6 +64,19 @@ def template_values(delivery: "Delivery") -> tuple[tuple[str, ...], tuple[str, .
     return params, buttons
 
 
+def template_language(delivery: "Delivery") -> str:
+    """The WhatsApp template language code for the delivery's customer: the campaign's
+    mapping of their locale, then its base language, then its "default"; never the raw
+    locale ("" when the campaign maps nothing: the caller keeps what it had)."""
+    mapping = delivery.campaign.whatsapp_template_languages or {}
+    locale = delivery.subscription.customer.locale
+    for language in (*language_candidates(locale), "default"):
+        code = mapping.get(language)
+        if code:
+            return str(code)
+    return ""
+
+
 def uses_items(campaign: "Campaign", kind: str) -> bool:
     """True if the message in any language (or, on WhatsApp, its template's parameters)
     mentions {items}: the dispatcher then loads order items in bulk."""

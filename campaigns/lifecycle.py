@@ -17,6 +17,7 @@ LOCKED_FIELDS = (
     "whatsapp_template",
     "whatsapp_template_params",
     "whatsapp_template_buttons",
+    "whatsapp_template_languages",
 )
 # Archiving stops nothing by itself: a running or scheduled campaign is paused first, so
 # its waiting rows stay held (the dispatcher holds a paused campaign's rows).

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from campaigns import policies
-from campaigns.content import delivery_message, template_values
+from campaigns.content import delivery_message, template_language, template_values
 from campaigns.dispatch import claim, marker, outcomes, shutdown
 from campaigns.dispatch.db_retry import with_db_retry
 from campaigns.dispatch.lease import Lease, new_owner
@@ -218,7 +218,12 @@ class Dispatcher:
                 assert options is not None
                 if options.template:  # WhatsApp outside its window: the template's own values
                     params, buttons = template_values(row)
-                    options = replace(options, template_params=params, template_buttons=buttons)
+                    options = replace(
+                        options,
+                        template_params=params,
+                        template_buttons=buttons,
+                        language=template_language(row) or options.language,
+                    )
                 recipient = row.subscription.platform_user_id
                 job = Job(row, message, options, recipient, recheck_cap=decision.recheck_cap)
                 jobs.append(job)  # stays `queued`, counted by the cap of every later decision
