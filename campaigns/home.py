@@ -17,7 +17,8 @@ from channels.models import ChannelAccount, InboundEvent
 
 # Section -> models (app_label.model_name), in the order a marketer meets them.
 SECTIONS = {
-    "Campaigns": ["campaigns.campaign", "campaigns.testrecipient", "campaigns.testsend"],
+    "Campaigns": ["campaigns.campaign", "campaigns.whatsapptemplate", "campaigns.testrecipient",
+                  "campaigns.testsend"],
     "Results": ["campaigns.delivery", "campaigns.surveyanswer", "campaigns.linkclick",
                 "campaigns.attribution"],
     "Customers": ["subscriptions.customer", "subscriptions.order", "subscriptions.subscription",

@@ -321,6 +321,7 @@ class WhatsAppTemplate(models.Model):
     synced_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = "WhatsApp template"
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "name", "language"], name="whatsapp_template_once"

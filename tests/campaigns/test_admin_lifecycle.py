@@ -21,9 +21,8 @@ def marketers_group() -> Group:
         importlib.import_module("campaigns.migrations.0009_marketers_group").create_group(
             django_apps, None
         )
-        importlib.import_module("campaigns.migrations.0011_marketers_test_send_permissions").grant(
-            django_apps, None
-        )
+        for name in ("0011_marketers_test_send_permissions", "0014_marketers_whatsapp_templates"):
+            importlib.import_module(f"campaigns.migrations.{name}").grant(django_apps, None)
     return Group.objects.get(name="Marketers")
 
 
@@ -120,6 +119,8 @@ def test_the_marketers_group_exists_with_campaign_permissions(marketer):
     assert marketer.get("/admin/campaigns/campaign/add/").status_code == 200
     assert marketer.get("/admin/campaigns/surveyanswer/").status_code == 200
     assert marketer.get("/admin/subscriptions/consentevent/").status_code == 200
+    assert marketer.get("/admin/campaigns/whatsapptemplate/").status_code == 200
+    assert marketer.get("/admin/campaigns/testrecipient/add/").status_code == 302  # a new code
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, WhatsAppTemplate
 from tests.browser import browser_page_fixture  # noqa: F401 - the `browser_page` fixture
 from tests.factories import (
     CampaignFactory,
@@ -137,3 +137,26 @@ def test_the_reach_panel_renders(browser_page, live_server, admin_user):
     page.goto(f"{live_server.url}/admin/")
     page.wait_for_selector("#cb-home")
     page.screenshot(path=str(ARTIFACTS / "admin-home.png"), full_page=True)
+
+
+def test_the_whatsapp_template_screens_render(browser_page, live_server, admin_user):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    account = ChannelAccountFactory(kind="whatsapp", name="shop-whatsapp")
+    for language in ("en_US", "uk", "ru"):
+        WhatsAppTemplate.objects.create(
+            account=account, name="weekly_menu", language=language, category="MARKETING",
+            status="APPROVED", parameters=2, body="Hi {{1}}! Next week: {{2}}",
+        )  # fmt: skip
+    login(page, live_server, admin_user)
+    page.goto(f"{live_server.url}/admin/campaigns/whatsapptemplate/")
+    page.wait_for_selector("#cb-sync-templates")
+    page.screenshot(path=str(ARTIFACTS / "whatsapp-templates.png"))
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/add/")
+    section = page.locator("fieldset:has(#id_whatsapp_template)")
+    section.locator("summary").click()
+    page.select_option("#id_whatsapp_template", "weekly_menu")
+    page.select_option("#id_wa_language_default", "en_US")
+    page.select_option("#id_wa_param_1", "{name}")
+    section.screenshot(path=str(ARTIFACTS / "whatsapp-template-pickers.png"))
