@@ -32,6 +32,8 @@ from campaigns.lifecycle import (
     campaign_delete_refusal,
     campaign_duplicate,
     campaign_is_locked,
+    campaign_version_keep,
+    campaign_versions,
 )
 from campaigns.models import (
     Attribution,
@@ -281,7 +283,7 @@ class CampaignAdmin(admin.ModelAdmin):
     filter_horizontal = ("accounts",)
     readonly_fields = (
         "status", "launched_at", "archived_at", "preview_link", "reach_panel", "stats",
-        "live_progress",
+        "live_progress", "version_history",
     )  # fmt: skip
     # The lead's "resend unknown" action joins this list.
     actions = ["launch", "pause", "duplicate", "archive", "delete_selected"]
@@ -289,7 +291,7 @@ class CampaignAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "kind", "category", "topic", "status", "live_progress",
                            "launched_at", "archived_at"]}),
         ("Message", {"fields": ["content", "content_ru", "content_uk", "content_en",
-                                "link_url", "preview_link"],
+                                "link_url", "preview_link", "version_history"],
                      "description": LANGUAGE_ORDER}),
         ("WhatsApp template (outside its 24-hour window)", {
             "fields": ["whatsapp_template", *PICKER_FIELDS, "whatsapp_template_buttons"],
@@ -365,7 +367,7 @@ class CampaignAdmin(admin.ModelAdmin):
         self, request: HttpRequest, context: dict, add: bool = False, change: bool = False,
         form_url: str = "", obj: Campaign | None = None,
     ) -> HttpResponse:  # fmt: skip
-        context["live_preview"] = obj is None or not campaign_is_locked(obj)
+        context["live_preview"] = True
         context["test_recipients"] = TestRecipient.objects.filter(account__isnull=False)
         context["preview_orders"] = recent_orders()
         context["preview_languages"] = [("", "The customer's own"), *LANGUAGES.items()]
@@ -381,21 +383,22 @@ class CampaignAdmin(admin.ModelAdmin):
         starters = [(key, s["label"]) for key, s in STARTERS.items()]
         return super().changelist_view(request, {**(extra_context or {}), "starters": starters})
 
-    def get_fieldsets(self, request: HttpRequest, obj: Campaign | None = None) -> list:
-        if obj is None or not campaign_is_locked(obj):
-            return self.fieldsets
-        locked = []
-        for name, options in self.fieldsets:
-            fields = [
-                f for f in options["fields"] if f not in VARIANT_FIELDS and f not in PICKER_FIELDS
-            ]
-            if "content" in fields:
-                fields.insert(fields.index("content") + 1, "content_variants")
-            if "whatsapp_template" in fields:
-                at = fields.index("whatsapp_template") + 1
-                fields[at:at] = ["whatsapp_template_languages", "whatsapp_template_params"]
-            locked.append((name, {**options, "fields": fields}))
-        return locked
+    def save_model(self, request: HttpRequest, obj: Campaign, form, change: bool) -> None:
+        before = Campaign.objects.get(pk=obj.pk) if change else None
+        super().save_model(request, obj, form, change)
+        if before is not None and campaign_version_keep(
+            before=before, after=obj, user=request.user
+        ):
+            self.message_user(request, "Saved as a new version; the earlier one is in history.")
+
+    @admin.display(description="Versions")
+    def version_history(self, obj: Campaign) -> SafeString | str:
+        versions = campaign_versions(obj) if obj.pk else []
+        if not versions:
+            return "One version so far."
+        return SafeString(
+            render_to_string("admin/campaigns/campaign/versions.html", {"versions": versions})
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> tuple:
         if obj is not None and campaign_is_locked(obj):

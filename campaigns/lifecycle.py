@@ -4,13 +4,14 @@ content is fixed once it went out (duplicate to change it)."""
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.models import Campaign, Delivery
+from campaigns.models import Campaign, CampaignVersion, Delivery
 
-# Fields a launched campaign keeps as they were: what its customers got must stay readable.
-LOCKED_FIELDS = (
-    "kind",
-    "category",
-    "topic",
+# Fields a launched campaign keeps: what kind of message it is and to whom it may go.
+LOCKED_FIELDS = ("kind", "category", "topic")
+# The message itself may change after launch: each edit keeps the version it replaces
+# (CampaignVersion), which the deliveries sent until then got; rows not yet sent get the new one
+# (the dispatcher reads the campaign's content at the moment of sending).
+VERSIONED_FIELDS = (
     "content",
     "content_variants",
     "link_url",
@@ -77,3 +78,58 @@ def campaign_duplicate(*, campaign_id: int) -> Campaign:
         copy.save()
         copy.accounts.set(accounts)
     return copy
+
+
+def campaign_version_keep(
+    *, before: Campaign, after: Campaign, user: object = None
+) -> CampaignVersion | None:
+    """If a launched campaign's message changed, keep the one it replaces as a version."""
+    if before.launched_at is None:
+        return None
+    old = {name: getattr(before, name) for name in VERSIONED_FIELDS}
+    if old == {name: getattr(after, name) for name in VERSIONED_FIELDS}:
+        return None
+    last = CampaignVersion.objects.filter(campaign=before).order_by("-number").first()
+    return CampaignVersion.objects.create(
+        campaign=before,
+        number=(last.number + 1) if last else 1,
+        fields=old,
+        used_from=last.used_until if last else before.launched_at,
+        used_until=timezone.now(),
+        replaced_by=user if getattr(user, "pk", None) else None,
+    )
+
+
+def campaign_versions(campaign: Campaign) -> list[dict]:
+    """The kept versions and the current one, each with how many deliveries were sent with it."""
+    sent = Delivery.objects.filter(campaign=campaign, state=Delivery.State.SENT)
+    rows = []
+    for version in CampaignVersion.objects.filter(campaign=campaign):
+        window = sent.filter(sent_at__gte=version.used_from, sent_at__lt=version.used_until)
+        rows.append(
+            {
+                "number": version.number,
+                "from": version.used_from,
+                "until": version.used_until,
+                "sent": window.count(),
+                "text": _default_text(version.fields.get("content")),
+                "by": version.replaced_by,
+            }
+        )
+    if rows:
+        rows.append(
+            {
+                "number": len(rows) + 1,
+                "from": rows[-1]["until"],
+                "until": None,
+                "sent": sent.filter(sent_at__gte=rows[-1]["until"]).count(),
+                "text": _default_text(campaign.content),
+                "by": None,
+            }
+        )
+    return rows
+
+
+def _default_text(content: object) -> str:
+    message = content.get("default") if isinstance(content, dict) else None
+    return str(message.get("text", "")) if isinstance(message, dict) else ""

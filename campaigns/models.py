@@ -330,3 +330,26 @@ class WhatsAppTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.language}, {self.status.lower()})"
+
+
+class CampaignVersion(models.Model):
+    """A launched campaign's message as it was before an edit: the deliveries sent between
+    `used_from` and `used_until` got this version (campaigns/lifecycle.py)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    fields = models.JSONField(help_text="The content fields as they were.")
+    used_from = models.DateTimeField()
+    used_until = models.DateTimeField()
+    replaced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["campaign", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "number"], name="campaign_version_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} v{self.number}"

@@ -1,6 +1,7 @@
 """Lifecycle safety in admin: the send ledger is never deleted, launched content is locked,
 and the Marketers group sees campaigns but no credentials or API keys."""
 
+import datetime as dt
 import importlib
 
 import pytest
@@ -8,6 +9,7 @@ from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from campaigns.lifecycle import campaign_versions
 from campaigns.models import Campaign, Delivery
 from tests.factories import CampaignFactory, ChannelAccountFactory, DeliveryFactory
 
@@ -85,17 +87,32 @@ def test_a_running_campaign_must_be_paused_before_archiving(admin_client):
     assert campaign.archived_at is None
 
 
-def test_launched_content_is_locked_and_cannot_be_changed_by_a_post(admin_client):
+def test_editing_a_launched_message_keeps_the_sent_version_in_history(admin_client):
+    launched = timezone.now() - dt.timedelta(hours=2)
     campaign = CampaignFactory(
-        status="running", launched_at=timezone.now(), content={"default": {"text": "Sent"}}
+        status="running", launched_at=launched, content={"default": {"text": "Sent"}}
     )
+    DeliveryFactory(campaign=campaign, state="sent", sent_at=launched + dt.timedelta(hours=1))
+    DeliveryFactory(campaign=campaign, state="pending")
     url = f"/admin/campaigns/campaign/{campaign.pk}/change/"
     page = admin_client.get(url)
-    assert "its content is locked" in page.text
-    assert 'name="content"' not in page.text
-    admin_client.post(url, {"name": "Renamed", "content": '{"default": {"text": "Changed"}}'})
+    assert "makes a new version" in page.text
+    assert '<select name="category"' not in page.text  # kind, category, topic are fixed
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data = {k: v for k, v in data.items() if v is not None}
+    data.update(content='{"default": {"text": "Changed"}}', send_at_0="", send_at_1="")
+    data.update(trigger_delay_0="0", trigger_delay_1="hours")
+    page = admin_client.post(url, data, follow=True)
+    assert "Saved as a new version" in page.text, page.context["adminform"].form.errors
     campaign.refresh_from_db()
-    assert campaign.content == {"default": {"text": "Sent"}}
+    assert campaign.content == {"default": {"text": "Changed"}}
+    [version] = campaign.versions.all()
+    assert (version.number, version.fields["content"]) == (1, {"default": {"text": "Sent"}})
+    page = admin_client.get(url).text
+    assert "v1" in page and "v2 (current)" in page
+    # The one sent before the edit counts for v1; the pending one will go with v2.
+    assert [v["sent"] for v in campaign_versions(campaign)] == [1, 0]
 
 
 def test_duplicate_makes_an_editable_draft_copy_with_the_same_accounts(admin_client):
