@@ -17,7 +17,8 @@ class ChannelAccountForm(forms.ModelForm):
 
     class Meta:
         model = ChannelAccount
-        fields = ["kind", "name", "api_base", "rate_limit", "enabled"]
+        fields = ["kind", "name", "api_base", "rate_limit", "enabled", "price_per_message",
+                  "price_currency"]  # fmt: skip
 
     def clean_new_credentials(self) -> dict[str, str]:
         values: dict[str, str] = {}

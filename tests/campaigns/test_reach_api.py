@@ -65,3 +65,9 @@ def test_the_admin_launch_keeps_it_too_and_the_page_shows_the_panel(admin_client
         "/admin/campaigns/campaign/", {"action": "launch", "_selected_action": [campaign.pk]}
     )
     assert Campaign.objects.get(pk=campaign.pk).expected_reach["totals"]["audience"] == 3
+
+
+def test_the_channel_account_form_takes_the_price(admin_client):
+    account = ChannelAccountFactory(kind="whatsapp", name="shop-wa")
+    page = admin_client.get(f"/admin/channels/channelaccount/{account.pk}/change/").text
+    assert 'name="price_per_message"' in page and 'name="price_currency"' in page
