@@ -259,8 +259,9 @@ def check(calls: list[dict]) -> dict[str, int]:
 
 
 def wire_delays(arrived: dict[int, tuple[str, float]]) -> None:
-    """From a row's commit as `sending` to its request at the platform, per platform: the
-    window in which a kill leaves an `unknown` that never reached it."""
+    """From a request's start in its sending thread (the row's `sent_at`) to its arrival at
+    the platform, per platform: part of the window in which a kill leaves an `unknown` that
+    never reached it (the rest, from the commit to the start, is not recorded)."""
     from campaigns.models import Delivery
 
     delays: dict[str, list[float]] = {}
@@ -271,7 +272,7 @@ def wire_delays(arrived: dict[int, tuple[str, float]]) -> None:
     for platform, values in sorted(delays.items()):
         values.sort()
         pick = [values[int(q * (len(values) - 1))] * 1000 for q in (0.5, 0.99)]
-        print(f"  commit to wire, {platform}: p50 {pick[0]:.2f} ms, p99 {pick[1]:.2f} ms, "
+        print(f"  send start to platform, {platform}: p50 {pick[0]:.2f} ms, p99 {pick[1]:.2f} ms, "
               f"max {values[-1] * 1000:.1f} ms")  # fmt: skip
 
 
