@@ -129,7 +129,8 @@ def test_the_migration_encrypts_existing_plain_rows():
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
         executor.migrate(after)
-        account = ChannelAccount.objects.get(name="old-bot")
+        # Only the columns this migration knows: later migrations add fields not applied here.
+        account = ChannelAccount.objects.only("credentials", "webhook_secret").get(name="old-bot")
         credentials, secret = stored(account)
         assert "PLAIN" not in credentials and "plain-secret" not in secret
         assert account.credentials == {"token": "999:PLAIN", "username": "old_bot"}
