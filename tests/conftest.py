@@ -43,6 +43,15 @@ def account_on(fake_platform, db):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_content_types():
+    """Each test looks content types up afresh: a transactional test's flush recreates them
+    with new ids, and a cached id from before makes the admin's history rows point nowhere."""
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
+
+
+@pytest.fixture(autouse=True)
 def _no_wake_marks_left():
     """Each test starts with no coalesced wake-up on its way (config/wakeups.py): a mark left by
     an earlier test in this process would swallow the next wake-up."""
