@@ -184,6 +184,8 @@ class Delivery(models.Model):
 
     class Meta:
         verbose_name_plural = "deliveries"
+        # Resending an `unknown` row may give a customer the message twice: its own permission.
+        permissions = [("resend_delivery", "Can resend unknown deliveries")]
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "occurrence", "subscription"], name="delivery_once"
