@@ -685,6 +685,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     date_hierarchy = None
     actions = [resend_unknown]
 
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("campaigns.resend_delivery")
+
     @admin.display(description="Customer", ordering="subscription__customer__name")
     def customer(self, obj: Delivery) -> str:
         customer = obj.subscription.customer

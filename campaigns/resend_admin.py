@@ -10,7 +10,10 @@ from campaigns.models import Delivery
 from campaigns.resend import unknown_resend
 
 
-@admin.action(description="Resend unknown deliveries (the customer may get them twice)")
+@admin.action(
+    description="Resend unknown deliveries (the customer may get them twice)",
+    permissions=["resend"],
+)
 def resend_unknown(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Delivery]
 ) -> TemplateResponse | None:

@@ -6,7 +6,8 @@ import importlib
 
 import pytest
 from django.apps import apps as django_apps
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
+from django.db.migrations import RunPython
 from django.utils import timezone
 
 from campaigns.lifecycle import campaign_versions
@@ -14,17 +15,24 @@ from campaigns.models import Campaign, Delivery
 from tests.factories import CampaignFactory, ChannelAccountFactory, DeliveryFactory
 
 pytestmark = pytest.mark.django_db
+# The migrations that make and extend the Marketers group, in order.
+MARKETERS_MIGRATIONS = (
+    "0009_marketers_group",
+    "0011_marketers_test_send_permissions",
+    "0014_marketers_whatsapp_templates",
+    "0016_delivery_resend_permission",
+)
 
 
 def marketers_group() -> Group:
-    """The group the data migration made (a transactional test's flush may have removed it:
-    then run the migration's own function again)."""
+    """The group the data migrations made (a transactional test's flush may have removed it:
+    then run those migrations' own functions again)."""
     if not Group.objects.filter(name="Marketers").exists():
-        importlib.import_module("campaigns.migrations.0009_marketers_group").create_group(
-            django_apps, None
-        )
-        for name in ("0011_marketers_test_send_permissions", "0014_marketers_whatsapp_templates"):
-            importlib.import_module(f"campaigns.migrations.{name}").grant(django_apps, None)
+        for name in MARKETERS_MIGRATIONS:
+            migration = importlib.import_module(f"campaigns.migrations.{name}").Migration
+            for operation in migration.operations:
+                if isinstance(operation, RunPython):
+                    operation.code(django_apps, None)
     return Group.objects.get(name="Marketers")
 
 
@@ -160,3 +168,20 @@ def test_a_marketer_cannot_change_a_consent_event(marketer):
     assert "view_consentevent" in codenames
     assert not codenames & {"change_consentevent", "add_consentevent", "delete_consentevent"}
     assert not {c for c in codenames if c.endswith(("channelaccount", "apikey"))}
+
+
+def test_resending_unknown_rows_needs_its_own_permission(marketer):
+    # given an unknown delivery, and a marketer (whose group has the permission)
+    delivery = DeliveryFactory(state="unknown", reason="connection lost")
+    chosen = {"action": "resend_unknown", "_selected_action": [delivery.pk]}
+    page = marketer.get("/admin/campaigns/delivery/")
+    assert b'value="resend_unknown"' in page.content
+
+    # when the shop takes the permission away, the action is gone and a forged POST does nothing
+    Group.objects.get(name="Marketers").permissions.remove(
+        Permission.objects.get(codename="resend_delivery")
+    )
+    page = marketer.get("/admin/campaigns/delivery/")
+    assert b'value="resend_unknown"' not in page.content
+    marketer.post("/admin/campaigns/delivery/", {**chosen, "confirmed": "yes"})
+    assert Delivery.objects.get(pk=delivery.pk).state == "unknown"
