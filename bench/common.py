@@ -5,6 +5,7 @@ Each bench creates its own PostgreSQL database next to DATABASE_URL's (or uses
 BENCH_DATABASE_URL as given, and leaves it in place) and drops it at the end.
 """
 
+import argparse
 import os
 import platform
 import re
@@ -55,6 +56,19 @@ def bench_database(name: str, given: str | None = None) -> Iterator[str]:
             connections.close_all()
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_args(parser: argparse.ArgumentParser) -> None:
+    """The options every bench that builds its own database takes; read by `bench_database_for`."""
+    parser.add_argument("--database-url", help="use this database as it is (not dropped)")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+
+
+def bench_database_for(name: str, args: argparse.Namespace) -> Any:
+    """`bench_database(name, ...)` as the options of `database_args` ask."""
+    if args.keep:
+        os.environ["BENCH_KEEP"] = "1"
+    return bench_database(name, args.database_url)
 
 
 def django_setup(database_url: str) -> None:

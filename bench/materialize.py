@@ -107,12 +107,9 @@ def settle() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=1_000_000)
-    parser.add_argument("--database-url", help="use this database as it is (not dropped)")
-    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    common.database_args(parser)
     args = parser.parse_args()
-    if args.keep:
-        os.environ["BENCH_KEEP"] = "1"
-    with common.bench_database("comeback_bench_materialize", args.database_url) as url:
+    with common.bench_database_for("comeback_bench_materialize", args) as url:
         common.django_setup(url)
         import datetime as dt
 

@@ -10,7 +10,6 @@ slowest case: the ids that pass every check come back for the holdout hash). Tar
 """
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -61,12 +60,9 @@ def fill(subscribers: int, accounts: list[int], capping_campaign: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
-    parser.add_argument("--database-url", help="use this database as it is (not dropped)")
-    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    common.database_args(parser)
     args = parser.parse_args()
-    if args.keep:
-        os.environ["BENCH_KEEP"] = "1"
-    with common.bench_database("comeback_bench_reach", args.database_url) as url:
+    with common.bench_database_for("comeback_bench_reach", args) as url:
         common.django_setup(url)
         from django.utils import timezone
 
