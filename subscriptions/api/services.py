@@ -139,7 +139,7 @@ def order_event_receive(*, data: dict[str, Any]) -> tuple[OrderEvent, bool]:
             if order is None:
                 existing = stored.filter(event_id=data["event_id"]).first()
                 if existing is not None:  # a repeat naming another order: a conflict
-                    return _repeat(existing, data), False
+                    return event_repeat(existing, data), False
                 raise UnknownOrder(data["order_external_id"])
             event = OrderEvent.objects.create(
                 event_id=data["event_id"],
@@ -149,16 +149,17 @@ def order_event_receive(*, data: dict[str, Any]) -> tuple[OrderEvent, bool]:
                 data=data.get("data", {}),
             )
             _order_advance(order, event.type, event.occurred_at)
-            transaction.on_commit(partial(_notify_campaigns, event.pk))
+            transaction.on_commit(partial(notify_campaigns, event.pk))
     except IntegrityError:
         # A repeat, or the same event id arriving concurrently and stored by the other first.
-        return _repeat(stored.get(event_id=data["event_id"]), data), False
+        return event_repeat(stored.get(event_id=data["event_id"]), data), False
     # Answer from stored values, exactly as a repeat will (jsonb orders `data`'s keys).
     event.refresh_from_db(fields=["data"])
     return event, True
 
 
-def _repeat(event: OrderEvent, data: dict[str, Any]) -> OrderEvent:
+def event_repeat(event: OrderEvent, data: dict[str, Any]) -> OrderEvent:
+    """The stored event, if `data` is the same event again; else EventConflict."""
     same = (
         event.type == data["type"]
         and event.order.external_id == data["order_external_id"]
@@ -178,9 +179,9 @@ def status_after(current: str, reported: str) -> str:
     return max(current, reported, key=PROGRESS.index)
 
 
-def _order_advance(order: Order, event_type: str, at: datetime) -> None:
-    """Events may arrive late or out of order: stamps keep the first report, and the status
-    moves as status_after says."""
+def order_apply(order: Order, event_type: str, at: datetime) -> list[str]:
+    """Move `order` (in memory) as the event says; the fields it changed. Events may arrive late
+    or out of order: stamps keep the first report, and the status moves as status_after says."""
     status = EVENT_STATUS[event_type]
     stamp = STAMPS.get(status)
     changed = []
@@ -191,11 +192,15 @@ def _order_advance(order: Order, event_type: str, at: datetime) -> None:
     if moved != order.status:
         order.status = moved
         changed.append("status")
-    if changed:
+    return changed
+
+
+def _order_advance(order: Order, event_type: str, at: datetime) -> None:
+    if changed := order_apply(order, event_type, at):
         order.save(update_fields=[*changed, "updated_at"])
 
 
-def _notify_campaigns(event_pk: int) -> None:
+def notify_campaigns(event_pk: int) -> None:
     try:
         # One task fires every event stored until it starts: a burst costs one wake-up.
         wake_once(ORDER_EVENT_TASK, args=(event_pk,))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from subscriptions.api import customers, privacy, views
+from subscriptions.api import batch_views, customers, privacy, views
 
 app_name = "api"
 
@@ -14,6 +14,7 @@ urlpatterns = [
         name="order-subscribe-links",
     ),
     path("events/", views.EventReceiveApi.as_view(), name="events"),
+    path("events/batch/", batch_views.EventBatchApi.as_view(), name="events-batch"),
     path(
         "customers/<path:external_id>/subscriptions/",
         customers.CustomerSubscriptionsApi.as_view(),

@@ -165,6 +165,7 @@ def _over_rate(method: str, path: str, body: dict | None = None) -> Callable:
 
 # (method, path as documented, status) -> how to make that answer happen with a keyed client.
 ORDERS, EVENTS = "/api/v1/orders/", "/api/v1/events/"
+BATCH = "/api/v1/events/batch/"
 LINKS = "/api/v1/orders/{external_id}/subscribe-links/"
 SUBS = "/api/v1/customers/{external_id}/subscriptions/"
 UNSUB = "/api/v1/customers/{external_id}/unsubscribe/"
@@ -188,6 +189,11 @@ PRODUCE: dict[tuple[str, str, int], Callable] = {
     ("post", EVENTS, 409): _repeat_event_differently,
     ("post", EVENTS, 413): _too_big(EVENTS),
     ("post", EVENTS, 415): _form(EVENTS),
+    ("post", BATCH, 200): _post(BATCH, {"events": [event_body(order_external_id="A-1")]}),
+    ("post", BATCH, 400): _post(BATCH, {"events": []}),
+    ("post", BATCH, 401): lambda api: _without_key("post", BATCH, {"events": [event_body()]}),
+    ("post", BATCH, 413): _too_big(BATCH),
+    ("post", BATCH, 415): _form(BATCH),
     ("get", SUBS, 200): lambda api: api.get("/api/v1/customers/C-1/subscriptions/"),
     ("get", SUBS, 401): lambda api: _without_key("get", "/api/v1/customers/C-1/subscriptions/"),
     ("get", SUBS, 404): lambda api: api.get("/api/v1/customers/NOPE/subscriptions/"),
@@ -213,6 +219,7 @@ CALLS = {
     ("post", ORDERS): ("/api/v1/orders/", order_body()),
     ("get", LINKS): ("/api/v1/orders/A-1/subscribe-links/", None),
     ("post", EVENTS): ("/api/v1/events/", event_body(order_external_id="A-1")),
+    ("post", BATCH): (BATCH, {"events": [event_body(order_external_id="A-1")]}),
     ("get", SUBS): ("/api/v1/customers/C-1/subscriptions/", None),
     ("post", UNSUB): ("/api/v1/customers/C-1/unsubscribe/", None),
     ("get", CONSENTS): ("/api/v1/customers/C-1/consents/", None),
