@@ -26,6 +26,9 @@ from subscriptions.models import Order, OrderEvent
 MAX_EVENTS = 1000
 UNKNOWN_ORDER = "No order with this external id; post it to /api/v1/orders/ first."
 CONFLICT = "This event_id was used before with a different body."
+# Only the columns an answer shows and a move changes: a batch reads thousands of rows.
+ANSWERED = ("event_id", "type", "occurred_at", "data", "received_at", "order__external_id")
+MOVED = ("status", "paid_at", "delivered_at", "cancelled_at")
 
 _INSERT = """
     INSERT INTO subscriptions_orderevent
@@ -35,6 +38,15 @@ _INSERT = """
         AS new(e, t, o, at, d)
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id
+"""
+
+_UPDATE = """
+    UPDATE subscriptions_order AS o
+    SET status = v.status, paid_at = v.paid_at, delivered_at = v.delivered_at,
+        cancelled_at = v.cancelled_at, updated_at = %s
+    FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::timestamptz[],
+                %s::timestamptz[]) AS v(id, status, paid_at, delivered_at, cancelled_at)
+    WHERE o.id = v.id
 """
 
 
@@ -62,13 +74,12 @@ def order_events_receive(items: list[dict[str, Any] | Answer]) -> list[Answer]:
         created = _insert([valid[i] for i in fresh], orders)
         stored = {
             event.event_id: event
-            for event in OrderEvent.objects.select_related("order").filter(event_id__in=first)
+            for event in OrderEvent.objects.select_related("order")
+            .only(*ANSWERED)
+            .filter(event_id__in=first)
         }
         moved = _orders_move([stored[valid[i]["event_id"]] for i in fresh], orders, created)
-        if moved:
-            Order.objects.bulk_update(
-                moved, ["status", "paid_at", "delivered_at", "cancelled_at", "updated_at"]
-            )
+        _orders_save(moved)
         if created:
             newest = max(stored[event_id].pk for event_id in created)
             transaction.on_commit(partial(notify_campaigns, newest))
@@ -79,7 +90,12 @@ def order_events_receive(items: list[dict[str, Any] | Answer]) -> list[Answer]:
 
 
 def _orders_locked(external_ids: set[str]) -> dict[str, Order]:
-    locked = Order.objects.select_for_update().filter(external_id__in=external_ids).order_by("pk")
+    locked = (
+        Order.objects.select_for_update()
+        .only("external_id", *MOVED)
+        .filter(external_id__in=external_ids)
+        .order_by("pk")
+    )
     return {order.external_id: order for order in locked}
 
 
@@ -107,15 +123,28 @@ def _orders_move(
 ) -> list[Order]:
     """Apply the new events to their orders in the order they happened; the orders changed."""
     changed: dict[int, Order] = {}
-    now = timezone.now()
     for event in sorted(events, key=lambda event: (event.occurred_at, event.pk)):
         if event.event_id not in created:
             continue
         order = orders[event.order.external_id]
         if order_apply(order, event.type, event.occurred_at):
-            order.updated_at = now
             changed[order.pk] = order
     return list(changed.values())
+
+
+def _orders_save(orders: list[Order]) -> None:
+    # One UPDATE from arrays: bulk_update's CASE per row and field costs ~0.7 ms a row in Python.
+    if not orders:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UPDATE,
+            [
+                timezone.now(),
+                [order.pk for order in orders],
+                *([getattr(order, field) for order in orders] for field in MOVED),
+            ],
+        )
 
 
 def _answer(

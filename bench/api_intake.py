@@ -1,0 +1,199 @@
+"""API intake: accepted order events per second and their latency, single posts vs batches,
+and platform webhooks, at gunicorn as the Procfile runs it.
+
+    .venv/bin/python bench/api_intake.py [--seconds 10] [--clients 16] [--web-workers 2]
+        [--batch 1000] [--database-url URL] [--keep]
+
+Starts gunicorn (`config.wsgi`, --web-workers processes, as the Procfile's `web`) against a
+fresh PostgreSQL database (`comeback_bench_intake`) and Redis (REDIS_URL, default
+redis://127.0.0.1:6379/14, a queue of its own that no worker reads: "accepted" means stored,
+the triggers follow asynchronously). Then, for --seconds each, --clients threads post as fast as
+answers come (closed loop):
+  single   POST /api/v1/events/, one new event per request, over 20,000 orders;
+  batch    POST /api/v1/events/batch/ with --batch new events per request;
+  webhook  POST /hooks/<telegram account>/, one Telegram update per request, secret checked.
+Prints accepted per second, p50/p95/p99 of each request, and CPU ms per event for gunicorn,
+PostgreSQL and this process (the load generator shares the machine: its CPU is shown).
+Targets (issue #14): single >= 1,000 events/s with p99 <= 100 ms; batch >= 10,000 events/s;
+webhooks >= 1,000/s.
+"""
+
+import argparse
+import itertools
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import common  # noqa: E402
+from bench.trigger_latency import free_port, start, wait_http  # noqa: E402
+
+PYTHON = sys.executable
+ORDERS = 20_000
+SECRET = "bench-webhook-secret"
+
+
+def fixtures() -> tuple[str, str]:
+    """20,000 orders and a Telegram account; returns an API key and the account's name."""
+    from django.utils import timezone
+
+    from channels.models import ChannelAccount
+    from subscriptions.models import ApiKey
+
+    account = ChannelAccount.objects.create(
+        kind="telegram", name="bench-intake", webhook_secret=SECRET,
+        credentials={"token": "123456:BENCH", "username": "bench_bot"},
+    )  # fmt: skip
+    common.customers_with_orders(
+        account, ORDERS, prefix="in", first_user_id=500000, placed_at=timezone.now()
+    )
+    return ApiKey.issue("bench")[1], account.name
+
+
+def event(n: int) -> dict:
+    return {
+        "event_id": f"in-evt-{n}",
+        "type": "order.delivered",
+        "order_external_id": f"in-order-{n % ORDERS}",
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def update(n: int) -> dict:
+    """A Telegram update: a customer writes to the bot (https://core.telegram.org/bots/api#update)."""
+    user = {"id": 500000 + n % ORDERS, "is_bot": False, "first_name": "Bench"}
+    return {
+        "update_id": n,
+        "message": {"message_id": n, "date": int(time.time()), "chat": {**user, "type": "private"},
+                    "from": user, "text": "hello"},
+    }  # fmt: skip
+
+
+def closed_loop(
+    clients: int, seconds: float, call: Callable[[requests.Session, int], int]
+) -> tuple[int, list[float], list[str]]:
+    """`clients` threads calling as fast as answers come; (items accepted, latencies, failures)."""
+    counter = itertools.count()
+    latencies: list[float] = []
+    failures: list[str] = []
+    accepted = [0]
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def run() -> None:
+        session = requests.Session()
+        while time.monotonic() < stop_at:
+            n = next(counter)
+            started = time.perf_counter()
+            try:
+                got = call(session, n)
+            except Exception as error:
+                with lock:
+                    failures.append(repr(error)[:200])
+                continue
+            took = time.perf_counter() - started
+            with lock:
+                latencies.append(took)
+                accepted[0] += got
+
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return accepted[0], latencies, failures
+
+
+def report(name: str, unit: int, seconds: float, result: tuple, cpu: dict[str, float]) -> None:
+    accepted, latencies, failures = result
+    q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
+    per = max(accepted, 1)
+    print(
+        f"{name:<8} {accepted / seconds:>9,.0f}/s accepted  requests {len(latencies):>6}  "
+        f"p50 {q[49] * 1000:6.1f} ms  p95 {q[94] * 1000:6.1f} ms  p99 {q[98] * 1000:6.1f} ms  "
+        f"failed {len(failures)}  CPU ms/{'event' if unit else 'update'}: "
+        + ", ".join(f"{k} {v * 1000 / per:.2f}" for k, v in cpu.items())
+    )
+    for failure in failures[:3]:
+        print("   ", failure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=1000)
+    common.database_args(parser)
+    args = parser.parse_args()
+    logs = Path(tempfile.mkdtemp(prefix="comeback-intake-"))
+    with common.bench_database_for("comeback_bench_intake", args) as url:
+        common.django_setup(url)
+        key, account = fixtures()
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=url,
+            REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+            CELERY_QUEUE="comeback-bench-intake",
+            ALLOWED_HOSTS="127.0.0.1",
+            DEBUG="0",
+            LOG_LEVEL="WARNING",
+            API_KEY_RATE="1000000/s",
+            PYTHONPATH=str(ROOT),
+        )
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        web = start([PYTHON, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
+                     "--workers", str(args.web_workers)], env, logs / "web.log")  # fmt: skip
+        try:
+            wait_http(f"{base}/api/v1/events/")  # 401: up (healthz wants a worker)
+            print(f"{common.conditions()}; gunicorn x{args.web_workers} (sync); "
+                  f"{args.clients} client threads; {args.seconds:.0f} s each")  # fmt: skip
+            headers = {"Authorization": f"Api-Key {key}"}
+            offset = itertools.count(0, 10_000_000)
+
+            def single(session: requests.Session, n: int) -> int:
+                response = session.post(f"{base}/api/v1/events/", json=event(base_n + n),
+                                        headers=headers)  # fmt: skip
+                return 1 if response.status_code == 201 else 0
+
+            def batch(session: requests.Session, n: int) -> int:
+                first = base_n + n * args.batch
+                body = {"events": [event(first + i) for i in range(args.batch)]}
+                response = session.post(f"{base}/api/v1/events/batch/", json=body,
+                                        headers=headers)  # fmt: skip
+                return response.json()["created"] if response.status_code == 200 else 0
+
+            def webhook(session: requests.Session, n: int) -> int:
+                response = session.post(
+                    f"{base}/hooks/{account}/", json=update(base_n + n),
+                    headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                )  # fmt: skip
+                return 1 if response.status_code == 200 else 0
+
+            roots = {"web": web.pid, "bench (load)": os.getpid()}
+            for name, call, unit in (("single", single, 1), ("batch", batch, 1),
+                                     ("webhook", webhook, 0)):  # fmt: skip
+                base_n = next(offset)
+                before = common.tree_cpu_seconds(roots)
+                result = closed_loop(args.clients, args.seconds, call)
+                after = common.tree_cpu_seconds(roots)
+                cpu = {k: after[k] - before[k] for k in after}
+                report(name, unit, args.seconds, result, cpu)
+        finally:
+            web.terminate()
+            web.wait(timeout=15)
+    print(f"logs in {logs}")
+
+
+if __name__ == "__main__":
+    main()
