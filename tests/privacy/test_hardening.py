@@ -6,6 +6,7 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,25 @@ def test_api_docs_can_be_turned_off(client, settings):
 
     assert client.get("/api/docs/").status_code == 404
     assert client.get("/api/schema/").status_code == 404
+
+
+def test_concurrent_requests_of_one_key_are_all_counted(settings):
+    """Six threads at once, 30 requests, a rate of 20: exactly 20 pass (the cache's atomic
+    increment; a read-then-write count lets concurrent requests through uncounted)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from types import SimpleNamespace
+
+    from subscriptions.api.auth import ApiKeyRateThrottle
+    from subscriptions.models import ApiKey
+
+    settings.API_KEY_RATE = "20/m"
+    key = ApiKey(prefix=f"concurrent{time.time_ns()}")
+    request = SimpleNamespace(auth=key)
+
+    def call(_: int) -> bool:
+        return ApiKeyRateThrottle().allow_request(request, None)
+
+    with ThreadPoolExecutor(6) as pool:
+        passed = sum(pool.map(call, range(30)))
+
+    assert passed == 20
