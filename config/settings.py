@@ -313,6 +313,9 @@ DISPATCH_BACKOFF_MAX_SECONDS = env_float("DISPATCH_BACKOFF_MAX_SECONDS", 900.0)
 DISPATCH_CONFIG_PAUSE_SECONDS = env_float("DISPATCH_CONFIG_PAUSE_SECONDS", 60.0)
 # Rows left claimed/sending by dead owners are recovered by the next owner and by this sweep.
 DISPATCH_SWEEP_SECONDS = env_float("DISPATCH_SWEEP_SECONDS", 30.0)
+# Each run notes there the rows it starts to send, so rows a killed run never started are sent
+# again instead of ending `unknown` (campaigns/dispatch/journal.py). Local to the host.
+DISPATCH_JOURNAL_DIR = env_str("DISPATCH_JOURNAL_DIR", str(VAR_DIR / "journal"))
 # Frequency cap (campaigns/policies.py): marketing messages per customer across campaigns.
 MARKETING_CAP_COUNT = env_int("MARKETING_CAP_COUNT", 2)
 MARKETING_CAP_DAYS = env_int("MARKETING_CAP_DAYS", 7)

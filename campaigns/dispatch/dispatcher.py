@@ -22,6 +22,7 @@ from campaigns import policies
 from campaigns.content import delivery_message, template_language, template_values
 from campaigns.dispatch import claim, marker, outcomes, shutdown
 from campaigns.dispatch.db_retry import with_db_retry
+from campaigns.dispatch.journal import Journal
 from campaigns.dispatch.lease import Lease, new_owner
 from campaigns.dispatch.outcomes import Job, Outcome
 from campaigns.dispatch.pacing import RecipientSpacing
@@ -76,7 +77,10 @@ class Dispatcher:
         self.batch = max(self.threads, min(math.ceil(rate), settings.DISPATCH_BATCH_SIZE))
         # Threads start on the first send, so a run that finds the lease held costs nothing.
         idempotent = account.kind in IDEMPOTENT_KINDS
-        self.sender = Sender(account, threads=self.threads, rate=rate, idempotent=idempotent)
+        self.sender = Sender(
+            account, threads=self.threads, rate=rate, idempotent=idempotent,
+            journal=None if idempotent else Journal(self.owner),
+        )  # fmt: skip
         self.spacing = RecipientSpacing(self.sender.provider.per_recipient_interval)
         self.stats = RunStats(account.pk, self.owner)
         self.ready: deque[Job] = deque()

@@ -3,7 +3,8 @@
 `claimed` and `queued` rows never left (a row is `sending` only once its pacing slot is
 granted, just before its request goes): they go back to due. `sending` rows may have reached
 the platform: only VK dedupes a resend (random_id = delivery id), so only there are they
-retried; elsewhere they become `unknown`, counted and shown, never silently re-sent.
+retried; elsewhere those the dead owner's send journal (journal.py) shows it never started are
+due again, and the rest become `unknown`, counted and shown, never silently re-sent.
 """
 
 import logging
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from campaigns.dispatch import journal
 from campaigns.dispatch.claim import HELD_STATES, LEFT_STATES
 from campaigns.dispatch.lease import Lease, new_owner
 from campaigns.models import Delivery, DispatchLease
@@ -28,10 +30,11 @@ IDEMPOTENT_KINDS = frozenset({"vk"})
 class Recovered:
     pending: int = 0  # claimed or queued, never sent: due again
     resent: int = 0  # sending on an idempotent platform: due again
+    unsent: int = 0  # sending, but the owner's journal shows it never started: due again
     unknown: int = 0  # sending elsewhere: ambiguous
 
     def __bool__(self) -> bool:
-        return bool(self.pending or self.resent or self.unknown)
+        return bool(self.pending or self.resent or self.unsent or self.unknown)
 
 
 def recover_account(account: ChannelAccount, *, owner: str) -> Recovered:
@@ -39,13 +42,28 @@ def recover_account(account: ChannelAccount, *, owner: str) -> Recovered:
     stale = Delivery.objects.filter(account_id=account.pk).exclude(claimed_by=owner)
     pending = stale.filter(state__in=HELD_STATES).update(state=State.PENDING, claimed_by="")
     in_flight = stale.filter(state=State.SENDING)
-    resent = unknown = 0
+    resent = unsent = unknown = 0
     if account.kind in IDEMPOTENT_KINDS:
         resent = in_flight.update(state=State.PENDING, claimed_by="", sent_at=None)
     else:
+        owners: dict[str, list[int]] = {}
+        for claimed_by, pk in in_flight.values_list("claimed_by", "pk"):
+            owners.setdefault(claimed_by, []).append(pk)
+        never: set[int] = set()
+        for dead, ids in owners.items():
+            never |= journal.never_left(dead, ids) or set()
+        if never:
+            unsent = in_flight.filter(pk__in=never).update(
+                state=State.PENDING, claimed_by="", sent_at=None
+            )
         # claimed_by stays: if that owner is alive after all and learns the answer, it wins.
-        unknown = in_flight.update(state=State.UNKNOWN, reason="dispatcher died mid-send")
-    recovered = Recovered(pending, resent, unknown)
+        unknown = in_flight.exclude(pk__in=never).update(
+            state=State.UNKNOWN, reason="dispatcher died mid-send"
+        )
+        for dead in owners:
+            if journal.never_left(dead, []) is not None:
+                journal.forget(dead)
+    recovered = Recovered(pending, resent, unsent, unknown)
     if recovered:
         log.warning("account %s: recovered rows of a dead dispatcher: %s", account.pk, recovered)
     return recovered
@@ -59,6 +77,7 @@ def sweep() -> dict[int, Recovered]:
         owner=""
     )
     accounts = ChannelAccount.objects.filter(Exists(stuck)).filter(~Q(Exists(live)))
+    journal.prune()
     done: dict[int, Recovered] = {}
     for account in accounts:
         lease = Lease(account.pk, new_owner("sweep:"))

@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from campaigns.dispatch import outcomes
+from campaigns.dispatch.journal import Journal
 from campaigns.dispatch.outcomes import Job, Outcome
 from campaigns.dispatch.pacing import Pacer
 from channels.errors import ConfigurationError, RetryAfter, SendError
@@ -42,6 +43,7 @@ class Sender:
         threads: int,
         rate: float,
         idempotent: bool,
+        journal: Journal | None = None,
     ) -> None:
         # Keep-alive connections for this run's threads (one each), closed when the run ends.
         self.session = PlatformSession()
@@ -49,6 +51,7 @@ class Sender:
         # Slots a little under the rate; never more than the platform's limit in any second.
         self.pacer = Pacer(rate, limit=account.effective_rate_limit)
         self.idempotent = idempotent
+        self.journal = journal
         self._aborted = False  # the run is ending: jobs not started yet go back to due
         self.in_flight = 0  # submitted, result not taken yet (main thread only)
         self._jobs: SimpleQueue[Job | None] = SimpleQueue()  # None: a thread's signal to stop
@@ -96,6 +99,8 @@ class Sender:
             thread.join()
         self._threads.clear()
         self.session.close()
+        if self.journal is not None:
+            self.journal.close()
 
     # --- pool threads -------------------------------------------------------------------------
     def _work(self) -> None:
@@ -124,6 +129,8 @@ class Sender:
         # later, so a receipt up to its time (Messenger's read watermark) always covers it.
         leaving = timezone.now()
         try:
+            if self.journal is not None:
+                self.journal.leaving(job.id)  # last thing before the request: see journal.py
             message_id = self.provider.send(job.recipient, job.message, job.options)
         except Exception as error:
             self.pacer.sent(started, time.monotonic())

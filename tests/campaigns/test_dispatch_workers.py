@@ -113,6 +113,7 @@ def test_it_recovers_from_a_worker_killed_mid_batch_without_duplicates(account_o
     assert max(delivered.values()) == 1
     unknown = Delivery.objects.filter(account=account, state="unknown").values_list("pk", flat=True)
     assert {d.pk for d in deliveries} - set(unknown) <= set(delivered)  # every sent one arrived
+    assert set(unknown) <= set(delivered)  # and every unknown one did leave (journal.py)
 
 
 def test_beat_recovers_and_resends_a_killed_workers_claims_within_30_seconds(
