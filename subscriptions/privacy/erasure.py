@@ -41,9 +41,15 @@ from subscriptions.privacy.identity import BadIdentifier, identifier_digest
 from subscriptions.services import subscription_stop
 
 ERASED = "erased"  # the skipped deliveries' reason and the consent source
-# Rows a dispatcher has not taken yet; claimed and sending ones meet the (now inactive)
-# subscription at the send-time check, or are already on the wire.
-NOT_YET_SENT = (Delivery.State.PENDING, Delivery.State.DEFERRED)
+# Rows not on the wire yet. A dispatcher holding one (claimed, queued for its pacing slot)
+# finds it withdrawn when it marks it `sending` (campaigns/dispatch/marker.py) and drops it;
+# `sending` ones may already have left.
+NOT_YET_SENT = (
+    Delivery.State.PENDING,
+    Delivery.State.DEFERRED,
+    Delivery.State.CLAIMED,
+    Delivery.State.QUEUED,
+)
 
 
 def customer_identifiers(customer: Customer, subscriptions: list[Subscription]) -> list[str]:

@@ -256,3 +256,24 @@ def test_the_consent_lookup_command_answers_for_an_erased_person(person, capsys)
 
     answer = json.loads(capsys.readouterr().out)
     assert answer["subscribed"] is True and len(answer["chats"]) == 3
+
+
+def test_a_row_queued_for_its_pacing_slot_is_cancelled_and_never_marked_sending(person):
+    # given a row a dispatcher holds, waiting for its slot, under a live lease
+    from campaigns.dispatch.claim import mark_sending
+    from campaigns.dispatch.lease import Lease
+
+    customer, _, pending = person
+    Lease(pending.account_id, "run-1").acquire()
+    Delivery.objects.filter(pk=pending.pk).update(state="queued", claimed_by="run-1")
+
+    # when the person is erased
+    customer_erase(customer=customer, requested_by="test")
+
+    # then the row is cancelled, and the dispatcher's mark finds nothing left to send
+    pending.refresh_from_db()
+    assert (pending.state, pending.reason) == ("skipped", "erased")
+    marked = mark_sending(
+        [pending.pk], account_id=pending.account_id, owner="run-1", now=timezone.now()
+    )
+    assert marked == set()
