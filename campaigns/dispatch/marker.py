@@ -5,9 +5,9 @@ only what the platform may really have received, and every row still waiting for
 (`queued`) goes back to due. The dispatcher's main thread takes the slots that have come
 (Pacer.take), marks those rows in one UPDATE and hands them to free sending threads, which
 send at once; it waits until their requests have started before it takes the GIL back for its
-own work. Between a row's commit and its request on the wire there is a thread's wake-up, a
-fraction of a millisecond (bench/chaos.py prints it): a kill in that moment is the one way an
-`unknown` row may not have reached the platform.
+own work. Between a row's commit and its request on the wire there is a thread's wake-up (and,
+on a loaded box, the process being scheduled again): a row killed in that moment never left,
+which the run's send journal (journal.py) tells whoever recovers it.
 
 For a customer with chats on several accounts the same transaction applies the frequency
 cap's fence (cap_fence.py) under that customer's lock.
