@@ -312,10 +312,6 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.action(description="Launch selected campaigns")
     def launch(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset:
-            if campaign.archived_at is not None:
-                msg = f"{campaign}: archived; duplicate it to send it again."
-                self.message_user(request, msg, messages.WARNING)
-                continue
             try:
                 _, created = campaign_launch_with_reach(campaign_id=campaign.pk)
                 self.message_user(request, f"{campaign}: launched, {created} deliveries written.")

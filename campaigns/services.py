@@ -155,6 +155,10 @@ def campaign_launch(*, campaign_id: int, now: dt.datetime | None = None) -> tupl
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if campaign.status not in LAUNCHABLE:
             raise TransitionRefused(f"A {campaign.status} campaign cannot be launched.")
+        if campaign.archived_at is not None:
+            raise TransitionRefused(
+                "An archived campaign cannot be launched: duplicate it and launch the copy."
+            )
         errors = campaign_errors(campaign)
         if errors:
             raise TransitionRefused(" ".join(errors.values()))

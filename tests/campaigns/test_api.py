@@ -157,6 +157,18 @@ def test_launch_schedules_a_one_off_and_writes_what_is_due(api):
     assert api("post", f"/campaigns/{campaign.pk}/launch/").status_code == 409
 
 
+def test_an_archived_campaign_is_not_launched(api):
+    SubscriptionFactory()
+    campaign = CampaignFactory(status="draft", send_at=timezone.now(), archived_at=timezone.now())
+
+    response = api("post", f"/campaigns/{campaign.pk}/launch/")
+
+    assert response.status_code == 409
+    assert "archived" in response.json()["detail"]
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+    assert not Delivery.objects.filter(campaign=campaign).exists()
+
+
 def test_launch_of_a_later_one_off_only_schedules_it(api):
     campaign = CampaignFactory(status="draft", send_at=timezone.now() + dt.timedelta(days=2))
     response = api("post", f"/campaigns/{campaign.pk}/launch/")
