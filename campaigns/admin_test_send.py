@@ -11,7 +11,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from campaigns.models import Campaign, TestRecipient, TestSend
-from campaigns.test_send import campaign_test_send, test_recipient_create, test_recipient_link
+from campaigns.test_send import (
+    campaign_test_send,
+    test_recipient_create,
+    test_recipient_link,
+    test_recipient_links,
+)
 from channels.models import ChannelAccount
 
 
@@ -60,7 +65,7 @@ class TestRecipientAdmin(admin.ModelAdmin):
             "recipient": recipient,
             "linked": linked,
             "sandbox_url": reverse("channels:sandbox") if sandbox else "",
-            "accounts": ChannelAccount.objects.filter(enabled=True).exclude(kind="sandbox"),
+            "links": [] if linked else test_recipient_links(recipient),
         }
         return TemplateResponse(request, "admin/campaigns/testrecipient/link.html", context)
 

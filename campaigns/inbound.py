@@ -5,6 +5,7 @@ transaction, so STOP and the other keywords have been handled before a text coul
 a survey comment.
 """
 
+from campaigns.models import TestRecipient
 from campaigns.receipts import receipts_record
 from campaigns.surveys import (
     COMMENT_THANKS,
@@ -14,10 +15,12 @@ from campaigns.surveys import (
     survey_comment,
     survey_payload,
 )
+from campaigns.test_send import test_recipient_link
 from channels.events import EventKind
 from channels.messages import RichMessage
 from channels.models import InboundEvent
 from channels.providers.base import Reply
+from subscriptions.inbound import TEST_RECIPIENT_CODE
 
 
 def handle_event(event: InboundEvent) -> list[Reply]:
@@ -25,6 +28,8 @@ def handle_event(event: InboundEvent) -> list[Reply]:
     if event.kind in (EventKind.DELIVERED, EventKind.READ):
         receipts_record(event=event)
         return []
+    if event.kind == EventKind.START and TEST_RECIPIENT_CODE.fullmatch(event.token.strip()):
+        return _on_test_code(event)
     if event.kind == EventKind.BUTTON:
         return _on_button(event, event.payload)
     if event.kind == EventKind.TEXT:
@@ -59,4 +64,19 @@ def _on_text(event: InboundEvent) -> list[Reply]:
     if answer is None:
         return []
     text = reply_text(COMMENT_THANKS, answer.delivery.subscription)
+    return [Reply(event.platform_user_id, RichMessage(text=text))]
+
+
+def _on_test_code(event: InboundEvent) -> list[Reply]:
+    """A marketer opened a test recipient's link: this chat is the recipient now."""
+    recipient = TestRecipient.objects.filter(code=event.token.strip()).first()
+    if recipient is None or not test_recipient_link(recipient=recipient):
+        text = "This test link is unknown or expired: make a new test recipient in admin."
+    elif (recipient.account_id, recipient.platform_user_id) != (
+        event.account_id,
+        event.platform_user_id,
+    ):
+        text = "This test link is already used by another chat."
+    else:
+        text = "Linked: test sends of Comeback campaigns will come to this chat."
     return [Reply(event.platform_user_id, RichMessage(text=text))]

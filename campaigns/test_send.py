@@ -1,20 +1,24 @@
 """Test sends: a marketer's own chat gets the current draft now, outside audience and policies.
 
-Linking: admin gives the marketer a code ("TEST-7KQ2M9"); they send it to the bot (or type it
-in the sandbox chat); the chat it arrived from is the test recipient. Nothing in the inbound
-path changes: the code is found among the stored inbound events.
+Linking: admin gives the marketer a code ("TEST-7KQ2M9") and, for each connected messenger, a
+deep link (and its QR code) that opens the bot with the code as the Start payload; they open it,
+or send the code as a message, or type it in the sandbox chat. The chat it arrived from is the
+test recipient: a Start carrying the code links at once (campaigns/inbound.py), a message with it
+is found among the stored inbound events when the marketer asks.
 """
 
 import secrets
 
+import segno
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q
 from django.utils import timezone
 
 from campaigns.content import NoContent, delivery_message
 from campaigns.models import Campaign, Delivery, TestRecipient, TestSend
 from campaigns.preview import sample_order
 from channels.errors import SendError
-from channels.models import InboundEvent
+from channels.models import ChannelAccount, InboundEvent
 from channels.providers.base import SendOptions
 from subscriptions.models import Customer, Subscription
 
@@ -27,13 +31,28 @@ def test_recipient_create(*, user: AbstractBaseUser | None = None) -> TestRecipi
     return TestRecipient.objects.create(code=code, created_by=user)
 
 
+def test_recipient_links(recipient: TestRecipient) -> list[tuple[ChannelAccount, str, str]]:
+    """(account, deep link, QR code as inline SVG) for every enabled messenger account: opening
+    the link starts the bot with the recipient's code."""
+    links = []
+    for account in ChannelAccount.objects.filter(enabled=True).exclude(kind="sandbox"):
+        try:
+            link = account.provider().deep_link(recipient.code)
+        except (KeyError, NotImplementedError, ValueError):
+            continue  # an account without what its links need (a bot name, a number)
+        qr = segno.make(link, error="m").svg_inline(scale=4, border=2, omitsize=True)
+        links.append((account, link, qr))
+    return links
+
+
 def test_recipient_link(*, recipient: TestRecipient) -> bool:
     """Link the recipient to the chat its code was sent from, if it arrived; True if linked."""
     if recipient.account_id is not None:
         return True
     event = (
         InboundEvent.objects.filter(
-            text__icontains=recipient.code, received_at__gte=recipient.created_at - LINK_WINDOW
+            Q(text__icontains=recipient.code) | Q(token=recipient.code),
+            received_at__gte=recipient.created_at - LINK_WINDOW,
         )
         .order_by("-received_at")
         .first()

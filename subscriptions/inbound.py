@@ -7,6 +7,7 @@ clicks) are left to the other handlers.
 """
 
 import logging
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -35,6 +36,9 @@ from subscriptions.tokens import TokenInvalid, order_token_read
 log = logging.getLogger(__name__)
 
 PREFIX = "sub:"
+# A Start carrying a test-recipient code (campaigns/test_send.py) is a marketer linking their
+# own chat, not a customer's link: this app says nothing to it.
+TEST_RECIPIENT_CODE = re.compile(r"TEST-[A-Z0-9]{6}")
 STOP = "sub:stop"
 SETTINGS = "sub:settings"
 START = "sub:start"
@@ -56,6 +60,8 @@ def handle_event(event: InboundEvent) -> list[Reply]:
 
 # --- events -------------------------------------------------------------------------------------
 def _on_start(event: InboundEvent) -> list[RichMessage]:
+    if TEST_RECIPIENT_CODE.fullmatch(event.token.strip()):
+        return []
     result = subscription_start(
         account=event.account,
         platform_user_id=event.platform_user_id,

@@ -8,6 +8,7 @@ import pytest
 from campaigns.models import Delivery, TestRecipient, TestSend
 from campaigns.stats import campaign_stats
 from campaigns.test_send import test_recipient_link as link
+from channels.events import EventKind
 from channels.models import ChannelAccount, SandboxMessage
 from channels.sandbox.services import sandbox_event_post
 from subscriptions.models import Subscription
@@ -103,3 +104,48 @@ def test_a_bad_test_send_is_a_400_naming_the_field(admin_client, recipient, draf
     )
     assert answer.status_code == 400
     assert field in answer.json()["fields"]
+
+
+def test_opening_the_test_link_on_a_messenger_links_that_chat_at_once(admin_client, client):
+    import segno
+
+    from campaigns.inbound import handle_event as campaigns_handle
+    from subscriptions.inbound import handle_event as subscriptions_handle
+    from tests.subscriptions import inbound
+    from tests.subscriptions.hooks import post_hook, sender, start_webhook
+
+    # given a Telegram bot, and a new test recipient's page
+    telegram = ChannelAccountFactory(kind="telegram", name="shop-tg")
+    page = admin_client.get("/admin/campaigns/testrecipient/add/", follow=True)
+    recipient = TestRecipient.objects.get()
+    link = f"https://t.me/{telegram.credentials['username']}?start={recipient.code}"
+    # the page shows the bot's deep link with the code, and its QR code drawn from that link
+    assert f'href="{link}"' in page.text
+    qr = segno.make(link, error="m").svg_inline(scale=4, border=2, omitsize=True)
+    assert qr in page.text
+
+    # when the marketer opens it: Telegram posts a Start with the code
+    body = start_webhook("telegram", link)
+    assert post_hook(client, telegram, body).status_code == 200
+
+    # then that chat is the test recipient, without pressing "I sent it"
+    recipient.refresh_from_db()
+    assert (recipient.account, recipient.platform_user_id) == (telegram, sender("telegram", body))
+    assert not Subscription.objects.filter(account=telegram).exists()
+    # and only the campaign engine answers it (no "invalid link" from the subscribe flow)
+    event = inbound(telegram, EventKind.START, sender("telegram", body), token=recipient.code)
+    assert subscriptions_handle(event) == []
+    [reply] = campaigns_handle(event)
+    assert reply.message.text.startswith("Linked")
+
+
+def test_a_code_used_by_another_chat_is_refused_there(recipient, sandbox):
+    from campaigns.inbound import handle_event as campaigns_handle
+    from tests.subscriptions import inbound
+
+    event = inbound(sandbox, EventKind.START, "someone-else", token=recipient.code)
+    [reply] = campaigns_handle(event)
+
+    assert "another chat" in reply.message.text
+    recipient.refresh_from_db()
+    assert recipient.platform_user_id == CONVERSATION

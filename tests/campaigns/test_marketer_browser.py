@@ -73,8 +73,13 @@ def test_a_marketer_builds_previews_tests_launches_and_watches(browser_page, liv
     live.screenshot(path=str(ARTIFACTS / "2-preview.png"))
 
     # 3. Link the sandbox chat as a test recipient: type the code there.
+    ChannelAccountFactory(kind="telegram", name="shop-telegram")
     page.goto(f"{live_server.url}/admin/campaigns/testrecipient/add/")
     code = page.locator(".cb-code").inner_text().strip()
+    # each messenger's deep link carries the code, with its QR code drawn next to it
+    expect(page.locator(".cb-test-links figure[data-kind=telegram] svg path")).to_have_count(1)
+    assert code in page.locator(".cb-test-links figure[data-kind=telegram] a").get_attribute("href")
+    shot(page, "3-test-recipient-code-and-qr.png")
     chat = page.context.new_page()
     chat.goto(f"{live_server.url}/sandbox/")
     chat.get_by_test_id("start-demo").click()
