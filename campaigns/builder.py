@@ -48,6 +48,11 @@ def platform_limit(kind: str, constant: str, fallback: int) -> int:
     return value if isinstance(value, int) else fallback
 
 
+# The prompt is a plain text reply on every platform; VK's, the shortest text limit we send to
+# without cutting, is far above this (PLATFORMS.md): one short line is what it is for.
+COMMENT_PROMPT_MAX = 500
+
+
 def content_errors(content: Any, *, where: str = "") -> list[str]:
     """Every problem in a content dict, each naming the slot, the field and the limit."""
     if content in (None, ""):
@@ -94,6 +99,13 @@ def _shape_errors(label: str, message: dict) -> list[str]:
     if not has_body:
         errors.append(f"{label}: text: write the message (or add an image or cards)")
     url = URLValidator(schemes=["http", "https"])
+    prompt = message.get("comment_prompt")
+    if prompt is not None and not isinstance(prompt, str):
+        errors.append(f"{label}: comment prompt must be text")
+    elif prompt and len(prompt) > COMMENT_PROMPT_MAX:
+        errors.append(
+            f"{label}: comment prompt is {len(prompt)} characters; at most {COMMENT_PROMPT_MAX}"
+        )
     for field in ("image_url",):
         if message.get(field):
             errors += _url_errors(f"{label}: image", message[field], url)

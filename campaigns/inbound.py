@@ -9,7 +9,7 @@ from campaigns.models import TestRecipient
 from campaigns.receipts import receipts_record
 from campaigns.surveys import (
     COMMENT_THANKS,
-    THANKS,
+    comment_prompt,
     reply_text,
     survey_answer,
     survey_comment,
@@ -53,7 +53,7 @@ def _on_button(event: InboundEvent, payload: str) -> list[Reply]:
     )
     if answer is None:  # someone else's survey (or none): say nothing, change nothing
         return []
-    text = reply_text(THANKS, answer.delivery.subscription)
+    text = comment_prompt(answer.delivery)
     return [Reply(event.platform_user_id, RichMessage(text=text))]
 
 

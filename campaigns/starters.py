@@ -18,8 +18,8 @@ def _menu(text: str, order: str, later: str) -> dict[str, Any]:
     }
 
 
-def _survey(text: str) -> dict[str, Any]:
-    return {"default": {"text": text, "buttons": SCORES}}
+def _survey(text: str, prompt: str) -> dict[str, Any]:
+    return {"default": {"text": text, "buttons": SCORES, "comment_prompt": prompt}}
 
 
 STARTERS: dict[str, dict[str, Any]] = {
@@ -59,9 +59,18 @@ STARTERS: dict[str, dict[str, Any]] = {
             "category": "survey",
             "trigger_event": "order.delivered",
             "trigger_delay": dt.timedelta(hours=3),
-            "content": _survey("{name}, how was your order {order} ({items})? Tap a score:"),
-            "content_ru": _survey("{name}, как вам заказ {order} ({items})? Оцените:"),
-            "content_uk": _survey("{name}, як вам замовлення {order} ({items})? Оцініть:"),
+            "content": _survey(
+                "{name}, how was your order {order} ({items})? Tap a score:",
+                "Thanks! What should we do better? Just type it.",
+            ),
+            "content_ru": _survey(
+                "{name}, как вам заказ {order} ({items})? Оцените:",
+                "Спасибо! Что нам сделать лучше? Просто напишите.",
+            ),
+            "content_uk": _survey(
+                "{name}, як вам замовлення {order} ({items})? Оцініть:",
+                "Дякуємо! Що нам зробити краще? Просто напишіть.",
+            ),
         },
     },
 }

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.content import content_for
 from campaigns.models import Delivery, SurveyAnswer
 from subscriptions.keywords import keyword_match
 from subscriptions.models import Subscription
@@ -109,6 +110,17 @@ def survey_comment(
 
 def reply_text(texts: dict[str, str], subscription: Subscription) -> str:
     return texts[language(subscription.customer.locale, subscription.locale)]
+
+
+def comment_prompt(delivery: Delivery) -> str:
+    """What the customer reads after tapping a score: the campaign's own prompt in the message
+    they got (`comment_prompt`, per language and channel like the message), else ours."""
+    subscription = delivery.subscription
+    _, message = content_for(delivery.campaign, delivery.account.kind, subscription.customer.locale)
+    prompt = message.get("comment_prompt") if isinstance(message, dict) else None
+    if isinstance(prompt, str) and prompt.strip():
+        return prompt.strip()
+    return reply_text(THANKS, subscription)
 
 
 # --- low-score alerts ---------------------------------------------------------------------------

@@ -41,6 +41,16 @@ def test_errors_name_the_slot_the_field_and_the_platform_limit():
     ]
 
 
+def test_the_comment_prompt_is_checked_as_text_of_a_sensible_length():
+    assert content_errors({"default": {"text": "Hi", "comment_prompt": "Why?"}}) == []
+    assert content_errors({"default": {"text": "Hi", "comment_prompt": 5}}) == [
+        "Every channel message: comment prompt must be text"
+    ]
+    assert content_errors({"default": {"text": "Hi", "comment_prompt": "?" * 501}}) == [
+        "Every channel message: comment prompt is 501 characters; at most 500"
+    ]
+
+
 def test_it_saves_variants_per_language_and_the_widgets_values(admin_client):
     response = admin_client.post(
         ADD,

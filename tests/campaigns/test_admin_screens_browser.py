@@ -75,6 +75,18 @@ def test_the_builder_writes_the_message_without_json(browser_page, live_server, 
         path=str(ARTIFACTS / "builder-message-closeup.png")
     )
 
+    # Only a survey's message asks for a comment prompt; the survey template fills it per language.
+    assert page.locator("[data-field=comment_prompt]").count() == 0
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/?archived=all")
+    page.click("text=New from template: Order survey")
+    prompts = page.locator("[data-field=comment_prompt]")
+    prompts.first.wait_for()
+    assert prompts.count() == 3
+    assert prompts.nth(2).input_value() == "Дякуємо! Що нам зробити краще? Просто напишіть."
+    page.locator("fieldset.module:has(.cb-builder)").screenshot(
+        path=str(ARTIFACTS / "builder-survey-comment-prompt.png")
+    )
+
     page.goto(f"{live_server.url}/admin/campaigns/campaign/add/")
     page.fill("#id_name", "Built by hand")
     page.select_option("#id_kind", "one_off")

@@ -71,6 +71,30 @@ def test_it_stores_the_score_with_the_order_and_its_items(sent_survey):
     assert [r.message.text for r in replies] == ["Дякуємо! Бажаєте щось додати? Просто напишіть."]
 
 
+def test_the_campaigns_own_comment_prompt_follows_the_customers_language(sent_survey):
+    # given a survey whose Ukrainian message asks its own question after a score
+    campaign = sent_survey.campaign
+    campaign.content = {"default": {"text": "How was it?", "comment_prompt": "What went wrong?"}}
+    campaign.content_variants = {
+        "uk": {"default": {"text": "Як вам?", "comment_prompt": "Що нам покращити?"}}
+    }
+    campaign.save()
+
+    # when the Ukrainian customer taps a score, then a comment
+    [prompt] = press(sent_survey, 2)
+    inbound(sent_survey, "text", text="Борщ був холодний")
+
+    # then they read the campaign's Ukrainian prompt, and the comment is stored
+    assert prompt.message.text == "Що нам покращити?"
+    assert SurveyAnswer.objects.get(delivery=sent_survey).comment == "Борщ був холодний"
+
+    # and a customer with no matching language reads the default one
+    sent_survey.subscription.customer.locale = "de"
+    sent_survey.subscription.customer.save()
+    [prompt] = press(sent_survey, 3)
+    assert prompt.message.text == "What went wrong?"
+
+
 def test_a_repeated_press_updates_the_one_answer(sent_survey):
     press(sent_survey, 2)
     press(sent_survey, 5)

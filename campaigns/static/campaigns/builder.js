@@ -113,6 +113,12 @@
             redraw();
           }})
       ]),
+      // Only a survey asks for a comment: the field shows once score buttons are there.
+      isSurvey(message) ? input("Comment prompt (after a score)", message.comment_prompt,
+        function (v) { message.comment_prompt = v; changed(); },
+        {multiline: true, wide: true, field: "comment_prompt",
+         placeholder: "Empty: \u201cThanks \u2014 anything to add? Just type it.\u201d in the customer's language"})
+        : null,
       el("h4", {text: "Quick replies"}), buttonRows(message.quick_replies, redraw, changed, "quick reply"),
       el("button", {type: "button", "class": "cb-add", text: "+ Quick reply",
         onclick: function () { message.quick_replies.push({text: "", payload: ""}); redraw(); }}),
@@ -122,12 +128,19 @@
     ]);
   }
 
+  function isSurvey(message) {
+    return Boolean(message.comment_prompt) || (message.buttons || []).some(function (b) {
+      return /^survey:/.test(b.payload || "");
+    });
+  }
+
   function clean(content) {
     var out = {};
     Object.keys(content).forEach(function (slot) {
       var m = content[slot], msg = {};
       if (m.text) msg.text = m.text;
       if (m.image_url) msg.image_url = m.image_url;
+      if (m.comment_prompt) msg.comment_prompt = m.comment_prompt;
       ["buttons", "quick_replies"].forEach(function (key) {
         if (m[key] && m[key].length) msg[key] = m[key];
       });
