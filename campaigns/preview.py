@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef
 
 from campaigns.content import NoContent, content_for, delivery_message
 from campaigns.models import Campaign, Delivery
+from campaigns.preview_shown import shown
 from channels.errors import SendError
 from channels.models import ChannelAccount
 from channels.providers import PROVIDERS
@@ -88,6 +89,7 @@ def campaign_previews(
             options = SendOptions(category=campaign.category, language=locale or "en")
             entry["message"] = message.to_dict()
             entry["body"] = account.provider().render(message, options)
+            entry["shown"] = shown(kind, entry["body"])
         except (NoContent, SendError, KeyError, TypeError, ValueError) as exc:
             entry["error"] = str(exc) or type(exc).__name__
         previews.append(entry)

@@ -94,3 +94,66 @@ def test_the_saved_campaigns_preview_page_offers_recent_orders(admin_client, ord
     assert page.status_code == 200
     assert "A-77" in page.text
     assert page.text.count("not connected") >= 5  # the sandbox may be there out of the box
+
+
+def test_each_bubble_is_what_the_platform_shows_after_its_limits(admin_client, order):
+    # given a message past several platforms' limits: a 25-character label, four buttons, a
+    # quick reply
+    long_label = "Open this week's full menu"
+    draft = {
+        **DRAFT,
+        "content_uk": None,
+        "content": {
+            "default": {
+                "text": "Menu {order}",
+                "buttons": [
+                    {"text": long_label, "url": "{link}"},
+                    {"text": "B2", "payload": "b2"},
+                    {"text": "B3", "payload": "b3"},
+                    {"text": "B4", "payload": "b4"},
+                ],
+                "quick_replies": [{"text": "Later", "payload": "later"}],
+            }
+        },
+    }
+    shown = {p["kind"]: p["shown"] for p in post(admin_client, draft).json()["previews"]}
+
+    # then Messenger's template keeps three buttons, its label cut to 20, the fourth a quick reply
+    [messenger] = shown["messenger"]
+    assert [b["text"] for b in messenger["buttons"]] == ["Open this week's fu…", "B2", "B3"]
+    assert messenger["quick_replies"] == ["Later", "B4"]
+    # and WhatsApp, with a link and more than three replies, folds the link into the text and
+    # offers the replies as a list behind one button
+    [whatsapp] = shown["whatsapp"]
+    assert whatsapp["text"].startswith("Menu A-77\n\nOpen this week's fu…: https://")
+    assert whatsapp["menu"]["rows"] == ["B2", "B3", "B4", "Later"]
+    assert whatsapp["buttons"] == []
+    # and Telegram shows every button under the text, the quick reply as one more
+    [telegram] = shown["telegram"]
+    assert [b["text"] for b in telegram["buttons"]] == [long_label, "B2", "B3", "B4", "Later"]
+    assert telegram["buttons"][0]["url"].startswith("https://")
+    # and every platform shows the filled text
+    for kind in ("telegram", "messenger", "viber", "vk"):
+        assert shown[kind][0]["text"] == "Menu A-77", kind
+
+
+def test_cards_show_as_each_platform_sends_them(admin_client, order):
+    cards = [
+        {"title": "Soup", "subtitle": "Hot", "image_url": "https://shop.example/s.png",
+         "buttons": [{"text": "Order", "url": "{link}"}]},
+        {"title": "Salad", "buttons": [{"text": "Pick", "payload": "pick"}]},
+    ]  # fmt: skip
+    draft = {**DRAFT, "content_uk": None, "content": {"default": {"text": "Menu", "cards": cards}}}
+    shown = {p["kind"]: p["shown"] for p in post(admin_client, draft).json()["previews"]}
+
+    # a carousel where the platform has one (Messenger, Viber, VK)
+    for kind in ("messenger", "viber", "vk"):
+        bubbles = [b for b in shown[kind] if b["cards"]]
+        assert [c["title"] for c in bubbles[0]["cards"]] == ["Soup", "Salad"], kind
+        assert bubbles[0]["cards"][0]["buttons"][0]["text"] == "Order", kind
+    assert shown["messenger"][1]["cards"][0]["image_url"] == "https://shop.example/s.png"
+    # and a message per card where it has none (Telegram, WhatsApp)
+    for kind in ("telegram", "whatsapp"):
+        assert [b["text"] for b in shown[kind]] == ["Menu", "Soup\nHot", "Salad"], kind
+        assert shown[kind][1]["image_url"] == "https://shop.example/s.png", kind
+        assert [b["text"] for b in shown[kind][2]["buttons"]] == ["Pick"], kind

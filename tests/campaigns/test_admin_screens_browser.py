@@ -107,8 +107,9 @@ def test_the_builder_writes_the_message_without_json(browser_page, live_server, 
     page.screenshot(path=str(ARTIFACTS / "builder-by-hand.png"), full_page=True)
     live = page.locator("#cb-live-preview")
     for kind in ("telegram", "messenger", "viber", "vk", "whatsapp"):
+        # a carousel card where the platform has them, a message of its own elsewhere
         live.locator(
-            f".cb-channel[data-kind={kind}] .cb-card:has-text('Soup of the day')"
+            f".cb-channel[data-kind={kind}] .cb-bubble:has-text('Soup of the day')"
         ).wait_for()
     live.screenshot(path=str(ARTIFACTS / "live-preview.png"))
     page.click("input[name=_save]")

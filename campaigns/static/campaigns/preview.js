@@ -30,11 +30,18 @@
     box.appendChild(buttons);
     (m.cards || []).forEach(function (c) {
       var card = el("div", "cb-card");
+      if (c.image_url) { var cimg = el("img"); cimg.src = c.image_url; cimg.alt = ""; card.appendChild(cimg); }
       card.appendChild(el("strong", "", c.title));
       if (c.subtitle) card.appendChild(el("div", "", c.subtitle));
       (c.buttons || []).forEach(function (b) { card.appendChild(el("span", "cb-btn", b.text)); });
       box.appendChild(card);
     });
+    if (m.menu) {  // WhatsApp's list message: one button opens the rows
+      var menu = el("details", "cb-menu");
+      menu.appendChild(el("summary", "cb-btn", m.menu.label + " (list)"));
+      m.menu.rows.forEach(function (row) { menu.appendChild(el("div", "cb-menu-row", row)); });
+      box.appendChild(menu);
+    }
     return box;
   }
 
@@ -52,9 +59,13 @@
       section.appendChild(title);
       if (p.error) section.appendChild(el("p", "cb-error", "Cannot render: " + p.error));
       else {
-        section.appendChild(bubble(p.message));
+        // The bubbles as the platform shows them (read back from the request bodies: cuts,
+        // moved buttons and degradations included); quick replies sit under the last one.
         var quick = el("div");
-        (p.message.quick_replies || []).forEach(function (b) { quick.appendChild(el("span", "cb-btn cb-quick", b.text)); });
+        (p.shown || []).forEach(function (b) {
+          section.appendChild(bubble(b));
+          (b.quick_replies || []).forEach(function (q) { quick.appendChild(el("span", "cb-btn cb-quick", q)); });
+        });
         section.appendChild(quick);
         var details = el("details");
         details.appendChild(el("summary", "", "Request body"));
