@@ -18,11 +18,12 @@ from django.db.models import (
     ExpressionWrapper,
     OuterRef,
     QuerySet,
-    Sum,
     Value,
 )
 
-from campaigns.models import Attribution, Campaign, Delivery, SurveyAnswer
+from campaigns.figures import attributed_revenue, channel_figures, per_day, survey_figures
+from campaigns.models import Campaign, Delivery, SurveyAnswer
+from campaigns.uplift import uplift
 from subscriptions.models import Order
 
 HOLDOUT = "holdout"
@@ -55,21 +56,25 @@ def campaign_stats(campaign: Campaign) -> dict[str, Any]:
         answered=Count("answered_at"),
     )
     answers = SurveyAnswer.objects.filter(delivery__campaign=campaign, score__isnull=False)
-    survey = answers.aggregate(answers=Count("pk"), average=Avg("score"))
-    survey["scores"] = dict(answers.values_list("score").annotate(n=Count("pk")).order_by())
-    if survey["average"] is not None:
-        survey["average"] = round(float(survey["average"]), 2)
-    attributed = Attribution.objects.filter(delivery__campaign=campaign)
-    revenue = attributed.aggregate(total=Sum("order__total"))["total"]
+    average = answers.aggregate(average=Avg("score"))["average"]
+    survey = {
+        **survey_figures(deliveries),
+        "average": round(float(average), 2) if average is not None else None,
+    }
+    by_currency = attributed_revenue(deliveries)
     return {
         "by_state": by_state,
         "by_reason": by_reason,
         "per_channel": per_channel,
         **engagement,
+        "channels": channel_figures(deliveries),
         "survey": survey,
-        "attributed_orders": attributed.count(),
-        "attributed_revenue": str(revenue) if revenue is not None else "0",
+        "attributed_orders": sum(row["orders"] for row in by_currency),
+        # One currency: its revenue; several never add up (see attributed_by_currency).
+        "attributed_revenue": by_currency[0]["revenue"] if len(by_currency) == 1 else None,
+        "attributed_by_currency": by_currency,
         "holdout": holdout_comparison(deliveries),
+        "per_day": per_day(deliveries),
     }
 
 
@@ -95,6 +100,8 @@ def holdout_comparison(deliveries: QuerySet[Delivery]) -> dict[str, Any]:
         members, repeat = counts["members"], counts["repeat"]
         rate = round(100 * repeat / members, 2) if members else None
         result[name] = {"members": members, "repeat_buyers": repeat, "repeat_rate": rate}
-    sent, held = result["sent"]["repeat_rate"], result["holdout"]["repeat_rate"]
-    result["uplift_points"] = round(sent - held, 2) if None not in (sent, held) else None
-    return result
+    sent, held = result["sent"], result["holdout"]
+    measured = uplift(
+        sent["members"], sent["repeat_buyers"], held["members"], held["repeat_buyers"]
+    )
+    return {**result, **measured.as_dict()}

@@ -156,11 +156,34 @@ class StatsOut(serializers.Serializer):
     read = serializers.IntegerField()
     clicked = serializers.IntegerField()
     answered = serializers.IntegerField()
-    survey = serializers.DictField(help_text="answers, average, scores {score: count}")
+    channels = serializers.DictField(
+        child=serializers.DictField(),
+        help_text="{channel kind: {sent, delivered, read, clicked, answered, replied, engaged, "
+        "unsubscribed, blocked (within 48 h of the delivery), reports: the receipts the platform "
+        "sends, open_rate (% of delivered; of sent where only reads are reported; null where "
+        "the platform reports no reads, e.g. Telegram), click_rate, engaged_rate (% of sent), "
+        "time_to_open: {median_seconds, p90_seconds (nearest rank), histogram {bucket: count}} "
+        "or null}}",
+    )
+    survey = serializers.DictField(
+        help_text="answers, response_rate (% of sent), average, scores {1..5: count}"
+    )
     attributed_orders = serializers.IntegerField()
-    attributed_revenue = serializers.CharField()
+    attributed_revenue = serializers.CharField(
+        allow_null=True,
+        help_text="The revenue when every attributed order has one currency, else null.",
+    )
+    attributed_by_currency = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="[{currency, orders, revenue}], never summed across currencies",
+    )
     holdout = serializers.DictField(
-        help_text="sent / holdout: members, repeat_buyers, repeat_rate (%); uplift_points"
+        help_text="sent / holdout: members, repeat_buyers, repeat_rate (%); uplift_points, "
+        "ci95_points [lower, upper] (Newcombe's hybrid Wilson score), method, verdict"
+    )
+    per_day = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="[{day, sent, read, clicked, answered}] by day sent",
     )
 
 
