@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 from collections import Counter
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -66,6 +67,7 @@ from campaigns.services import (
 )
 from campaigns.starters import STARTERS
 from campaigns.stats import campaign_stats
+from campaigns.stats_admin import campaign_stats_view, programme_view
 from campaigns.triggers import TRIGGER_EVENTS, WINBACK
 from campaigns.widgets import DAYS, TIMES, DurationField, MessageBuilderWidget
 from subscriptions.models import TOPICS, Customer
@@ -481,9 +483,9 @@ class CampaignAdmin(admin.ModelAdmin):
             "admin/campaigns/campaign/progress.html", {"p": campaign_progress(obj), "live": url}
         )
         links = format_html(
-            ' <a href="/admin/stats/campaigns/{}/">Full stats</a> · '
-            '<a href="/admin/stats/">Programme dashboard</a>',
-            obj.pk,
+            ' <a href="{}">Full stats</a> · <a href="{}">Programme dashboard</a>',
+            reverse("admin:campaigns_campaign_stats", args=[obj.pk]),
+            reverse("admin:campaigns_campaign_programme"),
         )
         return SafeString(bar + links)
 
@@ -540,6 +542,16 @@ class CampaignAdmin(admin.ModelAdmin):
         preview = self.admin_site.admin_view(self.preview_view)
         own = [
             path("<int:pk>/preview/", preview, name="campaigns_campaign_preview"),
+            path(
+                "<int:pk>/stats/",
+                self.admin_site.admin_view(partial(campaign_stats_view, self)),
+                name="campaigns_campaign_stats",
+            ),
+            path(
+                "programme/",
+                self.admin_site.admin_view(partial(programme_view, self)),
+                name="campaigns_campaign_programme",
+            ),
             path(
                 "<int:pk>/test-send/",
                 self.admin_site.admin_view(self.test_send_view),

@@ -28,7 +28,7 @@ def test_the_home_shows_running_campaigns_sends_today_and_account_health(admin_c
     assert "<th>telegram</th><td>1</td>" in home
     assert "paused by the platform (rate limit or refused credentials) until" in home
     assert f"{now:%Y-%m-%d}" in home  # its last webhook
-    assert "/admin/stats/" in home
+    assert "/admin/campaigns/campaign/programme/" in home
 
 
 def test_sections_are_named_for_a_marketer_with_technical_models_under_system(admin_client):

@@ -46,5 +46,5 @@ def test_the_next_occurrence_of_a_weekly_campaign(admin_client):
 def test_the_campaign_page_polls_and_links_to_the_stats_pages(admin_client, running):
     page = admin_client.get(f"/admin/campaigns/campaign/{running.pk}/change/").text
     assert f'data-live="/admin/campaigns/campaign/{running.pk}/progress/"' in page
-    assert f"/admin/stats/campaigns/{running.pk}/" in page
+    assert f"/admin/campaigns/campaign/{running.pk}/stats/" in page
     assert "campaigns/progress.js" in page

@@ -1,0 +1,34 @@
+"""The whole programme over the last days: every campaign's deliveries together.
+
+The programme's uplift compares everyone sent a marketing or survey message in the period with
+everyone held out of one (each campaign's holdout), the same way a campaign's does.
+"""
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from campaigns.figures import attributed_revenue, channel_figures, per_day, survey_figures
+from campaigns.models import Delivery
+from campaigns.stats import holdout_comparison
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+
+
+def programme_stats(*, days: int = DEFAULT_DAYS, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Figures of every delivery due in the last `days` days."""
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=days)
+    deliveries = Delivery.objects.filter(due_at__gt=since, due_at__lte=now)
+    return {
+        "days": days,
+        "since": since.isoformat(),
+        "campaigns": deliveries.values("campaign_id").distinct().count(),
+        "channels": channel_figures(deliveries),
+        "survey": survey_figures(deliveries),
+        "attributed_by_currency": attributed_revenue(deliveries),
+        "holdout": holdout_comparison(deliveries),
+        "per_day": per_day(deliveries),
+    }
