@@ -5,6 +5,7 @@ import re
 
 PHRASES = {
     "holdout": "held out to measure the campaign's effect",
+    "global holdout": "in the global holdout: never sent marketing, to measure the programme",
     "frequency cap": "already got enough marketing messages this week (frequency cap)",
     "quiet hours": "waiting for the customer's quiet hours to end",
     "already_ordered": "already ordered for the coming week",

@@ -2,7 +2,8 @@
 
 1 subscription active, 2 topic consent (2b: a weekly menu's customer has not ordered for the
 coming week since - campaigns/already_ordered.py), 3 platform window, 4 quiet hours (defer,
-never drop), 5 frequency cap across campaigns, 6 holdout. `evaluate` decides a whole batch
+never drop), 5 frequency cap across campaigns (marketing; customers in the global holdout,
+campaigns/holdout.py, get none), 6 holdout. `evaluate` decides a whole batch
 with one query for the frequency cap and one for recent orders (only when a weekly campaign
 is in the batch).
 """
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.db.models import Func, Max, OuterRef, QuerySet, Subquery
 
 from campaigns.already_ordered import ALREADY_ORDERED, ordered_since
+from campaigns.holdout import GLOBAL_HOLDOUT, in_global_holdout
 from campaigns.models import Campaign, Delivery
 from channels.providers import PROVIDERS
 from channels.providers.base import SendOptions
@@ -70,6 +72,8 @@ def decide(
         if until is not None:
             return Decision(DEFER, "quiet hours", due_at=until)
     marketing = campaign.category == MARKETING
+    if marketing and in_global_holdout(customer.pk):
+        return Decision(SKIP, GLOBAL_HOLDOUT)
     if marketing and cap.reached(customer.pk):
         return Decision(SKIP, "frequency cap")
     if held_out(campaign.pk, subscription.pk, campaign.holdout_percent):

@@ -5,7 +5,8 @@ now, per channel account and outcome, in one SQL statement.
 The same picks as materialization (one subscription per customer, campaigns/materialize.py)
 and the same checks in the same order as the send-time policies (campaigns/policies.py): topic
 consent, already ordered (weekly), the platform's window, quiet hours (deferred, until when),
-the frequency cap, holdout. Holdout is a hash Python computes (policies.held_out); only the ids
+the global holdout (marketing; counted as held out, in SQL: campaigns/holdout.py), the frequency
+cap, holdout. The campaign's holdout is a hash Python computes (policies.held_out); only the ids
 of rows that got that far are read back for it, and only when the campaign holds some out.
 """
 
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from campaigns.already_ordered import DAYS_CONDITION, applies
 from campaigns.audience import FROM, audience_where, db_time
+from campaigns.holdout import in_global_holdout_sql
 from campaigns.materialize import MOST_RECENTLY_ACTIVE
 from campaigns.models import Campaign
 from campaigns.policies import SENT_OR_MAYBE, held_out
@@ -96,6 +98,10 @@ def _rows(campaign: Campaign, now: dt.datetime) -> list[tuple]:
     window, window_params = _window(campaign, now)
     already, already_params = _already(campaign, now)
     capped, capped_params = _capped(campaign, now)
+    global_held, global_params = (
+        in_global_holdout_sql("l.cid") if campaign.category == Campaign.Category.MARKETING
+        else ("FALSE", [])
+    )  # fmt: skip
     start, end = campaign.quiet_hours_start, campaign.quiet_hours_end
     quiet_on = campaign.respect_quiet_hours and start != end
     inside = "lt >= %s AND lt < %s" if start < end else "(lt >= %s OR lt < %s)"
@@ -113,13 +119,14 @@ def _rows(campaign: Campaign, now: dt.datetime) -> list[tuple]:
     )
     decided = (
         "SELECT l.aid, l.sid, CAST(l.lts AS time) AS lt, CAST(l.lts AS date) AS ld, l.tz,"
-        f" l.consented, ({already}) AS already, ({window}) AS win, ({capped}) AS capped"
+        f" l.consented, ({already}) AS already, ({window}) AS win, ({capped}) AS capped,"
+        f" ({global_held}) AS global_held"
         " FROM local l"
     )
     outcome = (
         f"CASE WHEN NOT consented THEN '{NO_CONSENT}' WHEN already THEN '{ALREADY}'"
         f" WHEN win = 'closed' THEN '{WINDOW}' WHEN {quiet} THEN '{DEFERRED}'"
-        f" WHEN capped THEN '{CAPPED}' ELSE '{SEND}' END"
+        f" WHEN global_held THEN '{HELD_OUT}' WHEN capped THEN '{CAPPED}' ELSE '{SEND}' END"
     )
     resume = (
         f"CASE WHEN {quiet} THEN ((CASE WHEN lt < %s THEN ld ELSE ld + 1 END) + CAST(%s AS time))"
@@ -131,7 +138,7 @@ def _rows(campaign: Campaign, now: dt.datetime) -> list[tuple]:
         f" {resume} AS resume FROM decided"
     )
     params: list[Any] = [*MOST_RECENTLY_ACTIVE.params, *where.params, db_time(now)]
-    params += [*already_params, *window_params, *capped_params]
+    params += [*already_params, *window_params, *capped_params, *global_params]
     params += [*quiet_params, *quiet_params, end, end]
     base = f"WITH picked AS ({pick_sql}), local AS ({local}), decided AS ({decided}),"
     base += f" final AS ({final})"

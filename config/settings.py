@@ -276,6 +276,14 @@ ORDER_EVENT_SWEEP_SECONDS = env_int("ORDER_EVENT_SWEEP_SECONDS", 30)
 # Attribution (campaigns/attribution.py): an order counts for the last delivery the customer
 # clicked or read within this many days before placing it.
 ATTRIBUTION_WINDOW_DAYS = env_int("ATTRIBUTION_WINDOW_DAYS", 7)
+# Global holdout (campaigns/holdout.py): this share of customers (by a salted hash of their id,
+# so it is stable) never gets marketing, to measure the whole programme. A new salt reshuffles.
+GLOBAL_HOLDOUT_PERCENT = env_float("GLOBAL_HOLDOUT_PERCENT", 0.0)
+if not 0 <= GLOBAL_HOLDOUT_PERCENT < 100:
+    raise ImproperlyConfigured(
+        f"GLOBAL_HOLDOUT_PERCENT={GLOBAL_HOLDOUT_PERCENT} is not in [0, 100)"
+    )
+GLOBAL_HOLDOUT_SALT = env_str("GLOBAL_HOLDOUT_SALT", "comeback-global-holdout")
 # Surveys (campaigns/surveys.py): scores at or below LOW_SCORE alert the shop by e-mail, once the
 # customer has commented or GRACE minutes passed (so one e-mail carries score and comment).
 SURVEY_ALERT_EMAIL = env_list("SURVEY_ALERT_EMAIL")
