@@ -1,7 +1,8 @@
 """The whole programme over the last days: every campaign's deliveries together.
 
-The programme's uplift compares everyone sent a marketing or survey message in the period with
-everyone held out of one (each campaign's holdout), the same way a campaign's does.
+"holdout" compares everyone sent a message in the period with everyone held out of one (each
+campaign's holdout), the same way a campaign's does. "global_holdout" measures the programme as
+a whole: subscribers outside the global holdout vs inside it (campaigns/holdout.py).
 """
 
 import datetime as dt
@@ -10,6 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from campaigns.figures import attributed_revenue, channel_figures, per_day, survey_figures
+from campaigns.holdout import programme_uplift
 from campaigns.models import Delivery
 from campaigns.stats import holdout_comparison
 
@@ -30,5 +32,6 @@ def programme_stats(*, days: int = DEFAULT_DAYS, now: dt.datetime | None = None)
         "survey": survey_figures(deliveries),
         "attributed_by_currency": attributed_revenue(deliveries),
         "holdout": holdout_comparison(deliveries),
+        "global_holdout": programme_uplift(since=since, now=now),
         "per_day": per_day(deliveries),
     }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns.api import views
+from campaigns.api import programme_stats, views
 
 app_name = "campaigns_api"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("campaigns/<int:pk>/pause/", views.CampaignPauseApi.as_view(), name="pause"),
     path("campaigns/<int:pk>/stats/", views.CampaignStatsApi.as_view(), name="stats"),
     path("campaigns/<int:pk>/reach/", views.CampaignReachApi.as_view(), name="reach"),
+    path("stats/", programme_stats.ProgrammeStatsApi.as_view(), name="programme-stats"),
 ]
