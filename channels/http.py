@@ -19,6 +19,7 @@ import select
 import threading
 import urllib.request
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlencode, urlsplit
@@ -90,6 +91,11 @@ class PlatformSession:
         connection = self._connection(target)
         try:
             request = request_bytes(target.path, connection.authority, sent_headers, payload)
+            if connection.sock is None:
+                connection.open()  # connected first: a refused connection wrote nothing
+            hook, self._local.before_write = getattr(self._local, "before_write", None), None
+            if hook is not None:
+                hook()
             connection.send(request, timeout)
         except (UnicodeEncodeError, ValueError, http.client.HTTPException) as exc:
             # A credential that cannot go in a path or header (a space, a newline, non-Latin-1
@@ -103,6 +109,12 @@ class PlatformSession:
             connection.close()
             raise Transient(f"connection failed: {_described(exc)}", maybe_sent=False) from exc
         return _answer(connection, timeout)
+
+    def before_next_write(self, hook: Callable[[], None] | None) -> None:
+        """Call `hook` (in this thread) just before the next request's bytes are written, once:
+        the dispatcher's send journal notes a row there (campaigns/dispatch/journal.py). None
+        cancels a hook no request used."""
+        self._local.before_write = hook
 
     def _target(self, url: str, params: dict[str, str] | None) -> _Target:
         # A provider calls the same few URLs again and again: parse each once (this was a

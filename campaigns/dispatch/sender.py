@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from queue import Empty, SimpleQueue
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from campaigns.dispatch.outcomes import Job, Outcome
 from campaigns.dispatch.pacing import Pacer
 from channels.errors import ConfigurationError, RetryAfter, SendError
 from channels.http import PlatformSession
-from channels.models import ChannelAccount
+from channels.models import SANDBOX_KIND, ChannelAccount
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class Sender:
         self.pacer = Pacer(rate, limit=account.effective_rate_limit)
         self.idempotent = idempotent
         self.journal = journal
+        self.over_http = account.kind != SANDBOX_KIND
         self._aborted = False  # the run is ending: jobs not started yet go back to due
         self.in_flight = 0  # submitted, result not taken yet (main thread only)
         self._jobs: SimpleQueue[Job | None] = SimpleQueue()  # None: a thread's signal to stop
@@ -128,9 +130,12 @@ class Sender:
         # sent_at is the moment just before the request left: the platform stamps the message
         # later, so a receipt up to its time (Messenger's read watermark) always covers it.
         leaving = timezone.now()
+        if self.journal is not None and self.over_http:
+            # Noted just before the first byte of its first request is written: see journal.py.
+            self.session.before_next_write(partial(self.journal.leaving, job.id))
+        elif self.journal is not None:
+            self.journal.leaving(job.id)  # the sandbox writes our database, not a socket
         try:
-            if self.journal is not None:
-                self.journal.leaving(job.id)  # last thing before the request: see journal.py
             message_id = self.provider.send(job.recipient, job.message, job.options)
         except Exception as error:
             self.pacer.sent(started, time.monotonic())
@@ -142,5 +147,7 @@ class Sender:
                 log.exception("delivery %s: provider raised", job.id)
             outcome = outcomes.classify(job, error, now=timezone.now(), idempotent=self.idempotent)
             return Result(job, outcome, started, error)
+        finally:
+            self.session.before_next_write(None)
         self.pacer.sent(started, time.monotonic())
         return Result(job, outcomes.sent(job, str(message_id), leaving), started)

@@ -424,3 +424,27 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
             target.sendall(data)
     except OSError:
         pass
+
+
+def test_the_write_hook_runs_once_just_before_the_first_request_is_written(fake_platform):
+    """The dispatcher's send journal notes a row here (campaigns/dispatch/journal.py)."""
+    session, calls = PlatformSession(), []
+    session.before_next_write(lambda: calls.append(len(fake_platform.requests)))
+
+    for _ in range(2):  # a send of two requests (an image, then its text)
+        session.post(f"{fake_platform.url}/bot1:abc/sendMessage", json_body={"chat_id": 7})
+
+    assert calls == [0]  # once, before the platform had the first request
+
+
+def test_the_write_hook_does_not_run_when_no_connection_could_be_made():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    session, calls = PlatformSession(), []
+    session.before_next_write(lambda: calls.append(1))
+
+    with pytest.raises(Transient):
+        session.post(f"http://127.0.0.1:{port}/bot1:abc/sendMessage", json_body={})
+
+    assert calls == []
