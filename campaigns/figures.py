@@ -5,15 +5,18 @@ deliveries. Where a platform reports no reads there is no open rate; "engaged" (
 a click, an answer or a reply) is shown for every platform and never called an open.
 
 Time to open is read_at - sent_at over the rows read; median and p90 are nearest-rank
-percentiles (the value at rank ceil(q * n)), each one indexed row fetch, so a million rows are
-never loaded.
+percentiles (the value at rank ceil(q * n), PostgreSQL's percentile_disc), one grouped query, so
+a million rows are never loaded.
 """
 
 import datetime as dt
-import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import (
+    Aggregate,
     Count,
     DateTimeField,
     DurationField,
@@ -31,7 +34,6 @@ from django.db.models.functions import TruncDate
 from campaigns.models import Attribution, Delivery, SurveyAnswer
 from channels.events import EventKind
 from channels.models import InboundEvent
-from subscriptions.models import Subscription
 
 # What each platform tells us about a message (PLATFORMS.md): receipts it sends.
 RECEIPTS: dict[str, tuple[str, ...]] = {
@@ -55,6 +57,30 @@ BUCKETS: tuple[tuple[str, dt.timedelta | None], ...] = (
     ("> 24 h", None),
 )
 OPEN_TIME = ExpressionWrapper(F("read_at") - F("sent_at"), output_field=DurationField())
+CLICKED_OR_ANSWERED = Q(clicked_at__isnull=False) | Q(answered_at__isnull=False)
+
+
+class PercentileDisc(Aggregate):
+    """PostgreSQL's percentile_disc: the nearest-rank percentile, the value at rank ceil(q * n)."""
+
+    function = "percentile_disc"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression: Any, fraction: float) -> None:
+        super().__init__(expression, fraction=float(fraction), output_field=DurationField())
+
+
+@contextmanager
+def without_jit() -> Iterator[None]:
+    """Run the figures with PostgreSQL's JIT off: for these one-off aggregates it spent ~2 s
+    compiling per query, more than the queries take (bench/stats.py). Also a decorator."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 def channel_figures(deliveries: QuerySet[Delivery]) -> dict[str, dict[str, Any]]:
@@ -68,12 +94,6 @@ def channel_figures(deliveries: QuerySet[Delivery]) -> dict[str, dict[str, Any]]
         occurred_at__gt=OuterRef("sent_at"),
         occurred_at__lte=after,
     )
-    left = Subscription.objects.filter(
-        pk=OuterRef("subscription_id"),
-        unsubscribed_at__gt=OuterRef("sent_at"),
-        unsubscribed_at__lte=after,
-        customer__erased_at__isnull=True,  # an erasure ends chats; the customer did not leave
-    )
     rows = (
         sent.values("account__kind")
         .annotate(
@@ -82,22 +102,57 @@ def channel_figures(deliveries: QuerySet[Delivery]) -> dict[str, dict[str, Any]]
             read=Count("read_at"),
             clicked=Count("clicked_at"),
             answered=Count("answered_at"),
-            replied=Count("pk", filter=Exists(replied)),
-            engaged=Count(
-                "pk",
-                filter=Q(clicked_at__isnull=False) | Q(answered_at__isnull=False) | Exists(replied),
-            ),
-            unsubscribed=Count("pk", filter=Exists(left.filter(status="unsubscribed"))),
-            blocked=Count("pk", filter=Exists(left.filter(status="blocked"))),
+            clicked_or_answered=Count("pk", filter=CLICKED_OR_ANSWERED),
             **_buckets(),
         )
         .order_by("account__kind")
     )
+    # Replies and departures are few: each is a semi-join from them to the deliveries. Inside
+    # Count(filter=) an Exists runs once per delivery (a million probes; bench/stats.py).
+    replies = {
+        kind: (n, only)
+        for kind, n, only in sent.filter(Exists(replied))
+        .values_list("account__kind")
+        .annotate(n=Count("pk"), only=Count("pk", filter=~CLICKED_OR_ANSWERED))
+        .order_by()
+    }
+    departed: dict[tuple[str, str], int] = {}
+    for kind, status, n in (
+        sent.filter(
+            subscription__status__in=("unsubscribed", "blocked"),
+            subscription__unsubscribed_at__gt=F("sent_at"),
+            subscription__unsubscribed_at__lte=ExpressionWrapper(
+                F("sent_at") + Value(AFTERMATH), output_field=DateTimeField()
+            ),
+            # an erasure ends chats; the customer did not leave
+            subscription__customer__erased_at__isnull=True,
+        )
+        .values_list("account__kind", "subscription__status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        departed[kind, status] = n
+    times = {
+        kind: (median, p90)
+        for kind, median, p90 in sent.filter(read_at__isnull=False)
+        .values_list("account__kind")
+        .annotate(
+            median=PercentileDisc(F("open_time"), 0.5), p90=PercentileDisc(F("open_time"), 0.9)
+        )
+        .order_by()
+    }
     figures = {}
     for row in rows:
         kind = row.pop("account__kind")
         reports = RECEIPTS.get(kind, ())
         histogram = {label: row.pop(f"b{i}") for i, (label, _) in enumerate(BUCKETS)}
+        replied_n, replied_only = replies.get(kind, (0, 0))
+        row.update(
+            replied=replied_n,
+            engaged=row.pop("clicked_or_answered") + replied_only,
+            unsubscribed=departed.get((kind, "unsubscribed"), 0),
+            blocked=departed.get((kind, "blocked"), 0),
+        )
         figures[kind] = {
             **row,
             "reports": list(reports),
@@ -107,9 +162,7 @@ def channel_figures(deliveries: QuerySet[Delivery]) -> dict[str, dict[str, Any]]
             "click_rate": _rate(row["clicked"], row["sent"]),
             "engaged_rate": _rate(row["engaged"], row["sent"]),
             "time_to_open": (
-                _open_times(sent.filter(account__kind=kind), row["read"], histogram)
-                if "read" in reports
-                else None
+                _open_times(times.get(kind), histogram) if "read" in reports else None
             ),
         }
     return figures
@@ -136,20 +189,13 @@ def _open_rate(row: dict, reports: tuple[str, ...]) -> float | None:
     return _rate(row["read"], base)
 
 
-def _open_times(sent: QuerySet[Delivery], read: int, histogram: dict) -> dict[str, Any]:
-    opened = sent.filter(read_at__isnull=False).order_by("open_time")
+def _open_times(times: tuple | None, histogram: dict) -> dict[str, Any]:
+    median, p90 = times or (None, None)
     return {
-        "median_seconds": _rank(opened, read, 0.5),
-        "p90_seconds": _rank(opened, read, 0.9),
+        "median_seconds": median.total_seconds() if median is not None else None,
+        "p90_seconds": p90.total_seconds() if p90 is not None else None,
         "histogram": histogram,
     }
-
-
-def _rank(opened: QuerySet[Delivery], n: int, q: float) -> float | None:
-    if not n:
-        return None
-    value = opened.values_list("open_time", flat=True)[max(math.ceil(q * n), 1) - 1]
-    return value.total_seconds()
 
 
 def _rate(part: int, whole: int) -> float | None:

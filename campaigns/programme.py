@@ -10,7 +10,13 @@ from typing import Any
 
 from django.utils import timezone
 
-from campaigns.figures import attributed_revenue, channel_figures, per_day, survey_figures
+from campaigns.figures import (
+    attributed_revenue,
+    channel_figures,
+    per_day,
+    survey_figures,
+    without_jit,
+)
 from campaigns.holdout import programme_uplift
 from campaigns.models import Delivery
 from campaigns.stats import holdout_comparison
@@ -19,6 +25,7 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 366
 
 
+@without_jit()
 def programme_stats(*, days: int = DEFAULT_DAYS, now: dt.datetime | None = None) -> dict[str, Any]:
     """Figures of every delivery due in the last `days` days."""
     now = now or timezone.now()
