@@ -146,3 +146,24 @@ def test_programme_uplift_compares_subscribers_outside_and_inside_the_global_hol
         f"not yet measurable: about {needed:,} more customers in the holdout are needed "
         "for a 5-point uplift"
     )
+
+
+def test_the_programme_dashboard_shows_the_global_holdout(half, admin_client):
+    telegram = ChannelAccountFactory(kind="telegram")
+    for held in (True, False):
+        SubscriptionFactory(
+            account=telegram, customer=customer(held), order=None,
+            subscribed_at=timezone.now() - dt.timedelta(days=60),
+        )  # fmt: skip
+
+    page = admin_client.get("/admin/campaigns/campaign/programme/?days=30").content.decode()
+
+    assert "The whole programme vs the global holdout" in page
+    assert "Global holdout (50.0%)" in page
+    assert "Not yet measurable: about " in page
+
+
+def test_the_dashboard_says_how_to_start_a_global_holdout(admin_client):
+    page = admin_client.get("/admin/campaigns/campaign/programme/").content.decode()
+
+    assert "No global holdout: set <code>GLOBAL_HOLDOUT_PERCENT</code>" in page
