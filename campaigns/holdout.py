@@ -79,7 +79,12 @@ def programme_uplift(*, since: dt.datetime, now: dt.datetime) -> dict[str, Any]:
     measured = uplift(
         counts["sent"], counts["sent_repeat"], counts["holdout"], counts["holdout_repeat"]
     )
-    return {**result, **measured.as_dict()}
+    figures = {**result, **measured.as_dict()}
+    if not counts["holdout"]:  # uplift() speaks of a campaign; say what is missing here
+        figures["verdict"] = "not measurable: nobody is in the global holdout yet"
+    elif not counts["sent"]:
+        figures["verdict"] = "not measurable: every subscriber is in the global holdout"
+    return figures
 
 
 def _group(members: int, repeat: int) -> dict[str, Any]:

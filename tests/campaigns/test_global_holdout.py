@@ -167,3 +167,9 @@ def test_the_dashboard_says_how_to_start_a_global_holdout(admin_client):
     page = admin_client.get("/admin/campaigns/campaign/programme/").content.decode()
 
     assert "No global holdout: set <code>GLOBAL_HOLDOUT_PERCENT</code>" in page
+
+
+def test_an_empty_global_holdout_says_so(half):
+    figures = programme_uplift(since=timezone.now() - dt.timedelta(days=30), now=timezone.now())
+
+    assert figures["verdict"] == "not measurable: nobody is in the global holdout yet"
