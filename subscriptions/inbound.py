@@ -31,7 +31,7 @@ from subscriptions.services import (
     subscription_stop,
     subscription_touch,
 )
-from subscriptions.tokens import TokenInvalid, order_token_read
+from subscriptions.tokens import TokenInvalid, link_token_claims
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +328,7 @@ def _touched(event: InboundEvent) -> Subscription | None:
 
 def _is_our_token(token: str) -> bool:
     try:
-        order_token_read(token)
+        link_token_claims(token)
     except TokenInvalid:
         return False
     return True

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from channels.models import ChannelAccount
@@ -46,6 +47,21 @@ class Customer(models.Model):
     # Set by the erasure (subscriptions/privacy/erasure.py): the row stays for the orders and
     # the consent log that point at it, with nothing left that says who the person was.
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A chat that subscribed from a link naming no customer (a QR in the box, an ad) gets a
+    # stand-in customer; the customer's next order token, or an order with the same phone or
+    # e-mail, moves the chat to the real one (subscriptions/services.py, subscription_adopt).
+    is_anonymous = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        indexes = [
+            # An order's phone or e-mail finds the stand-ins to adopt (e-mail kept lower case).
+            models.Index(
+                fields=["phone"], name="anonymous_customer_phone", condition=Q(is_anonymous=True)
+            ),
+            models.Index(
+                fields=["email"], name="anonymous_customer_email", condition=Q(is_anonymous=True)
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.external_id
@@ -74,6 +90,11 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The funnel's first step: when subscribe links were first handed out for this order.
+    links_issued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    email_opt_in = models.BooleanField(
+        null=True, blank=True, help_text="Did the customer opt into the shop's e-mail? (unknown)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -146,8 +167,15 @@ class Subscription(models.Model):
     order = models.ForeignKey(
         Order, null=True, blank=True, on_delete=models.SET_NULL, help_text="Linked through."
     )
-    source = models.CharField(max_length=50, blank=True, help_text="e.g. deep_link, widget")
-    attribution = models.CharField(max_length=200, blank=True, help_text="e.g. ref_source")
+    source = models.CharField(max_length=50, blank=True, help_text="subscriptions/sources.py")
+    attribution = models.CharField(
+        max_length=200, blank=True, help_text="The campaign link's name (a box insert, an ad)."
+    )
+    device = models.CharField(max_length=10, blank=True, help_text="Of the subscribe page.")
+    utm = models.JSONField(default=dict, blank=True, help_text="The link's utm_* tags.")
+    visit = models.ForeignKey(
+        "LinkVisit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     locale = models.CharField(max_length=10, blank=True, help_text="Platform-reported language.")
     subscribed_at = models.DateTimeField(default=timezone.now)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
@@ -185,6 +213,30 @@ class Subscription(models.Model):
         return bool(getattr(self, TOPIC_FIELDS[topic]))
 
 
+class LinkVisit(models.Model):
+    """One opening of a subscribe link: the hosted page, or a redirect through /s/ straight to
+    a messenger. Chats started from it carry a visit token (subscriptions/tokens.py, version 2)
+    naming this row, which is how a subscription learns its source, device and UTM tags."""
+
+    source = models.CharField(max_length=30)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE)
+    name = models.CharField(max_length=100, blank=True, help_text="A campaign link's name.")
+    device = models.CharField(max_length=10, blank=True)
+    utm = models.JSONField(default=dict, blank=True)
+    # When the link itself was issued: a visit never makes a link live longer.
+    link_issued_at = models.DateTimeField()
+    opened_at = models.DateTimeField(default=timezone.now)
+    # Buttons pressed on the page (or the direct redirect): counted, not a row each.
+    redirects = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["opened_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} visit {self.pk} at {self.opened_at:%Y-%m-%d %H:%M}"
+
+
 class AppendOnly(Exception):
     """An attempt to change or remove a consent event."""
 
@@ -219,6 +271,8 @@ class ConsentEvent(models.Model):
         TOPIC_CHANGE = "topic_change"
         BLOCKED = "blocked"
         UNBLOCKED = "unblocked"
+        # A chat that subscribed without a customer (a QR in the box) is now this customer's.
+        LINKED = "linked"
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="consents")
     subscription = models.ForeignKey(

@@ -26,7 +26,8 @@ there the customer presses "Subscribe again" (or types START).
 """
 
 import logging
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -34,10 +35,24 @@ from django.db import transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from channels.models import ChannelAccount
+from channels.models import SANDBOX_KIND, ChannelAccount
 from channels.providers import PROVIDERS
-from subscriptions.models import TOPIC_FIELDS, ConsentEvent, Customer, Order, Subscription
-from subscriptions.tokens import TokenInvalid, order_token_claims, token_prefix
+from subscriptions import sources
+from subscriptions.models import (
+    TOPIC_FIELDS,
+    ConsentEvent,
+    Customer,
+    LinkVisit,
+    Order,
+    Subscription,
+)
+from subscriptions.tokens import (
+    VISIT_VERSION,
+    LinkClaims,
+    TokenInvalid,
+    link_token_claims,
+    token_prefix,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,26 +98,38 @@ def subscription_start(
     if not token:
         return _plain_start(account, existing, evidence=text.strip() or "start", at=occurred_at)
     try:
-        claims = order_token_claims(token)
+        claims = link_token_claims(token)
     except TokenInvalid as exc:
         return _start_rejected(account, platform_user_id, token, StartOutcome.INVALID, exc.reason)
-    order = Order.objects.filter(pk=claims.order_pk).first()
-    if order is None:
+    origin = _origin(account, claims)
+    if origin is None:
         return _start_rejected(
             account, platform_user_id, token, StartOutcome.INVALID, "unknown_order"
         )
+    evidence = token_prefix(token)
+    if origin.customer_id is None:
+        return _anonymous_start(
+            account, platform_user_id, origin, evidence=evidence, locale=locale, at=occurred_at
+        )
+    order = origin.order
 
     with transaction.atomic():
         # Lock the customer: two chats racing on one customer's link are decided one at a time.
-        customer = Customer.objects.select_for_update().get(pk=order.customer_id)
+        customer = Customer.objects.select_for_update().get(pk=origin.customer_id)
         if customer.erased_at is not None:
             # The person behind the order asked to be forgotten: an old link of theirs must
             # not tie a chat to what is left of them. A new order makes a fresh customer.
             return _start_rejected(
                 account, platform_user_id, token, StartOutcome.INVALID, "customer_erased"
             )
-        subscription = existing.select_for_update().first()
-        if subscription is not None and subscription.customer_id != customer.pk:
+        subscription = existing.select_for_update().select_related("customer").first()
+        # A chat that subscribed from a QR in the box (no customer) is this customer's now.
+        adopting = (
+            subscription is not None
+            and subscription.customer_id != customer.pk
+            and subscription.customer.is_anonymous
+        )
+        if subscription is not None and subscription.customer_id != customer.pk and not adopting:
             return _start_rejected(
                 account, platform_user_id, token, StartOutcome.REFUSED, "chat_linked_elsewhere"
             )
@@ -114,26 +141,29 @@ def subscription_start(
                 account, platform_user_id, token, StartOutcome.REFUSED, LINKED_ELSEWHERE
             )
         left = others.aggregate(last=Max("unsubscribed_at"))["last"]
-        if subscription is None and left is not None and claims.issued_at < _second(left):
+        if (subscription is None or adopting) and left and claims.issued_at < _second(left):
             return _start_rejected(
                 account, platform_user_id, token, StartOutcome.REFUSED, LINK_PREDATES_LEAVING
             )
-        evidence = token_prefix(token)
         if subscription is None:
             subscription = Subscription.objects.create(
                 customer=customer,
                 account=account,
                 platform_user_id=platform_user_id,
                 order=order,
-                source="deep_link",
                 locale=locale,
                 subscribed_at=occurred_at,
                 last_inbound_at=occurred_at,
+                **origin.fields(),
             )
             _consent(subscription, Kind.OPT_IN, "deep_link", evidence, occurred_at)
             outcome = StartOutcome.SUBSCRIBED
         else:
-            subscription.order = order
+            if adopting:
+                _adopt(
+                    subscription, customer, source="deep_link", evidence=evidence, at=occurred_at
+                )
+            subscription.order = order or subscription.order
             subscription.locale = locale or subscription.locale
             subscription.save(update_fields=["order", "locale"])
             subscription_touch(subscription=subscription, at=occurred_at)
@@ -141,13 +171,153 @@ def subscription_start(
                 outcome = StartOutcome.ALREADY
             else:
                 _opt_in(subscription, source="deep_link", evidence=evidence, at=occurred_at)
+                _record_origin(subscription, origin)
                 outcome = StartOutcome.RESUBSCRIBED
     subscription.customer = customer
     log.info(
-        "start on %s by %s (%s): %s customer=%s order=%s token=%s…",
-        account.name, platform_user_id, user_name or "-", outcome, customer.pk, order.pk, evidence,
+        "start on %s by %s (%s): %s customer=%s order=%s source=%s token=%s…",
+        account.name, platform_user_id, user_name or "-", outcome, customer.pk,
+        order.pk if order else "-", origin.source, evidence,
     )  # fmt: skip
     return StartResult(outcome, subscription)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a Start came from: the link's order or customer, and its visit's source, device
+    and UTM tags (subscriptions/sources.py)."""
+
+    order: Order | None
+    customer_id: int | None
+    source: str
+    device: str = ""
+    utm: dict | None = None
+    attribution: str = ""
+    visit_id: int | None = None
+
+    def fields(self) -> dict[str, object]:
+        """The subscription's fields that record it."""
+        return {
+            "source": self.source,
+            "device": self.device,
+            "utm": self.utm or {},
+            "attribution": self.attribution,
+            "visit_id": self.visit_id,
+        }
+
+
+def _origin(account: ChannelAccount, claims: LinkClaims) -> Origin | None:
+    """What the token names, or None when that is gone."""
+    if claims.version == VISIT_VERSION:
+        visit = LinkVisit.objects.select_related("order").filter(pk=claims.pk).first()
+        if visit is None:
+            return None
+        order = visit.order
+        origin = Origin(
+            order=order,
+            customer_id=order.customer_id if order else visit.customer_id,
+            source=visit.source,
+            device=visit.device,
+            utm=visit.utm,
+            attribution=visit.name,
+            visit_id=visit.pk,
+        )
+    else:
+        order = Order.objects.filter(pk=claims.pk).first()
+        if order is None:
+            return None
+        origin = Origin(order=order, customer_id=order.customer_id, source=sources.DEEP_LINK)
+    if account.kind == SANDBOX_KIND:
+        # Our own web messenger: whoever starts there is trying the flow out.
+        origin = replace(origin, source=sources.SANDBOX)
+    return origin
+
+
+def _anonymous_start(
+    account: ChannelAccount,
+    platform_user_id: str,
+    origin: Origin,
+    *,
+    evidence: str,
+    locale: str,
+    at: datetime,
+) -> StartResult:
+    """A Start from a link naming no customer (a printed QR, an ad): a known chat comes back,
+    a new one subscribes for a stand-in customer until an order tells who it is."""
+    existing = Subscription.objects.filter(account=account, platform_user_id=platform_user_id)
+    subscription = existing.select_related("customer").first()
+    if subscription is not None:
+        subscription_touch(subscription=subscription, at=at)
+        if subscription.is_active:
+            return StartResult(StartOutcome.ALREADY, subscription)
+        outcome = subscription_rejoin(
+            subscription=subscription, source="deep_link", evidence=evidence, at=at
+        )
+        if outcome == StartOutcome.REJOINED:
+            _record_origin(subscription, origin)
+        reason = LINKED_ELSEWHERE if outcome == StartOutcome.REFUSED else ""
+        return StartResult(outcome, subscription, reason)
+    with transaction.atomic():
+        customer = Customer.objects.create(
+            external_id=f"anon:{uuid.uuid4().hex}",
+            is_anonymous=True,
+            locale=(locale or "en")[:10],
+            phone=_platform_phone(account, platform_user_id),
+        )
+        subscription = Subscription.objects.create(
+            customer=customer,
+            account=account,
+            platform_user_id=platform_user_id,
+            locale=locale,
+            subscribed_at=at,
+            last_inbound_at=at,
+            **origin.fields(),
+        )
+        _consent(subscription, Kind.OPT_IN, "deep_link", evidence, at)
+    log.info("start on %s: anonymous subscription %s (%s)", account.name, subscription.pk, origin)
+    return StartResult(StartOutcome.SUBSCRIBED, subscription)
+
+
+def customer_adopt_chats(*, customer: Customer, evidence: str, at: datetime | None = None) -> int:
+    """Chats that subscribed without a customer and share this customer's phone (WhatsApp
+    gives it) or e-mail become theirs; how many. A chat on an account where the customer is
+    active through another chat stays as it is (one active chat per account)."""
+    if customer.is_anonymous or customer.erased_at is not None:
+        return 0
+    match = Q()
+    phone = normalized_phone(customer.phone)
+    if phone:
+        match |= Q(phone=phone)
+    if customer.email:
+        match |= Q(email=customer.email.lower())
+    if not match:
+        return 0
+    # One indexed probe per order post (the partial indexes on anonymous customers).
+    stand_ins = Customer.objects.filter(match, is_anonymous=True).values("pk")
+    if not stand_ins.exists():
+        return 0
+    at = at or timezone.now()
+    adopted = 0
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        chats = Subscription.objects.select_for_update().filter(customer__in=stand_ins)
+        for chat in chats.order_by("pk"):
+            if (
+                chat.is_active
+                and Subscription.objects.filter(
+                    account_id=chat.account_id, customer=customer, status=Status.ACTIVE
+                ).exists()
+            ):
+                continue
+            _adopt(chat, customer, source="order", evidence=evidence, at=at)
+            adopted += 1
+    return adopted
+
+
+def normalized_phone(phone: str) -> str:
+    """+ and the digits, or "" when there are too few digits to be a phone number."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return f"+{digits}" if len(digits) >= 7 else ""
 
 
 def subscription_rejoin(
@@ -361,6 +531,32 @@ def _start_rejected(
         .first()
     )
     return StartResult(outcome, subscription, reason)
+
+
+def _adopt(
+    subscription: Subscription, customer: Customer, *, source: str, evidence: str, at: datetime
+) -> None:
+    """Move a chat from its stand-in customer to the real one, with a `linked` event."""
+    log.info("subscription %s moved from %s to customer %s", subscription.pk,
+             subscription.customer_id, customer.pk)  # fmt: skip
+    subscription.customer = customer
+    subscription.save(update_fields=["customer"])
+    _consent(subscription, Kind.LINKED, source, evidence, at)
+
+
+def _record_origin(subscription: Subscription, origin: Origin) -> None:
+    """A new opt-in from a link: the subscription now comes from that link."""
+    for field, value in origin.fields().items():
+        setattr(subscription, field, value)
+    subscription.save(update_fields=[f for f in origin.fields() if f != "visit_id"] + ["visit"])
+
+
+def _platform_phone(account: ChannelAccount, platform_user_id: str) -> str:
+    """The phone number a platform user id is, where it is one: WhatsApp's wa_id (digits; a
+    business-scoped user id, "US.…", is not a phone)."""
+    if account.kind == "whatsapp" and platform_user_id.isdigit():
+        return normalized_phone(platform_user_id)
+    return ""
 
 
 def _opt_in(subscription: Subscription, *, source: str, evidence: str, at: datetime) -> None:

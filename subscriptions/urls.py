@@ -6,6 +6,9 @@ app_name = "subscriptions"
 
 urlpatterns = [
     path("s/embed.js", views.embed_js, name="embed-js"),
+    # Signed links carry a dot and base64url: <str:> (no slash inside).
+    path("s/l/<str:code>/", views.link_page, name="link-page"),
+    path("s/go/<slug:token>/<int:account>/", views.visit_redirect, name="visit-redirect"),
     # Tokens are A-Za-z0-9_- (subscriptions/tokens.py): exactly what <slug:> matches.
     path("s/<slug:token>/", views.subscribe_page, name="subscribe-page"),
 ]

@@ -54,6 +54,12 @@ class OrderIn(serializers.Serializer):
     paid_at = fields.Instant(happened=True, required=False, help_text="Default: now, once paid.")
     delivered_at = fields.Instant(happened=True, required=False, help_text="Default: now, once so.")
     cancelled_at = fields.Instant(happened=True, required=False, help_text="Default: now, once so.")
+    email_opt_in = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="Did the customer opt into the shop's e-mail with this order? Omit if unknown; "
+        "the subscribe funnel compares its own rate with this one.",
+    )
 
     def validate_currency(self, value: str) -> str:
         return value.upper()
@@ -80,6 +86,9 @@ class SubscribeLinksOut(serializers.Serializer):
         child=serializers.CharField(), help_text="Channel account name -> deep link."
     )
     subscribe_page = serializers.URLField(help_text="The hosted subscribe page for this order.")
+    subscribe_email_link = serializers.URLField(
+        help_text="For the order confirmation e-mail: the page, counted as that source."
+    )
     subscribe_token = serializers.CharField(help_text="For the embed: data-token=...")
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from config.wakeups import wake_once
 from subscriptions.models import Customer, Order, OrderEvent, OrderItem
+from subscriptions.services import customer_adopt_chats
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,13 @@ class EventConflict(Exception):
 def order_upsert(*, data: dict[str, Any]) -> tuple[Order, bool]:
     """Create or update the order (and its customer) by external id; True if created."""
     try:
-        return _order_upsert(data)
+        order, created = _order_upsert(data)
     except IntegrityError:
         # A concurrent first upsert of the same order won the insert: ours is now an update.
-        return _order_upsert(data)
+        order, created = _order_upsert(data)
+    # A chat that subscribed from a QR in the box with this customer's phone or e-mail.
+    customer_adopt_chats(customer=order.customer, evidence=f"order {order.external_id}"[:255])
+    return order, created
 
 
 @transaction.atomic
@@ -84,6 +88,7 @@ def _order_upsert(data: dict[str, Any]) -> tuple[Order, bool]:
     # A repost (the shop's retry, an old copy of the order) never moves the status back.
     values["status"] = data["status"] if created else status_after(order.status, data["status"])
     values["placed_at"] = data.get("created_at", order.placed_at)
+    values["email_opt_in"] = data.get("email_opt_in", order.email_opt_in)
     for field in STAMPS.values():
         values[field] = data.get(field, getattr(order, field))
     stamp = STAMPS.get(values["status"])

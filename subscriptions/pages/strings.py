@@ -15,6 +15,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "title": "Get order updates in your messenger",
         "lead": "Choose a messenger and press Start: we will tell you how order {order} is "
         "going, and send our new menu now and then.",
+        "lead_no_order": "Choose a messenger and press Start: our new menu and offers, now "
+        "and then, and news of your orders.",
         "open": "Open {platform}",
         "scan": "Or scan with your phone",
         "none": "No messengers are available right now. Please try again later.",
@@ -28,6 +30,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "title": "Новости о заказе — в вашем мессенджере",
         "lead": "Выберите мессенджер и нажмите «Старт»: мы расскажем, как идёт заказ {order}, "
         "и иногда будем присылать новое меню.",
+        "lead_no_order": "Выберите мессенджер и нажмите «Старт»: новое меню и предложения, "
+        "иногда, и новости о ваших заказах.",
         "open": "Открыть {platform}",
         "scan": "Или наведите камеру телефона",
         "none": "Сейчас нет доступных мессенджеров. Попробуйте позже.",
@@ -41,6 +45,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "title": "Новини про замовлення — у вашому месенджері",
         "lead": "Оберіть месенджер і натисніть «Старт»: ми розповімо, як просувається "
         "замовлення {order}, і час від часу надсилатимемо нове меню.",
+        "lead_no_order": "Оберіть месенджер і натисніть «Старт»: нове меню та пропозиції, "
+        "час від часу, і новини про ваші замовлення.",
         "open": "Відкрити {platform}",
         "scan": "Або наведіть камеру телефона",
         "none": "Зараз немає доступних месенджерів. Спробуйте пізніше.",

@@ -243,7 +243,12 @@ def test_it_answers_fresh_subscribe_links_for_a_known_order(api, settings):
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"subscribe_links", "subscribe_page", "subscribe_token"}
+    assert set(body) == {
+        "subscribe_links",
+        "subscribe_page",
+        "subscribe_email_link",
+        "subscribe_token",
+    }
     assert order_token_read(body["subscribe_token"]) == order.pk
     assert body["subscribe_links"]["sandbox"].endswith(f"start={body['subscribe_token']}")
     assert body["subscribe_page"].startswith(settings.PUBLIC_BASE_URL + "/s/")

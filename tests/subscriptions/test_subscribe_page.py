@@ -24,7 +24,7 @@ def _buttons(html: str) -> list[str]:
     return re.findall(r'<a class="button" data-kind="(\w+)" href="([^"]+)"', html)
 
 
-def test_it_shows_a_button_and_a_qr_code_per_enabled_channel(client, order):
+def test_it_shows_a_button_and_a_qr_code_per_enabled_channel(client, order, settings):
     # given
     token = order_token_issue(order)
 
@@ -36,7 +36,10 @@ def test_it_shows_a_button_and_a_qr_code_per_enabled_channel(client, order):
     html = response.content.decode()
     buttons = _buttons(html)
     assert [kind for kind, _ in buttons] == ["sandbox", "telegram", "whatsapp"]
-    assert all(token in link for _, link in buttons)
+    # Each button goes through the counted redirect, with a visit token, to the messenger.
+    assert all("/s/go/" in link and token not in link for _, link in buttons)
+    telegram = client.get(buttons[1][1].removeprefix(settings.PUBLIC_BASE_URL))
+    assert telegram.status_code == 302 and telegram["Location"].startswith("https://t.me/")
     assert html.count("<svg") == 3 and html.count('class="qr"') == 3
     assert "Open Telegram" in html and "A-1001" in html
     assert '<meta name="viewport"' in html and "@media (max-width: 640px)" in html
