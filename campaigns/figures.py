@@ -58,6 +58,8 @@ BUCKETS: tuple[tuple[str, dt.timedelta | None], ...] = (
 )
 OPEN_TIME = ExpressionWrapper(F("read_at") - F("sent_at"), output_field=DurationField())
 CLICKED_OR_ANSWERED = Q(clicked_at__isnull=False) | Q(answered_at__isnull=False)
+COUNTED = ("sent", "delivered", "read", "clicked", "answered", "clicked_or_answered",
+           *(f"b{i}" for i in range(len(BUCKETS))))  # fmt: skip
 
 
 class PercentileDisc(Aggregate):
@@ -83,19 +85,12 @@ def without_jit() -> Iterator[None]:
         yield
 
 
-def channel_figures(deliveries: QuerySet[Delivery]) -> dict[str, dict[str, Any]]:
-    """Per channel kind: counts, rates, time to open and the 48-hour aftermath."""
-    sent = deliveries.filter(state=Delivery.State.SENT).annotate(open_time=OPEN_TIME)
-    after = ExpressionWrapper(OuterRef("sent_at") + Value(AFTERMATH), output_field=DateTimeField())
-    replied = InboundEvent.objects.filter(
-        account_id=OuterRef("account_id"),
-        platform_user_id=OuterRef("subscription__platform_user_id"),
-        kind=EventKind.TEXT,
-        occurred_at__gt=OuterRef("sent_at"),
-        occurred_at__lte=after,
-    )
-    rows = (
-        sent.values("account__kind")
+def outcome_rows(deliveries: QuerySet[Delivery]) -> list[dict[str, Any]]:
+    """One pass over the deliveries: per channel kind, state and reason, the counts and the
+    time-to-open buckets. Every other figure that needs no other table is summed from these."""
+    return list(
+        deliveries.annotate(open_time=OPEN_TIME)
+        .values("account__kind", "state", "reason")
         .annotate(
             sent=Count("pk"),
             delivered=Count("delivered_at"),
@@ -105,8 +100,31 @@ def channel_figures(deliveries: QuerySet[Delivery]) -> dict[str, dict[str, Any]]
             clicked_or_answered=Count("pk", filter=CLICKED_OR_ANSWERED),
             **_buckets(),
         )
-        .order_by("account__kind")
+        .order_by()
     )
+
+
+def channel_figures(
+    deliveries: QuerySet[Delivery], rows: list[dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per channel kind: counts, rates, time to open and the 48-hour aftermath (`rows`: the
+    deliveries' outcome_rows, when the caller has them already)."""
+    sent = deliveries.filter(state=Delivery.State.SENT).annotate(open_time=OPEN_TIME)
+    after = ExpressionWrapper(OuterRef("sent_at") + Value(AFTERMATH), output_field=DateTimeField())
+    replied = InboundEvent.objects.filter(
+        account_id=OuterRef("account_id"),
+        platform_user_id=OuterRef("subscription__platform_user_id"),
+        kind=EventKind.TEXT,
+        occurred_at__gt=OuterRef("sent_at"),
+        occurred_at__lte=after,
+    )
+    per_kind: dict[str, dict[str, int]] = {}
+    for row in rows if rows is not None else outcome_rows(deliveries):
+        if row["state"] != Delivery.State.SENT:
+            continue
+        counts = per_kind.setdefault(row["account__kind"], {})
+        for key in COUNTED:
+            counts[key] = counts.get(key, 0) + row[key]
     # Replies and departures are few: each is a semi-join from them to the deliveries. Inside
     # Count(filter=) an Exists runs once per delivery (a million probes; bench/stats.py).
     replies = {
@@ -142,8 +160,8 @@ def channel_figures(deliveries: QuerySet[Delivery]) -> dict[str, dict[str, Any]]
         .order_by()
     }
     figures = {}
-    for row in rows:
-        kind = row.pop("account__kind")
+    for kind in sorted(per_kind):
+        row = dict(per_kind[kind])
         reports = RECEIPTS.get(kind, ())
         histogram = {label: row.pop(f"b{i}") for i, (label, _) in enumerate(BUCKETS)}
         replied_n, replied_only = replies.get(kind, (0, 0))
@@ -220,8 +238,9 @@ def attributed_revenue(deliveries: QuerySet[Delivery]) -> list[dict[str, Any]]:
     ]
 
 
-def survey_figures(deliveries: QuerySet[Delivery]) -> dict[str, Any]:
-    sent = deliveries.filter(state=Delivery.State.SENT).count()
+def survey_figures(deliveries: QuerySet[Delivery], sent: int | None = None) -> dict[str, Any]:
+    if sent is None:
+        sent = deliveries.filter(state=Delivery.State.SENT).count()
     answers = SurveyAnswer.objects.filter(delivery__in=deliveries, score__isnull=False)
     scores = dict(answers.values_list("score").annotate(n=Count("pk")).order_by())
     answered = sum(scores.values())
