@@ -227,8 +227,10 @@ class LinkVisit(models.Model):
     # When the link itself was issued: a visit never makes a link live longer.
     link_issued_at = models.DateTimeField()
     opened_at = models.DateTimeField(default=timezone.now)
-    # Buttons pressed on the page (or the direct redirect): counted, not a row each.
+    # Buttons pressed on the page (or the direct redirect): counted, not a row each; the
+    # messenger (account kind) of the latest press.
     redirects = models.PositiveIntegerField(default=0)
+    channel = models.CharField(max_length=20, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["opened_at"])]

@@ -91,7 +91,7 @@ def visit_redirect(request: HttpRequest, token: str, account: int) -> HttpRespon
     chosen = enabled_accounts().filter(pk=account).first()
     if claims.version != VISIT_VERSION or chosen is None:
         return _refused(request, expired=False, embed=False)
-    LinkVisit.objects.filter(pk=claims.pk).update(redirects=F("redirects") + 1)
+    LinkVisit.objects.filter(pk=claims.pk).update(redirects=F("redirects") + 1, channel=chosen.kind)
     response = MessengerRedirect(chosen.provider().deep_link(token))
     response["Referrer-Policy"] = "no-referrer"
     patch_cache_control(response, private=True, no_store=True)
