@@ -13,13 +13,14 @@ from django.utils import timezone
 from campaigns.figures import (
     attributed_revenue,
     channel_figures,
+    outcome_rows,
     per_day,
     survey_figures,
     without_jit,
 )
 from campaigns.holdout import programme_uplift
 from campaigns.models import Delivery
-from campaigns.stats import holdout_comparison
+from campaigns.stats import HOLDOUT, holdout_comparison
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -31,14 +32,21 @@ def programme_stats(*, days: int = DEFAULT_DAYS, now: dt.datetime | None = None)
     now = now or timezone.now()
     since = now - dt.timedelta(days=days)
     deliveries = Delivery.objects.filter(due_at__gt=since, due_at__lte=now)
+    rows = outcome_rows(deliveries)  # one pass for every count (campaigns/stats.py does too)
+    sent = sum(row["sent"] for row in rows if row["state"] == Delivery.State.SENT)
+    held = sum(
+        row["sent"]
+        for row in rows
+        if row["state"] == Delivery.State.SKIPPED and row["reason"] == HOLDOUT
+    )
     return {
         "days": days,
         "since": since.isoformat(),
         "campaigns": deliveries.values("campaign_id").distinct().count(),
-        "channels": channel_figures(deliveries),
-        "survey": survey_figures(deliveries),
+        "channels": channel_figures(deliveries, rows),
+        "survey": survey_figures(deliveries, sent=sent),
         "attributed_by_currency": attributed_revenue(deliveries),
-        "holdout": holdout_comparison(deliveries),
+        "holdout": holdout_comparison(deliveries, {"sent": sent, "holdout": held}),
         "global_holdout": programme_uplift(since=since, now=now),
         "per_day": per_day(deliveries),
     }
