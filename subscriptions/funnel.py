@@ -139,3 +139,39 @@ def _versus_email(issued: QuerySet[Order], since: datetime, until: datetime) -> 
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+HELP = (
+    "The subscribe funnel (subscriptions/funnel.py): total {links_issued, page_opened, "
+    "button_pressed, subscribed, old_enough_30d, still_subscribed_30d}; by_source, by_device "
+    "and by_messenger rows of the same figures (a messenger is known from the button pressed); "
+    "email {orders, opted_in, rate} over orders posted with email_opt_in; messenger {orders, "
+    "subscribed, rate} over orders with links issued; times_email = messenger rate / e-mail rate."
+)
+EXAMPLE = {
+    "since": "2026-11-05T12:00:00Z", "until": "2026-12-05T12:00:00Z", "days": 30,
+    "steps": list(STEPS),
+    "total": {"links_issued": 1000, "page_opened": 420, "button_pressed": 260,
+              "subscribed": 210, "old_enough_30d": 90, "still_subscribed_30d": 78},
+    "by_source": [
+        {"source": "checkout_embed", "page_opened": 300, "button_pressed": 180,
+         "subscribed": 150, "old_enough_30d": 60, "still_subscribed_30d": 53},
+        {"source": "qr_scan", "page_opened": 120, "button_pressed": 80, "subscribed": 60,
+         "old_enough_30d": 30, "still_subscribed_30d": 25},
+    ],
+    "by_device": [
+        {"device": "phone", "page_opened": 350, "button_pressed": 230, "subscribed": 190,
+         "old_enough_30d": 80, "still_subscribed_30d": 70},
+        {"device": "desktop", "page_opened": 70, "button_pressed": 30, "subscribed": 20,
+         "old_enough_30d": 10, "still_subscribed_30d": 8},
+    ],
+    "by_messenger": [
+        {"messenger": "telegram", "button_pressed": 160, "subscribed": 130, "old_enough_30d": 55,
+         "still_subscribed_30d": 49},
+        {"messenger": "whatsapp", "button_pressed": 100, "subscribed": 80, "old_enough_30d": 35,
+         "still_subscribed_30d": 29},
+    ],
+    "email": {"orders": 900, "opted_in": 63, "rate": 0.07},
+    "messenger": {"orders": 1000, "subscribed": 190, "rate": 0.19},
+    "times_email": 2.71,
+}  # fmt: skip

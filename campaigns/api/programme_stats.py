@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns.programme import DEFAULT_DAYS, MAX_DAYS, programme_stats
+from subscriptions import funnel
 from subscriptions.api.base import ApiView
 from subscriptions.api.docs import errors
 
@@ -52,11 +53,12 @@ class ProgrammeStatsOut(serializers.Serializer):
     per_day = serializers.ListField(
         child=serializers.DictField(), help_text="[{day, sent, read, clicked, answered}]"
     )
+    funnel = serializers.DictField(help_text=funnel.HELP)
 
 
 def sections(*, days: int) -> dict[str, Any]:
     """Every section of the programme's figures for the last `days` days."""
-    return {**programme_stats(days=days)}
+    return {**programme_stats(days=days), "funnel": funnel.funnel_figures(days=days)}
 
 
 EXAMPLE = {
@@ -109,6 +111,7 @@ EXAMPLE = {
         {"day": "2026-12-01", "sent": 700, "read": 230, "clicked": 61, "answered": 25},
         {"day": "2026-12-04", "sent": 1300, "read": 410, "clicked": 105, "answered": 46},
     ],
+    "funnel": funnel.EXAMPLE,
 }  # fmt: skip
 
 

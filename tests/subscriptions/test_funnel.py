@@ -115,3 +115,12 @@ def test_it_counts_who_is_still_subscribed_30_days_later(funnel):
     assert (figures["total"]["old_enough_30d"], figures["total"]["still_subscribed_30d"]) == (3, 2)
     kept = {r["source"]: r["still_subscribed_30d"] for r in figures["by_source"]}
     assert kept == {"checkout_embed": 0, "hosted_page": 1, "order_email": 1, "qr_scan": 0}
+
+
+def test_the_stats_api_answers_the_same_funnel(funnel, api):
+    body = api.get("/api/v1/stats/?days=30").json()["funnel"]
+
+    expected = funnel_figures(days=30)
+    for key in ("total", "by_source", "by_device", "by_messenger", "email", "times_email"):
+        assert body[key] == expected[key]
+    assert body["total"]["links_issued"] == 4 and body["times_email"] == 1.5
