@@ -1,4 +1,3 @@
-# ruff: noqa: S608 - SQL text is built from constants; values are parameters.
 """Stats for a 1,000,000-delivery campaign and the programme dashboard over 30 days: seconds,
 beside the naive ORM way of computing the same figures.
 
