@@ -2,10 +2,13 @@ import json
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 
+from subscriptions.admin_funnel import funnel_view
 from subscriptions.consent_export import consent_csv_response
 from subscriptions.models import (
     ApiKey,
@@ -131,6 +134,16 @@ class SubscriptionAdmin(ReadOnlyAdmin):
     @admin.display(description="Topics")
     def topic_list(self, obj: Subscription) -> str:
         return ", ".join(obj.topics()) or "—"
+
+    def get_urls(self) -> list[URLPattern]:
+        funnel = self.admin_site.admin_view(self._funnel)
+        own = [path("funnel/", funnel, name="subscriptions_subscription_funnel")]
+        return own + super().get_urls()
+
+    def _funnel(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return funnel_view(self, request)
 
 
 @admin.register(ConsentEvent)
