@@ -1,6 +1,6 @@
 from django.urls import path
 
-from subscriptions.api import batch_views, customers, privacy, views
+from subscriptions.api import batch_views, customers, links, privacy, views
 
 app_name = "api"
 
@@ -40,5 +40,11 @@ urlpatterns = [
         privacy.CustomerExportApi.as_view(),
         name="customer-export",
     ),
+    path(
+        "customers/<path:external_id>/subscribe-link/",
+        links.CustomerSubscribeLinkApi.as_view(),
+        name="customer-subscribe-link",
+    ),
+    path("subscribe-links/", links.CampaignSubscribeLinkApi.as_view(), name="campaign-link"),
     path("consents.csv", customers.ConsentsCsvApi.as_view(), name="consents-csv"),
 ]
