@@ -66,8 +66,8 @@ from campaigns.services import (
     campaign_pause,
 )
 from campaigns.starters import STARTERS
-from campaigns.stats import campaign_stats
 from campaigns.stats_admin import campaign_stats_view, programme_view
+from campaigns.stats_snapshot import campaign_stats_snapshot
 from campaigns.triggers import TRIGGER_EVENTS, WINBACK
 from campaigns.widgets import DAYS, TIMES, DurationField, MessageBuilderWidget
 from subscriptions.models import TOPICS, Customer
@@ -532,7 +532,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def stats(self, obj: Campaign) -> SafeString | str:
         if not obj.pk:
             return "—"
-        figures = campaign_stats(obj)
+        figures = campaign_stats_snapshot(obj)
         figures["by_reason"] = _phrased(figures.get("by_reason", {}))
         for counts in figures.get("per_channel", {}).values():
             counts["by_reason"] = _phrased(counts.get("by_reason", {}))

@@ -15,7 +15,7 @@ from campaigns import charts
 from campaigns.figures import BUCKETS, RECEIPTS
 from campaigns.models import Campaign
 from campaigns.programme import DEFAULT_DAYS, MAX_DAYS, programme_stats
-from campaigns.stats import campaign_stats
+from campaigns.stats_snapshot import campaign_stats_snapshot
 
 CHANNEL_COLUMNS = ("sent", "delivered", "read", "open_rate", "clicked", "click_rate", "answered",
                    "replied", "engaged", "engaged_rate", "unsubscribed", "blocked")  # fmt: skip
@@ -25,7 +25,7 @@ def campaign_stats_view(model_admin: admin.ModelAdmin, request: HttpRequest, pk:
     campaign = get_object_or_404(Campaign, pk=pk)
     if not model_admin.has_view_permission(request, campaign):
         raise PermissionDenied
-    figures = campaign_stats(campaign)
+    figures = campaign_stats_snapshot(campaign)
     tables = _tables(figures)
     if request.GET.get("csv") in tables:
         name = request.GET["csv"]

@@ -106,3 +106,11 @@ def survey_alerts() -> int:
     from campaigns.surveys import survey_alerts_send
 
     return survey_alerts_send()
+
+
+@shared_task(name="campaigns.stats_snapshots", ignore_result=True)
+def stats_snapshots() -> int:
+    """Beat, every STATS_SNAPSHOT_SECONDS: recompute the figures of campaigns still moving."""
+    from campaigns.stats_snapshot import stats_snapshots_refresh
+
+    return stats_snapshots_refresh()

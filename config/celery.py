@@ -65,6 +65,7 @@ app.conf.beat_schedule = {
 # Campaign engine: materialization and the order-event sweep (campaigns/services.py), low-score
 # survey alerts (campaigns/surveys.py). Both idempotent, like everything above.
 MATERIALIZE_TICK_SECONDS = env_float("MATERIALIZE_TICK_SECONDS", 10.0)
+STATS_SNAPSHOT_SECONDS = env_float("STATS_SNAPSHOT_SECONDS", 60.0)
 app.conf.beat_schedule |= {
     "campaigns-materialize-tick": {
         "task": "campaigns.materialize_tick",
@@ -72,6 +73,12 @@ app.conf.beat_schedule |= {
         "options": {"expires": MATERIALIZE_TICK_SECONDS},
     },
     "campaigns-survey-alerts": {"task": "campaigns.survey_alerts", "schedule": 60.0},
+    # Keeps big campaigns' stats pages fast (campaigns/stats_snapshot.py); a late run is useless.
+    "campaigns-stats-snapshots": {
+        "task": "campaigns.stats_snapshots",
+        "schedule": STATS_SNAPSHOT_SECONDS,
+        "options": {"expires": STATS_SNAPSHOT_SECONDS},
+    },
     # Purges what is past its retention, in short batches (subscriptions/privacy/retention.py).
     "subscriptions-retention-purge": {"task": "subscriptions.retention_purge", "schedule": 3600.0},
 }

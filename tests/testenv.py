@@ -14,6 +14,8 @@ os.environ.setdefault("DATABASE_TEST_NAME", f"test_comeback_{os.getpid()}")
 # A dispatch run ends as soon as nothing is due: tests run the dispatcher hundreds of times
 # and would each wait for more. The linger itself is tested with its own setting.
 os.environ.setdefault("DISPATCH_IDLE_SECONDS", "0")
+# Stats pages compute their figures afresh in tests; the snapshot is tested with its own setting.
+os.environ.setdefault("STATS_SNAPSHOT_MAX_AGE", "0")
 # The suite drives the whole flow through the sandbox messenger, as a developer would (DEBUG
 # is off in tests, and the sandbox follows DEBUG by default).
 os.environ.setdefault("SANDBOX_ENABLED", "1")

@@ -146,6 +146,10 @@ class LaunchOut(CampaignOut):
 class StatsOut(serializers.Serializer):
     """Documentation shape of GET /campaigns/{id}/stats/."""
 
+    computed_at = serializers.DateTimeField(
+        help_text="When these figures were computed: a worker refreshes them every minute "
+        "(STATS_SNAPSHOT_SECONDS); an answer is at most STATS_SNAPSHOT_MAX_AGE seconds old."
+    )
     by_state = serializers.DictField(child=serializers.IntegerField())
     by_reason = serializers.DictField(child=serializers.IntegerField())
     per_channel = serializers.DictField(

@@ -11,7 +11,7 @@ from campaigns.api.serializers import CampaignIn, CampaignOut, LaunchOut, ReachO
 from campaigns.models import Campaign
 from campaigns.reach import campaign_launch_with_reach, campaign_reach
 from campaigns.services import TransitionRefused, campaign_pause
-from campaigns.stats import campaign_stats
+from campaigns.stats_snapshot import campaign_stats_snapshot
 from subscriptions.api.base import ApiView
 from subscriptions.api.docs import errors
 from subscriptions.api.serializers import ErrorOut
@@ -101,7 +101,7 @@ class CampaignStatsApi(ApiView):
         responses={200: StatsOut} | errors(401) | NOT_FOUND,
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(campaign_stats(get_object_or_404(Campaign, pk=pk)))
+        return Response(campaign_stats_snapshot(get_object_or_404(Campaign, pk=pk)))
 
 
 class CampaignReachApi(ApiView):

@@ -1,0 +1,70 @@
+"""A campaign's figures kept by a worker: readers take a fresh snapshot, recompute a stale one,
+and the beat task refreshes the campaigns still moving."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from campaigns.models import StatsSnapshot
+from campaigns.stats import campaign_stats
+from campaigns.stats_snapshot import campaign_stats_snapshot
+from campaigns.tasks import stats_snapshots
+from tests.factories import CampaignFactory, DeliveryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def five_minutes(settings):
+    settings.STATS_SNAPSHOT_MAX_AGE = 300
+
+
+def test_it_serves_a_fresh_snapshot_and_recomputes_a_stale_one(five_minutes):
+    campaign = CampaignFactory(status="finished")
+    DeliveryFactory(campaign=campaign, state="sent", sent_at=timezone.now())
+    first = campaign_stats_snapshot(campaign)
+    DeliveryFactory(campaign=campaign, state="sent", sent_at=timezone.now())
+
+    # a minute later: the snapshot, with when it was computed
+    later = campaign_stats_snapshot(campaign, now=timezone.now() + dt.timedelta(minutes=1))
+    assert later == first
+    assert later["by_state"] == {"sent": 1}
+
+    # six minutes later: computed again, and kept
+    stale = campaign_stats_snapshot(campaign, now=timezone.now() + dt.timedelta(minutes=6))
+    assert stale["by_state"] == {"sent": 2}
+    assert {k: v for k, v in stale.items() if k != "computed_at"} == campaign_stats(campaign)
+    assert StatsSnapshot.objects.get(campaign=campaign).figures["by_state"] == {"sent": 2}
+
+
+def test_the_beat_task_refreshes_campaigns_still_moving(five_minutes):
+    running = CampaignFactory(status="running")
+    recent = CampaignFactory(status="finished")
+    DeliveryFactory(campaign=recent, state="sent", sent_at=timezone.now() - dt.timedelta(days=2))
+    old = CampaignFactory(status="finished")
+    DeliveryFactory(campaign=old, state="sent", sent_at=timezone.now() - dt.timedelta(days=30))
+
+    assert stats_snapshots() == 2
+
+    kept = set(StatsSnapshot.objects.values_list("campaign_id", flat=True))
+    assert kept == {running.pk, recent.pk}
+
+
+def test_the_api_and_the_page_say_when_the_figures_were_computed(
+    five_minutes, client, admin_client
+):
+    from subscriptions.models import ApiKey
+
+    campaign = CampaignFactory(status="finished")
+    DeliveryFactory(campaign=campaign, state="sent", sent_at=timezone.now())
+    _, key = ApiKey.issue("shop")
+
+    body = client.get(
+        f"/api/v1/campaigns/{campaign.pk}/stats/", headers={"Authorization": f"Api-Key {key}"}
+    ).json()
+
+    snapshot = StatsSnapshot.objects.get(campaign=campaign)
+    assert body["computed_at"] == snapshot.computed_at.isoformat()
+    page = admin_client.get(f"/admin/campaigns/campaign/{campaign.pk}/stats/")
+    assert page.status_code == 200
