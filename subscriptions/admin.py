@@ -126,8 +126,9 @@ class OrderEventAdmin(ReadOnlyAdmin):
 class SubscriptionAdmin(ReadOnlyAdmin):
     # Read-only: a change of status or topics must leave a consent event, which only the
     # services in subscriptions/services.py write.
-    list_display = ("customer", "account", "platform_user_id", "status", "topic_list")
-    list_filter = ("account", "status")
+    list_display = ("customer", "account", "platform_user_id", "status", "source", "topic_list")
+    list_filter = ("account", "status", "source", "device")
+    change_list_template = "admin/subscriptions/subscription/change_list.html"
     search_fields = ("customer__external_id", "customer__name", "platform_user_id")
     list_select_related = ("customer", "account")
 

@@ -40,3 +40,9 @@ def test_it_is_not_for_someone_without_view_permission(client, django_user_model
     client.force_login(user)
 
     assert client.get(URL).status_code == 403
+
+
+def test_the_subscriptions_list_links_to_the_funnel(admin_client):
+    html = admin_client.get("/admin/subscriptions/subscription/").content.decode()
+
+    assert f'href="{URL}"' in html
