@@ -27,7 +27,10 @@ def funnel_figures(*, days: int = 30, now: datetime | None = None) -> dict[str, 
     """The funnel over the last `days` days (see the module doc)."""
     until = now or timezone.now()
     since = until - timedelta(days=days)
-    visits = LinkVisit.objects.filter(opened_at__gte=since, opened_at__lt=until)
+    # Link previews (a messenger unfurling a signed link) are visits by bots: not openings.
+    visits = LinkVisit.objects.filter(opened_at__gte=since, opened_at__lt=until).exclude(
+        device="bot"
+    )
     subscriptions = Subscription.objects.filter(subscribed_at__gte=since, subscribed_at__lt=until)
     issued = Order.objects.filter(links_issued_at__gte=since, links_issued_at__lt=until)
     total = {"links_issued": issued.count()}

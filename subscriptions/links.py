@@ -58,6 +58,14 @@ def order_subscribe_offer(order: Order) -> dict[str, object]:
         )
     return {
         "subscribe_links": order_subscribe_links(token),
+        "subscribe_counted_links": {
+            account.name: _absolute(
+                reverse(
+                    "subscriptions:order-redirect", kwargs={"token": token, "account": account.pk}
+                )
+            )
+            for account in enabled_accounts()
+        },
         "subscribe_page": subscribe_page_url(token),
         "subscribe_email_link": signed_link_url(source=sources.ORDER_EMAIL, order=order),
         "subscribe_token": token,
@@ -122,6 +130,10 @@ def signed_link_read(code: str, *, now: datetime | None = None) -> Link:
     if customer is None:
         raise TokenInvalid("unknown_customer")
     return Link(data["s"], issued_at, customer=customer)
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
 def _stamp(now: datetime | None) -> int:

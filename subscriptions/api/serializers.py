@@ -85,6 +85,11 @@ class SubscribeLinksOut(serializers.Serializer):
     subscribe_links = serializers.DictField(
         child=serializers.CharField(), help_text="Channel account name -> deep link."
     )
+    subscribe_counted_links = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Channel account name -> the same deep link through our /s/ redirect, which "
+        "counts the press for the subscribe funnel before going on to the messenger.",
+    )
     subscribe_page = serializers.URLField(help_text="The hosted subscribe page for this order.")
     subscribe_email_link = serializers.URLField(
         help_text="For the order confirmation e-mail: the page, counted as that source."

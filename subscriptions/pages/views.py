@@ -82,6 +82,56 @@ def link_page(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_safe
+def order_redirect(request: HttpRequest, token: str, account: int) -> HttpResponse:
+    """An order's link straight to one messenger, counted on the way (no page)."""
+    try:
+        claims = order_token_claims(token)
+        order = Order.objects.select_related("customer").get(pk=claims.order_pk)
+    except (TokenInvalid, Order.DoesNotExist) as exc:
+        return _refused(request, expired=getattr(exc, "reason", "") == "expired", embed=False)
+    link = Link(sources.DEEP_LINK, claims.issued_at, order=order, customer=order.customer)
+    return _straight_on(request, link, account)
+
+
+@require_safe
+def link_redirect(request: HttpRequest, code: str, account: int) -> HttpResponse:
+    """A signed link straight to one messenger (an ad's button), counted on the way."""
+    try:
+        link = signed_link_read(code)
+    except TokenInvalid as exc:
+        return _refused(request, expired=exc.reason == "expired", embed=False)
+    return _straight_on(request, link, account)
+
+
+def _straight_on(request: HttpRequest, link: Link, account: int) -> HttpResponse:
+    chosen = enabled_accounts().filter(pk=account).first()
+    if chosen is None:
+        return _refused(request, expired=False, embed=False)
+    visit = _visit(request, link, redirects=1, channel=chosen.kind)
+    return _to_messenger(chosen, visit_token_issue(visit))
+
+
+def _visit(request: HttpRequest, link: Link, **counts: object) -> LinkVisit:
+    return LinkVisit.objects.create(
+        source=link.source,
+        order=link.order,
+        customer=link.customer,
+        name=link.name,
+        device=sources.device_class(request.headers.get("User-Agent", "")),
+        utm=sources.utm_tags(request),
+        link_issued_at=link.issued_at,
+        **counts,
+    )
+
+
+def _to_messenger(account: ChannelAccount, token: str) -> HttpResponse:
+    response = MessengerRedirect(account.provider().deep_link(token))
+    response["Referrer-Policy"] = "no-referrer"
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@require_safe
 def visit_redirect(request: HttpRequest, token: str, account: int) -> HttpResponse:
     """A button on the page (or its QR code): count it, then on to the messenger."""
     try:
@@ -109,16 +159,7 @@ def _link_page(
         # Link previews (a messenger unfurling the e-mail's link) are no opening: no visit.
         links = {a.pk: a.provider().deep_link(fallback_token) for a in enabled_accounts()}
     else:
-        visit = LinkVisit.objects.create(
-            source=link.source,
-            order=link.order,
-            customer=customer,
-            name=link.name,
-            device=device,
-            utm=sources.utm_tags(request),
-            link_issued_at=link.issued_at,
-        )
-        links = _redirects(visit_token_issue(visit))
+        links = _redirects(visit_token_issue(_visit(request, link)))
     # The links carry the link's own issue time (not a fresh one), so viewing the page never
     # extends a link's life beyond TOKEN_MAX_AGE_DAYS.
     channels = [_channel(account, links[account.pk], strings) for account in enabled_accounts()]

@@ -245,6 +245,7 @@ def test_it_answers_fresh_subscribe_links_for_a_known_order(api, settings):
     body = response.json()
     assert set(body) == {
         "subscribe_links",
+        "subscribe_counted_links",
         "subscribe_page",
         "subscribe_email_link",
         "subscribe_token",

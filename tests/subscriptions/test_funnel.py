@@ -124,3 +124,20 @@ def test_the_stats_api_answers_the_same_funnel(funnel, api):
     for key in ("total", "by_source", "by_device", "by_messenger", "email", "times_email"):
         assert body[key] == expected[key]
     assert body["total"]["links_issued"] == 4 and body["times_email"] == 1.5
+
+
+def test_a_counted_link_straight_to_a_messenger_is_opened_and_pressed(api, client, settings):
+    # given the order answer's counted link and an ad's link straight to Telegram
+    telegram = ChannelAccountFactory(kind="telegram")
+    offer = api.post("/api/v1/orders/", order_body(external_id="D1"), format="json").json()
+    ad = f"{signed_link_url(source=sources.AD, name='spring')}go/{telegram.pk}/"
+
+    # when each is pressed and Start follows
+    for user, url in enumerate((offer["subscribe_counted_links"][telegram.name], ad), 601):
+        _press_and_start(client, settings, url, "telegram", user=user, ua=IPHONE)
+
+    # then each counts as opened, pressed and subscribed, by its source
+    rows = funnel_figures(days=1)["by_source"]
+    steps = {r["source"]: (r["page_opened"], r["button_pressed"], r["subscribed"]) for r in rows}
+    assert steps == {"deep_link": (1, 1, 1), "ad": (1, 1, 1)}
+    assert Subscription.objects.get(source="ad").device == "phone"
