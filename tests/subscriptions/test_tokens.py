@@ -15,16 +15,20 @@ from channels.events import EventKind
 from channels.models import ChannelAccount
 from channels.providers import PROVIDERS
 from channels.providers.base import WebhookRequest
-from subscriptions.models import ConsentEvent, Order, Subscription
+from subscriptions.models import ConsentEvent, LinkVisit, Order, Subscription
 from subscriptions.services import StartOutcome, subscription_start
 from subscriptions.tokens import (
     PAYLOAD_CHARS,
     TOKEN_LENGTH,
+    VISIT_VERSION,
     TokenInvalid,
     _canonical_b64decode,
+    link_token_claims,
     order_token_issue,
     order_token_read,
     token_prefix,
+    token_stored,
+    visit_token_issue,
 )
 from tests.factories import CREDENTIALS, ChannelAccountFactory, OrderFactory
 from tests.subscriptions.hooks import query, signed, start_webhook
@@ -341,3 +345,17 @@ def test_it_links_nothing_for_a_bad_token(account, make, why, caplog):
     assert not ConsentEvent.objects.exists()
     assert why in caplog.text
     assert token not in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_visit_token_is_no_order_token_and_keeps_its_links_age():
+    issued = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    visit = LinkVisit.objects.create(source="qr_scan", link_issued_at=issued)
+    token = visit_token_issue(visit)
+
+    assert len(token) == 61
+    claims = link_token_claims(token, now=issued)
+    assert (claims.version, claims.pk, claims.issued_at) == (VISIT_VERSION, visit.pk, issued)
+    with pytest.raises(TokenInvalid, match="malformed"):
+        order_token_read(token, now=issued)
+    assert token_stored(f"/start {token}") == f"/start {token[:18]}"
