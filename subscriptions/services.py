@@ -539,9 +539,13 @@ def _adopt(
     """Move a chat from its stand-in customer to the real one, with a `linked` event."""
     log.info("subscription %s moved from %s to customer %s", subscription.pk,
              subscription.customer_id, customer.pk)  # fmt: skip
+    stand_in = subscription.customer_id
     subscription.customer = customer
     subscription.save(update_fields=["customer"])
     _consent(subscription, Kind.LINKED, source, evidence, at)
+    # The stand-in's phone was only there to find the customer: it is theirs now, and an
+    # erasure of the customer must not leave a copy behind on the stand-in.
+    Customer.objects.filter(pk=stand_in, is_anonymous=True).update(phone="", email="")
 
 
 def _record_origin(subscription: Subscription, origin: Origin) -> None:

@@ -189,6 +189,8 @@ def test_a_qr_in_the_box_subscriber_is_linked_to_the_customer_by_a_later_order(c
     assert (chat.source, chat.attribution) == (sources.QR_SCAN, "box-insert")
     linked = ConsentEvent.objects.get(kind="linked")
     assert (linked.customer, linked.evidence) == (chat.customer, "order B-1")
+    # and the stand-in keeps no copy of the phone number
+    assert not Customer.objects.filter(is_anonymous=True).exclude(phone="").exists()
 
 
 def test_a_qr_in_the_box_subscriber_is_linked_by_the_next_order_token(client, settings, order):
