@@ -136,4 +136,6 @@ def test_a_batch_wakes_the_campaign_engine_once_after_commit(
         post(api, *events)
 
     newest = OrderEvent.objects.order_by("-pk").first()
-    assert _queued_tasks(take=True) == [(ORDER_EVENT_TASK, [newest.pk])]
+    # (a task another test of this process left in the queue is not this batch's)
+    woken = [task for task in _queued_tasks(take=True) if task[0] == ORDER_EVENT_TASK]
+    assert woken == [(ORDER_EVENT_TASK, [newest.pk])]
