@@ -40,17 +40,19 @@ def fill(subscribers: int, account_id: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO subscriptions_customer"
-            " (external_id, name, email, phone, locale, time_zone, created_at, updated_at)"
+            " (external_id, name, email, phone, locale, time_zone, created_at, updated_at,"
+            " is_anonymous)"
             " SELECT 'bench-' || g, '', '', '', (ARRAY['en','ru','uk'])[1 + g %% 3],"
-            " (ARRAY[%s, %s, %s])[1 + g %% 3], now(), now() FROM generate_series(1, %s) g",
+            " (ARRAY[%s, %s, %s])[1 + g %% 3], now(), now(), false"
+            " FROM generate_series(1, %s) g",
             [*ZONES, subscribers],
         )
         cursor.execute(
             "INSERT INTO subscriptions_subscription (customer_id, account_id, platform_user_id,"
             " status, wants_menu, wants_surveys, wants_promotions, source, attribution, locale,"
-            " subscribed_at, created_at)"
+            " subscribed_at, created_at, device, utm)"
             " SELECT c.id, %s, 'u' || c.id, 'active', true, true, true, 'bench', '', '',"
-            " now(), now() FROM subscriptions_customer c",
+            " now(), now(), '', '{}' FROM subscriptions_customer c",
             [account_id],
         )
     # As a live table is: vacuumed (hint bits set, all-visible pages) and checkpointed, so the

@@ -28,18 +28,20 @@ def fill(subscribers: int, accounts: list[int], capping_campaign: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO subscriptions_customer"
-            " (external_id, name, email, phone, locale, time_zone, created_at, updated_at)"
+            " (external_id, name, email, phone, locale, time_zone, created_at, updated_at,"
+            " is_anonymous)"
             " SELECT 'bench-' || g, '', '', '', (ARRAY['en','ru','uk'])[1 + g %% 3],"
-            " (ARRAY[%s, %s, %s])[1 + g %% 3], now(), now() FROM generate_series(1, %s) g",
+            " (ARRAY[%s, %s, %s])[1 + g %% 3], now(), now(), false"
+            " FROM generate_series(1, %s) g",
             [*ZONES, subscribers],
         )
         cursor.execute(
             "INSERT INTO subscriptions_subscription (customer_id, account_id, platform_user_id,"
             " status, wants_menu, wants_surveys, wants_promotions, source, attribution, locale,"
-            " subscribed_at, created_at, last_inbound_at)"
+            " subscribed_at, created_at, last_inbound_at, device, utm)"
             " SELECT c.id, (ARRAY[%s, %s, %s])[1 + c.id %% 3], 'u' || c.id, 'active',"
             " c.id %% 10 <> 0, true, true, 'bench', '', '', now(), now(),"
-            " CASE WHEN c.id %% 2 = 0 THEN now() - interval '1 hour' END"
+            " CASE WHEN c.id %% 2 = 0 THEN now() - interval '1 hour' END, '', '{}'"
             " FROM subscriptions_customer c",
             accounts,
         )
