@@ -10,7 +10,7 @@ triggered campaign on a Telegram account pointed at the fake server, and measure
 event the time from just before its POST to the fake server's `received_at` of the message.
 Target: p95 <= 1 s at 100 events/s.
 
-With --with-campaign N, a marketing one-off of N deliveries is launched first on a Messenger
+With --with-campaign N, a marketing one-off of N deliveries is launched first on a Telegram
 account of its own (unthrottled on the fake): the worker sends it at full speed while the
 events come, so the figures are the triggers' latency while a big campaign runs. It reports
 how many of the campaign's messages went out during the measurement.
@@ -97,15 +97,15 @@ def fixtures(count: int, fake_url: str) -> str:
 
 
 def big_campaign(n: int, fake_url: str) -> int:
-    """N customers with a chat on a Messenger account of their own, and a marketing one-off to
-    all of them launched now (written by the launch, as in production); its id."""
+    """N customers with a chat on a Telegram account of their own (no 24-hour window), and a
+    marketing one-off to all of them launched now (written by the launch, as in production)."""
     from django.utils import timezone
 
     from bench.materialize import fill
     from campaigns.models import Campaign
     from campaigns.services import campaign_launch
 
-    account = common.make_account("messenger", fake_url, rate_limit=1e6)
+    account = common.make_account("telegram", fake_url, rate_limit=1e6)
     started = time.perf_counter()
     fill(n, account.pk)
     campaign = Campaign.objects.create(
