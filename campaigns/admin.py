@@ -25,6 +25,7 @@ from campaigns.admin_whatsapp import PICKER_FIELDS, template_fields, template_va
 from campaigns.api.serializers import FIELDS
 from campaigns.builder import LANGUAGES, validate_content
 from campaigns.customer_page import customer_overview
+from campaigns.holdout import GLOBAL_HOLDOUT
 from campaigns.home import install as install_home
 from campaigns.lifecycle import (
     LOCKED_FIELDS,
@@ -664,7 +665,8 @@ def _reach_outcome(state: str, reason: str) -> str:
     """The reach panel's outcome for a recorded delivery (sent, deferred or a skip reason)."""
     if state in ("sent", "deferred"):
         return SEND if state == "sent" else DEFERRED
-    known = {"holdout": HELD_OUT, "frequency cap": CAPPED, "already_ordered": ALREADY}
+    known = {"holdout": HELD_OUT, GLOBAL_HOLDOUT: HELD_OUT, "frequency cap": CAPPED,
+             "already_ordered": ALREADY}  # fmt: skip
     if reason in known:
         return known[reason]
     if "not consented" in reason:

@@ -173,3 +173,9 @@ def test_an_empty_global_holdout_says_so(half):
     figures = programme_uplift(since=timezone.now() - dt.timedelta(days=30), now=timezone.now())
 
     assert figures["verdict"] == "not measurable: nobody is in the global holdout yet"
+
+
+def test_the_campaign_page_counts_a_global_holdout_skip_as_held_out():
+    from campaigns.admin import _reach_outcome
+
+    assert _reach_outcome("skipped", GLOBAL_HOLDOUT) == HELD_OUT
