@@ -67,4 +67,4 @@ def test_the_api_and_the_page_say_when_the_figures_were_computed(
     snapshot = StatsSnapshot.objects.get(campaign=campaign)
     assert body["computed_at"] == snapshot.computed_at.isoformat()
     page = admin_client.get(f"/admin/campaigns/campaign/{campaign.pk}/stats/")
-    assert page.status_code == 200
+    assert f"figures as of {snapshot.computed_at:%Y-%m-%d %H:%M:%S} UTC" in page.content.decode()
