@@ -93,3 +93,26 @@ def test_stats_compare_repeat_purchases_of_sent_and_holdout():
     assert holdout["sent"] == {"members": 2, "repeat_buyers": 1, "repeat_rate": 50.0}
     assert holdout["holdout"] == {"members": 2, "repeat_buyers": 0, "repeat_rate": 0.0}
     assert holdout["uplift_points"] == 50.0
+
+
+def test_a_campaign_with_a_holdout_of_30_is_not_yet_measurable():
+    # given 270 recipients (60 bought again) and a holdout of 30 (5 bought again)
+    campaign = CampaignFactory(holdout_percent=10)
+    due = PLACED - dt.timedelta(days=3)
+    for n in range(300):
+        held = n < 30
+        sub = SubscriptionFactory(order=None)
+        DeliveryFactory(
+            campaign=campaign, subscription=sub, due_at=due,
+            state="skipped" if held else "sent", reason="holdout" if held else "",
+        )  # fmt: skip
+        if (held and n < 5) or (not held and n < 90):
+            OrderFactory(customer=sub.customer, placed_at=due + dt.timedelta(days=1))
+
+    holdout = campaign_stats(campaign)["holdout"]
+
+    assert (holdout["sent"]["members"], holdout["sent"]["repeat_buyers"]) == (270, 60)
+    assert (holdout["holdout"]["members"], holdout["holdout"]["repeat_buyers"]) == (30, 5)
+    assert holdout["verdict"].startswith("not yet measurable: about ")
+    lower, upper = holdout["ci95_points"]
+    assert lower < holdout["uplift_points"] < upper and lower < 0 < upper
