@@ -31,7 +31,9 @@ def test_it_fills_a_month_that_every_figure_reads():
     assert stats["attributed_orders"] > 0
     assert stats["holdout"]["holdout"]["members"] > 0
     assert stats["holdout"]["holdout"]["repeat_buyers"] > 0  # the baseline is not empty
-    assert set(stats["channels"]) >= {"telegram", "viber"}
+    assert set(stats["channels"]) >= {"telegram", "viber", "vk"}
+    assert stats["channels"]["vk"]["read"] > 0  # VK reports reads
+    assert sum(box["unsubscribed"] for box in stats["channels"].values()) > 0
     assert sum(campaign_stats(survey)["survey"]["scores"].values()) > 0
 
 

@@ -27,8 +27,9 @@ TIME_ZONES = ("Europe/Kyiv", "Europe/Berlin", "Europe/Moscow", "America/New_York
 VISIT_SOURCES = (sources.CHECKOUT_EMBED, sources.ORDER_EMAIL, sources.HOSTED_PAGE)
 CURRENCY = {"en": "EUR", "de": "EUR", "uk": "UAH", "ru": "RUB"}
 TOTAL = {"EUR": 35, "UAH": 1400, "RUB": 3200}
-# Receipt platforms: Telegram and VK bots get no read receipts (no delivered/read times).
-RECEIPTS = {"viber", "whatsapp", "messenger"}
+# What each platform reports back: Telegram nothing, VK reads only (as the stats page says).
+DELIVERED = {"viber", "whatsapp", "messenger"}
+READ = DELIVERED | {"vk"}
 
 
 class Command(BaseCommand):
@@ -196,6 +197,14 @@ def demo_history_fill(*, customers: int, rng: random.Random) -> dict[str, int]:
                     answered_at=row.answered_at,
                 )
             )
+    # A few leave after their latest menu (STOP within a few hours), so nothing follows it.
+    latest = {row.subscription_id: row for row in deliveries if row.campaign_id == menu.pk}
+    for row in list(latest.values())[::12]:
+        if row.sent_at and not row.clicked_at:
+            Subscription.objects.filter(pk=row.subscription_id).update(
+                status=Subscription.Status.UNSUBSCRIBED,
+                unsubscribed_at=row.sent_at + dt.timedelta(hours=rng.randrange(1, 6)),
+            )
     LinkClick.objects.bulk_create(clicks)
     SurveyAnswer.objects.bulk_create(answers)
     for n, (row, via) in enumerate(repeat_orders):
@@ -253,10 +262,10 @@ def _delivery(
     row.sent_at = due + dt.timedelta(seconds=rng.randrange(1, 300))
     row.provider_message_id = f"demo-{campaign.pk}-{occurrence}-{sub.platform_user_id}"
     opened = row.sent_at + dt.timedelta(minutes=_minutes_to_open(rng))
-    if sub.account.kind in RECEIPTS:
+    if sub.account.kind in DELIVERED:
         row.delivered_at = row.sent_at + dt.timedelta(seconds=2)
-        if rng.random() < 0.8:
-            row.read_at = opened
+    if sub.account.kind in READ and rng.random() < 0.8:
+        row.read_at = opened
     if campaign.category == Campaign.Category.SURVEY:
         if rng.random() < 0.4:
             row.answered_at = opened + dt.timedelta(minutes=1)
