@@ -1,11 +1,15 @@
 """manage.py demo_history: a month on an empty database that fills every figure."""
 
+import datetime as dt
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
+from campaigns.materialize import recurring_materialize
 from campaigns.models import Campaign, Delivery
+from campaigns.schedule import next_weekly
 from campaigns.stats import campaign_stats
 from subscriptions.models import Customer, LinkVisit, Subscription
 
@@ -41,3 +45,18 @@ def test_it_refuses_a_database_with_customers():
     Customer.objects.create(external_id="real")
     with pytest.raises(CommandError, match="empty database"):
         call_command("demo_history", stdout=StringIO())
+
+
+def test_the_scheduler_finds_nothing_to_send_in_the_demo_month():
+    call_command("demo_history", "--customers", "100", stdout=StringIO())
+    menu = Campaign.objects.get(name="Weekly menu")
+    before = Delivery.objects.count()
+
+    # when next week's menu comes due (Thursday 06:00 UTC: 10:00 in Kyiv, Berlin, Moscow is near)
+    thursday = next_weekly(weekday=3, local_time=dt.time(6), zone=dt.UTC, now=timezone.now(),
+                           late=dt.timedelta(0)).due_at  # fmt: skip
+    written = recurring_materialize(campaign=menu, now=thursday)
+
+    # then the demo accounts are disabled: no new rows, and none of the demo rows is left to send
+    assert (written, Delivery.objects.count()) == (0, before)
+    assert not Delivery.objects.exclude(state__in=Delivery.FINAL_STATES).exists()

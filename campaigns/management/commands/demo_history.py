@@ -3,7 +3,8 @@
 Customers in several time zones and languages; orders with subscribe links; visits and
 subscriptions from several sources and devices; a weekly menu (recurring, 10% holdout) and an
 order survey (triggered on delivery) with receipts, clicks, answers and repeat orders attributed
-to them. Rows are written in final states (sent / skipped), so `make run` never sends them.
+to them. Rows are written in final states (sent / skipped) on disabled demo accounts, so
+`make run` never sends them.
 Deterministic for a given --seed.
 """
 
@@ -16,11 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Attribution, Campaign, Delivery, LinkClick, SurveyAnswer
+from campaigns.schedule import next_weekly, zone_or_utc
 from channels.models import ChannelAccount
 from subscriptions import sources
 from subscriptions.models import Customer, LinkVisit, Order, Subscription
 
 DAYS = 30
+MENU_TIME = dt.time(10, 0)
+NO_LATE = dt.timedelta(0)
 KINDS = ("telegram", "viber", "whatsapp", "messenger", "vk")
 LOCALES = ("en", "ru", "uk", "de")
 TIME_ZONES = ("Europe/Kyiv", "Europe/Berlin", "Europe/Moscow", "America/New_York", "Asia/Almaty")
@@ -57,7 +61,10 @@ def demo_history_fill(*, customers: int, rng: random.Random) -> dict[str, int]:
     now = timezone.now().replace(second=0, microsecond=0)
     start = now - dt.timedelta(days=DAYS)
     accounts = {
-        kind: ChannelAccount.objects.get_or_create(name=f"demo-{kind}", defaults={"kind": kind})[0]
+        # Disabled: they have no credentials, so nothing may be sent or offered on them.
+        kind: ChannelAccount.objects.get_or_create(
+            name=f"demo-{kind}", defaults={"kind": kind, "enabled": False}
+        )[0]
         for kind in KINDS
     }
     people, orders, visits, subs = [], [], [], []
@@ -147,7 +154,7 @@ def demo_history_fill(*, customers: int, rng: random.Random) -> dict[str, int]:
         content={"default": {"text": "Hi {name}! Next week's menu is out: {link}"}},
         link_url="https://shop.example/menu",
         weekday=3,
-        local_time=dt.time(10, 0),
+        local_time=MENU_TIME,
         holdout_percent=10,
         launched_at=start,
     )
@@ -165,13 +172,15 @@ def demo_history_fill(*, customers: int, rng: random.Random) -> dict[str, int]:
     deliveries: list[Delivery] = []
     for sub in subs:
         held_out = rng.random() < 0.10
-        thursday = start + dt.timedelta(days=(3 - start.weekday()) % 7, hours=10 - start.hour)
-        while thursday < now:
-            if thursday > sub.subscribed_at:
-                deliveries.append(
-                    _delivery(rng, menu, sub, f"week:{thursday:%Y-%m-%d}", thursday, held_out)
-                )
-            thursday += dt.timedelta(days=7)
+        # The scheduler's own occurrences (ISO week, 10:00 in the customer's zone), so a real
+        # run of this week's menu finds its rows already written.
+        zone = zone_or_utc(sub.customer.time_zone)
+        week = next_weekly(weekday=3, local_time=MENU_TIME, zone=zone, now=start, late=NO_LATE)
+        while week.due_at < now:
+            if week.due_at > sub.subscribed_at:
+                deliveries.append(_delivery(rng, menu, sub, week.key, week.due_at, held_out))
+            later = week.due_at + dt.timedelta(minutes=1)
+            week = next_weekly(weekday=3, local_time=MENU_TIME, zone=zone, now=later, late=NO_LATE)
         if sub.order is not None and sub.order.delivered_at + dt.timedelta(hours=2) < now:
             due = sub.order.delivered_at + dt.timedelta(hours=2)
             deliveries.append(_delivery(rng, survey, sub, f"order:{sub.order_id}", due, False))
