@@ -11,7 +11,7 @@ from campaigns.materialize import recurring_materialize
 from campaigns.models import Campaign, Delivery
 from campaigns.schedule import next_weekly
 from campaigns.stats import campaign_stats
-from subscriptions.models import Customer, LinkVisit, Subscription
+from subscriptions.models import ConsentEvent, Customer, LinkVisit, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +26,10 @@ def test_it_fills_a_month_that_every_figure_reads():
     assert Customer.objects.values("time_zone").distinct().count() >= 4
     assert Subscription.objects.values("source").distinct().count() >= 3
     assert LinkVisit.objects.values("device").distinct().count() >= 2
+    # every chat has its opt-in; every one that left, its opt-out
+    assert ConsentEvent.objects.filter(kind="opt_in").count() == Subscription.objects.count()
+    left = Subscription.objects.filter(status="unsubscribed")
+    assert ConsentEvent.objects.filter(kind="opt_out").count() == left.count() > 0
     menu = Campaign.objects.get(name="Weekly menu")
     survey = Campaign.objects.get(name="How was your order?")
     assert Delivery.objects.filter(campaign=menu, reason="holdout").exists()

@@ -20,7 +20,7 @@ from campaigns.models import Attribution, Campaign, Delivery, LinkClick, SurveyA
 from campaigns.schedule import next_weekly, zone_or_utc
 from channels.models import ChannelAccount
 from subscriptions import sources
-from subscriptions.models import Customer, LinkVisit, Order, Subscription
+from subscriptions.models import ConsentEvent, Customer, LinkVisit, Order, Subscription
 
 DAYS = 30
 MENU_TIME = dt.time(10, 0)
@@ -144,6 +144,19 @@ def demo_history_fill(*, customers: int, rng: random.Random) -> dict[str, int]:
         )
     LinkVisit.objects.bulk_create(visits)
     Subscription.objects.bulk_create(subs)
+    # Every chat's story starts with its opt-in, as subscription_start records it.
+    ConsentEvent.objects.bulk_create(
+        ConsentEvent(
+            customer_id=sub.customer_id,
+            subscription=sub,
+            kind=ConsentEvent.Kind.OPT_IN,
+            source="deep_link",
+            evidence="demo_history",
+            topics=sub.topics(),
+            occurred_at=sub.subscribed_at,
+        )
+        for sub in subs
+    )
 
     menu = Campaign.objects.create(
         name="Weekly menu",
@@ -210,9 +223,17 @@ def demo_history_fill(*, customers: int, rng: random.Random) -> dict[str, int]:
     latest = {row.subscription_id: row for row in deliveries if row.campaign_id == menu.pk}
     for row in list(latest.values())[::12]:
         if row.sent_at and not row.clicked_at:
+            left = row.sent_at + dt.timedelta(hours=rng.randrange(1, 6))
             Subscription.objects.filter(pk=row.subscription_id).update(
-                status=Subscription.Status.UNSUBSCRIBED,
-                unsubscribed_at=row.sent_at + dt.timedelta(hours=rng.randrange(1, 6)),
+                status=Subscription.Status.UNSUBSCRIBED, unsubscribed_at=left
+            )
+            ConsentEvent.objects.create(
+                customer_id=row.subscription.customer_id,
+                subscription=row.subscription,
+                kind=ConsentEvent.Kind.OPT_OUT,
+                source="keyword",
+                evidence="STOP",
+                occurred_at=left,
             )
     LinkClick.objects.bulk_create(clicks)
     SurveyAnswer.objects.bulk_create(answers)
