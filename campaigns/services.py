@@ -169,6 +169,10 @@ def campaign_launch(*, campaign_id: int, now: dt.datetime | None = None) -> tupl
         campaign.launched_at = now
         campaign.save(update_fields=["status", "launched_at", "updated_at"])
         created = _materialize(campaign, now)
+        if created >= settings.MATERIALIZE_ANALYZE_ROWS:
+            # As the tick does after a big write: until then the planner takes the new rows for
+            # a few, and the dispatcher's queries read all of them per batch.
+            transaction.on_commit(analyze_deliveries)
         if created:
             transaction.on_commit(_wake)
     return campaign, created

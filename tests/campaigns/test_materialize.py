@@ -302,3 +302,36 @@ def test_a_tick_that_wrote_many_rows_refreshes_the_planner_statistics(
 
     # Then the delivery table was analyzed only if that reached the threshold
     assert (last_analyzed() != before) is analyzed
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("threshold", "analyzed"), [(3, True), (4, False)])
+def test_a_launch_that_wrote_many_rows_refreshes_the_planner_statistics(
+    settings, threshold, analyzed, django_capture_on_commit_callbacks
+):
+    # Given three subscribers and a draft one-off due now
+    from campaigns.services import campaign_launch
+
+    settings.MATERIALIZE_ANALYZE_ROWS = threshold
+    for _ in range(3):
+        subscriber()
+    campaign = one_off(status="draft")
+
+    def last_analyzed() -> dt.datetime | None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'campaigns_delivery'"
+            )
+            return cursor.fetchone()[0]
+
+    before = last_analyzed()
+
+    # When the launch writes its three rows (and commits)
+    with django_capture_on_commit_callbacks(execute=True):
+        _, written = campaign_launch(campaign_id=campaign.pk, now=NOW)
+
+    # Then the table was analyzed only if that reached the threshold: a million-row launch left
+    # the dispatcher planning for a few rows, and the campaign sent 64 messages in 47 s
+    assert written == 3
+    assert (last_analyzed() != before) is analyzed
