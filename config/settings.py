@@ -85,6 +85,17 @@ if DATABASE_URL:
     if env_str("DATABASE_TEST_NAME"):
         # Lets concurrent test runs on one server each create their own test database.
         DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
+    # Behind PgBouncer in transaction pooling mode each transaction may run on another server
+    # connection, so nothing may outlive one: no server-side cursors (`.iterator()` would
+    # declare a cursor in one transaction and fetch in the next) and no prepared statements
+    # (PgBouncer 1.18 cannot route them in transaction mode). Advisory locks are `_xact_` and
+    # `SET` is `SET LOCAL` throughout, so they need no switch. "session" keeps direct behaviour.
+    DATABASE_POOLING = env_str("DATABASE_POOLING") or "session"
+    if DATABASE_POOLING not in ("session", "transaction"):
+        raise ImproperlyConfigured("DATABASE_POOLING must be 'session' or 'transaction'")
+    if DATABASE_POOLING == "transaction":
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 else:
     DATABASES = {
         "default": {
