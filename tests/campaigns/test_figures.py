@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from campaigns.models import Attribution, SurveyAnswer
+from campaigns.models import Attribution, Delivery, SurveyAnswer
 from campaigns.stats import campaign_stats
 from channels.models import ChannelAccount, InboundEvent
 from channels.sandbox.services import sandbox_event_post
@@ -109,3 +109,22 @@ def test_every_figure_per_channel(sandbox):
     assert (stats["attributed_orders"], stats["attributed_revenue"]) == (3, None)
     assert sum(day["sent"] for day in stats["per_day"]) == 7
     assert sum(day["read"] for day in stats["per_day"]) == 3
+
+
+def test_the_embedded_databases_way_to_the_percentiles_gives_the_same_figures(sandbox, monkeypatch):
+    """SQLite (make run's default) has no percentile_disc: the nearest-rank row fetch must
+    agree with PostgreSQL's."""
+    from django.db import connection
+
+    from campaigns import figures
+
+    campaign = CampaignFactory(kind="one_off")
+    for n, minutes in enumerate((1, 7, 20, 45, 300)):
+        sent(campaign, sandbox, n, delivered_at=T0, read_at=T0 + dt.timedelta(minutes=minutes))
+    deliveries = Delivery.objects.filter(campaign=campaign)
+    on_postgres = figures.channel_figures(deliveries)["sandbox"]["time_to_open"]
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    by_rank = figures.channel_figures(deliveries)["sandbox"]["time_to_open"]
+
+    assert (on_postgres["median_seconds"], on_postgres["p90_seconds"]) == (1200, 18000)
+    assert by_rank == on_postgres
