@@ -84,3 +84,21 @@ def broker_down(monkeypatch, settings):
     monkeypatch.setitem(app.conf, "broker_write_url", settings.REDIS_URL)
     monkeypatch.setattr(app, "_pool", None)
     monkeypatch.setattr(app.amqp, "_producer_pool", None)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """Through PgBouncer: drop its server connections to the test database before the drop."""
+    yield
+    admin = os.environ.get("PGBOUNCER_ADMIN_URL")  # set by `make test`'s pass through PgBouncer
+    if not admin:
+        return
+    import psycopg
+    from django.db import connection
+
+    connection.close()
+    name = connection.settings_dict["NAME"]
+    with psycopg.connect(admin, autocommit=True, prepare_threshold=None) as console:
+        # KILL drops the pool's server connections; RESUME lets the database be used again.
+        console.execute(f'KILL "{name}"')
+        console.execute(f'RESUME "{name}"')
