@@ -6,7 +6,7 @@ PORT ?= 8000
 # Two processes for two cores; one file stays on one process (shared fixtures, fake servers).
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: run test check lint format migrations services clean
+.PHONY: run test test-pgbouncer check lint format migrations services clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,21 @@ test: check
 	@bin/ensure-browser
 	@. bin/ensure-services && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 	  $(PY) -m pytest $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-pgbouncer
+
+# The integration tests (real workers, dispatch, end to end) once more with the app's
+# connections through PgBouncer in transaction pooling mode (bin/ensure-pgbouncer). Skipped,
+# loudly, when PgBouncer cannot be installed or there is no PostgreSQL.
+PGBOUNCER_TESTS ?= tests/subscriptions/test_end_to_end.py tests/campaigns/test_dispatch_workers.py \
+  tests/campaigns/test_engine_integration.py tests/campaigns/test_weekly_menu_worker.py \
+  tests/channels/test_replies.py
+test-pgbouncer: $(VENV)/.installed-dev
+	@. bin/ensure-services >/dev/null; \
+	  if [ -n "$${COMEBACK_TEST_SQLITE:-}" ] || ! bin/ensure-pgbouncer; then \
+	    echo "test-pgbouncer: SKIPPED (see above)"; exit 0; fi; \
+	  export DATABASE_URL=$$(echo "$$DATABASE_URL" | sed -E 's#:[0-9]+/#:6432/#') \
+	    DATABASE_POOLING=transaction PGBOUNCER_ADMIN_URL=postgres://postgres@127.0.0.1:6432/pgbouncer; \
+	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(PY) -m pytest $(PYTEST_ARGS) $(PGBOUNCER_TESTS)
 
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
