@@ -2,10 +2,13 @@
 
     .venv/bin/python -m bench.dispatch [--deliveries 20000] [--threads 64] [--batch 500]
                                        [--kind telegram] [--accounts 1] [--compare]
+                                       [--pgbouncer]
 
 N due deliveries against the unthrottled fake platform server (its own process, loopback) on
 PostgreSQL. --accounts K splits them over K accounts, each dispatched by its own process (how
 production scales out: one lease per account). --compare runs the knob variants side by side.
+--pgbouncer runs each variant twice: direct, then with the dispatchers' connections through
+PgBouncer in transaction pooling mode on 127.0.0.1:6432 (bin/ensure-pgbouncer starts it).
 Target: >= 2,500 deliveries/s.
 """
 
@@ -97,6 +100,24 @@ def run_variant(
     return rate
 
 
+def _through_pgbouncer(on: bool) -> None:
+    """Point every connection (this process and forked dispatchers) at PgBouncer, or back."""
+    from django.db import connections
+
+    connections.close_all()
+    database = connections["default"].settings_dict  # the dict every new connection reads
+    if on:
+        database.setdefault("DIRECT_PORT", database["PORT"])
+        database["PORT"] = "6432"
+        # What DATABASE_POOLING=transaction switches (config/settings.py).
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
+        database.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    elif "DIRECT_PORT" in database:
+        database["PORT"] = database["DIRECT_PORT"]
+        database["DISABLE_SERVER_SIDE_CURSORS"] = False
+        database["OPTIONS"].pop("prepare_threshold", None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=20_000)
@@ -105,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", default="telegram", choices=sorted(common.CREDENTIALS))
     parser.add_argument("--accounts", type=int, default=1)
     parser.add_argument("--compare", action="store_true", help="run the knob variants too")
+    parser.add_argument("--pgbouncer", action="store_true", help="each variant via PgBouncer too")
     args = parser.parse_args(argv)
 
     given = os.environ.get("BENCH_DATABASE_URL")
@@ -130,7 +152,13 @@ def main(argv: list[str] | None = None) -> int:
                     "accounts": args.accounts, "threads": args.threads, "batch": args.batch,
                     **knobs,
                 }  # fmt: skip
-                run_variant(url, label, args.deliveries, args.kind, **options)
+                if not args.pgbouncer:
+                    run_variant(url, label, args.deliveries, args.kind, **options)
+                    continue
+                for routed in (False, True):
+                    _through_pgbouncer(routed)
+                    suffix = ", via PgBouncer" if routed else ", direct"
+                    run_variant(url, label + suffix, args.deliveries, args.kind, **options)
     return 0
 
 
