@@ -1,0 +1,1 @@
+"""Outgoing webhooks to the shop (issue #12): only signing so far."""
