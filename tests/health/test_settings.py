@@ -33,3 +33,20 @@ def test_it_starts_in_debug_without_secret_key():
 def test_it_sends_mail_over_smtp_once_a_host_is_set():
     output = _settings_error("settings.EMAIL_BACKEND", DEBUG="1", EMAIL_HOST="smtp.shop.example")
     assert output.strip() == "django.core.mail.backends.smtp.EmailBackend"
+
+
+def test_it_turns_off_server_side_cursors_and_prepared_statements_behind_pgbouncer():
+    url = "postgres://app@127.0.0.1:6432/comeback"
+    database = "settings.DATABASES['default']"
+    expression = f"{database}['DISABLE_SERVER_SIDE_CURSORS'], {database}['OPTIONS']"
+    pooled = _settings_error(
+        expression, DEBUG="1", DATABASE_URL=url, DATABASE_POOLING="transaction"
+    )
+    direct = _settings_error(expression, DEBUG="1", DATABASE_URL=url)
+    assert pooled.strip() == "True {'prepare_threshold': None}"
+    assert direct.strip() == "False {}"
+
+
+def test_it_rejects_an_unknown_database_pooling():
+    output = _settings_error(DEBUG="1", DATABASE_URL="postgres://a@h/d", DATABASE_POOLING="stmt")
+    assert "DATABASE_POOLING must be 'session' or 'transaction'" in output
