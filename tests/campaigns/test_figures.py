@@ -7,9 +7,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from campaigns.models import Attribution, Delivery, SurveyAnswer
+from campaigns.models import Attribution, Delivery
 from campaigns.stats import campaign_stats
-from channels.models import ChannelAccount, InboundEvent
+from campaigns.tracking import tracked_link
+from channels.models import ChannelAccount
 from channels.sandbox.services import sandbox_event_post
 from tests.factories import (
     CampaignFactory,
@@ -21,6 +22,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 T0 = timezone.now() - dt.timedelta(days=3)
+SHOP = "https://shop.example/menu"
 
 
 def sent(campaign, account, n, **fields):
@@ -41,7 +43,15 @@ def sandbox() -> ChannelAccount:
     )
 
 
-def test_every_figure_per_channel(sandbox):
+def chat(delivery) -> str:
+    return delivery.subscription.platform_user_id
+
+
+def path(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
+
+
+def test_every_figure_per_channel(sandbox, client):
     campaign = CampaignFactory(kind="one_off", category="survey")
     # given five sandbox messages, four delivered; three read after 2, 10 and 40 minutes (the
     # reads arrive through the webhook, stamped now: the sends are moved back to match)
@@ -56,27 +66,30 @@ def test_every_figure_per_channel(sandbox):
         type(row).objects.filter(pk=row.pk).update(
             sent_at=row.read_at - dt.timedelta(minutes=minutes)
         )
-    # one clicked, two answered the survey (scores 5 and 2), one replied within 48 h
-    type(rows[0]).objects.filter(pk=rows[0].pk).update(clicked_at=timezone.now())
+    # one clicked its tracked link, two answered the survey with the buttons (scores 5 and 2),
+    # one (sent an hour ago) wrote back: all through the real endpoints
+    assert client.get(path(tracked_link(delivery_id=rows[0].pk, url=SHOP))).status_code == 302
     for row, score in ((rows[1], 5), (rows[3], 2)):
-        SurveyAnswer.objects.create(delivery=row, score=score)
-        type(row).objects.filter(pk=row.pk).update(answered_at=timezone.now())
-    InboundEvent.objects.create(
-        account=sandbox, kind="text", platform_user_id=rows[4].subscription.platform_user_id,
-        event_id="reply-1", occurred_at=T0 + dt.timedelta(hours=1), text="hi",
-    )  # fmt: skip
+        press = {"type": "button", "id": f"b{row.pk}", "payload": f"survey:{row.pk}:{score}"}
+        sandbox_event_post(account=sandbox, conversation=chat(row), event=press)
+    type(rows[4]).objects.filter(pk=rows[4].pk).update(
+        sent_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    reply = {"type": "text", "id": "reply-1", "text": "hi, a question"}
+    sandbox_event_post(account=sandbox, conversation=chat(rows[4]), event=reply)
     # one unsubscribed within 48 h, one blocked after three days (not counted)
     rows[2].refresh_from_db()
     rows[2].subscription.__class__.objects.filter(pk=rows[2].subscription_id).update(
         status="unsubscribed", unsubscribed_at=rows[2].sent_at + dt.timedelta(hours=5)
     )
     rows[4].subscription.__class__.objects.filter(pk=rows[4].subscription_id).update(
-        status="blocked", unsubscribed_at=T0 + dt.timedelta(days=3)
+        status="blocked", unsubscribed_at=timezone.now() + dt.timedelta(days=3)
     )
     # and on Telegram (no receipts at all): two sent, one clicked
     telegram = ChannelAccountFactory(kind="telegram")
-    clicked = sent(campaign, telegram, 0, clicked_at=T0 + dt.timedelta(minutes=1))
+    clicked = sent(campaign, telegram, 0)
     sent(campaign, telegram, 1)
+    assert client.get(path(tracked_link(delivery_id=clicked.pk, url=SHOP))).status_code == 302
     # orders attributed in two currencies
     for row, total, currency in ((rows[0], "10.00", "EUR"), (rows[1], "5.50", "EUR"),
                                  (clicked, "990.00", "RUB")):  # fmt: skip
