@@ -2,7 +2,6 @@
 replies, unsubscribes and orders in, every figure checked exactly."""
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -10,14 +9,19 @@ from django.utils import timezone
 from campaigns.models import Attribution, Delivery
 from campaigns.stats import campaign_stats
 from campaigns.tracking import tracked_link
+from campaigns.triggers import order_events_drain
 from channels.models import ChannelAccount
 from channels.sandbox.services import sandbox_event_post
 from tests.factories import (
     CampaignFactory,
     ChannelAccountFactory,
     DeliveryFactory,
-    OrderFactory,
     SubscriptionFactory,
+)
+from tests.subscriptions.api_support import (  # noqa: F401 - fixtures
+    api_fixture,
+    api_key_fixture,
+    order_body,
 )
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +55,7 @@ def path(url: str) -> str:
     return "/" + url.split("/", 3)[3]
 
 
-def test_every_figure_per_channel(sandbox, client):
+def test_every_figure_per_channel(sandbox, client, api):
     campaign = CampaignFactory(kind="one_off", category="survey")
     # given five sandbox messages, four delivered; three read after 2, 10 and 40 minutes (the
     # reads arrive through the webhook, stamped now: the sends are moved back to match)
@@ -91,10 +95,24 @@ def test_every_figure_per_channel(sandbox, client):
     sent(campaign, telegram, 1)
     assert client.get(path(tracked_link(delivery_id=clicked.pk, url=SHOP))).status_code == 302
     # orders attributed in two currencies
-    for row, total, currency in ((rows[0], "10.00", "EUR"), (rows[1], "5.50", "EUR"),
-                                 (clicked, "990.00", "RUB")):  # fmt: skip
-        order = OrderFactory(total=Decimal(total), currency=currency)
-        Attribution.objects.create(order=order, delivery=row, via="click")
+    # and three later orders, posted by the shop through the order API: each is credited to the
+    # message its customer last clicked or read
+    for n, (row, total, currency) in enumerate(
+        ((rows[0], "10.00", "EUR"), (rows[1], "5.50", "EUR"), (clicked, "990.00", "RUB"))
+    ):
+        customer = row.subscription.customer
+        body = order_body(
+            external_id=f"later-{n}", total=total, currency=currency, items=[],
+            customer={"external_id": customer.external_id, "name": customer.name},
+            created_at=timezone.now().isoformat(),
+        )  # fmt: skip
+        assert api.post("/api/v1/orders/", body, format="json").status_code == 201
+        now = timezone.now().isoformat()
+        event = {"event_id": f"later-{n}", "type": "order.created",
+                 "order_external_id": f"later-{n}", "occurred_at": now}  # fmt: skip
+        assert api.post("/api/v1/events/", event, format="json").status_code == 201
+    order_events_drain(now=timezone.now())  # what the worker's order-event task runs
+    assert Attribution.objects.count() == 3
 
     stats = campaign_stats(campaign)
 
