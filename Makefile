@@ -42,11 +42,12 @@ check: $(VENV)/.installed-dev
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
 # Test databases: local PostgreSQL and Redis (started if installed but down); SQLite only as a
-# loudly announced fallback when no PostgreSQL can be reached.
+# loudly announced fallback when no PostgreSQL can be reached. Tests marked `alone` (seconds of a
+# real worker's time) run after the rest, one at a time, not beside another process's tests.
 test: check
 	@bin/ensure-browser
-	@. bin/ensure-services && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
-	  $(PY) -m pytest $(PYTEST_ARGS)
+	@. bin/ensure-services && export PATH="$(CURDIR)/$(VENV)/bin:$$PATH" && \
+	  $(PY) -m pytest $(PYTEST_ARGS) -m "not alone" && $(PY) -m pytest -m alone
 	@$(MAKE) --no-print-directory test-pgbouncer
 
 # The integration tests (real workers, dispatch, end to end) once more with the app's
@@ -61,7 +62,9 @@ test-pgbouncer: $(VENV)/.installed-dev
 	    echo "test-pgbouncer: SKIPPED (see above)"; exit 0; fi; \
 	  export DATABASE_URL=$$(echo "$$DATABASE_URL" | sed -E 's#:[0-9]+/#:6432/#') \
 	    DATABASE_POOLING=transaction PGBOUNCER_ADMIN_URL=postgres://postgres@127.0.0.1:6432/pgbouncer; \
-	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(PY) -m pytest $(PYTEST_ARGS) $(PGBOUNCER_TESTS)
+	  export PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; \
+	  $(PY) -m pytest $(PYTEST_ARGS) -m "not alone" $(PGBOUNCER_TESTS) && \
+	  $(PY) -m pytest -m alone $(PGBOUNCER_TESTS)
 
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .

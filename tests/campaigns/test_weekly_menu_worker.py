@@ -43,6 +43,7 @@ def recipients(fake_platform) -> Counter[str]:
 
 @pytest.mark.postgres
 @pytest.mark.redis
+@pytest.mark.alone  # "shortly after 10:00" is seconds of a worker's time: not on a shared CPU
 @pytest.mark.django_db(transaction=True)
 def test_the_weekly_menu_goes_out_at_10_local_in_each_customers_time_zone(
     account_on, fake_platform, tmp_path
