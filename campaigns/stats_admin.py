@@ -21,26 +21,19 @@ CHANNEL_COLUMNS = ("sent", "delivered", "read", "open_rate", "clicked", "click_r
                    "replied", "engaged", "engaged_rate", "unsubscribed", "blocked")  # fmt: skip
 
 
+# Platforms that send no read receipts: the pages say so instead of showing an open rate.
+NO_READS = [kind for kind, reports in RECEIPTS.items() if "read" not in reports]
+
+
 def campaign_stats_view(model_admin: admin.ModelAdmin, request: HttpRequest, pk: int) -> Any:
     campaign = get_object_or_404(Campaign, pk=pk)
     if not model_admin.has_view_permission(request, campaign):
         raise PermissionDenied
-    figures = campaign_stats_snapshot(campaign)
-    tables = _tables(figures)
-    if request.GET.get("csv") in tables:
-        name = request.GET["csv"]
-        return _csv(f"campaign-{campaign.pk}-{name}.csv", *tables[name])
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": f"Stats: {campaign}",
-        "opts": model_admin.model._meta,
-        "campaign": campaign,
-        "f": figures,
-        **_charts(figures),
-        "tables": tables,
-        "no_reads": [kind for kind, reports in RECEIPTS.items() if "read" not in reports],
-    }
-    return TemplateResponse(request, "admin/campaigns/campaign/stats_page.html", context)
+    return _page(
+        model_admin, request, campaign_stats_snapshot(campaign),
+        csv_name=f"campaign-{campaign.pk}", template="stats_page.html",
+        title=f"Stats: {campaign}", campaign=campaign,
+    )  # fmt: skip
 
 
 def programme_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> Any:
@@ -50,23 +43,38 @@ def programme_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> Any:
         days = min(max(int(request.GET.get("days", DEFAULT_DAYS)), 1), MAX_DAYS)
     except ValueError:
         days = DEFAULT_DAYS
-    figures = programme_stats(days=days)
+    return _page(
+        model_admin, request, programme_stats(days=days),
+        csv_name=f"programme-{days}d", template="programme.html",
+        title=f"Programme: the last {days} days", days=days,
+        day_choices=sorted({7, 30, 90, 365, days}),
+    )  # fmt: skip
+
+
+def _page(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    figures: dict,
+    *,
+    csv_name: str,
+    template: str,
+    **extra: Any,
+) -> HttpResponse:
+    """The page of `figures`, or one of its tables as CSV when `?csv=<table>` names one."""
     tables = _tables(figures)
-    if request.GET.get("csv") in tables:
-        name = request.GET["csv"]
-        return _csv(f"programme-{days}d-{name}.csv", *tables[name])
+    name = request.GET.get("csv")
+    if name in tables:
+        return _csv(f"{csv_name}-{name}.csv", *tables[name])
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": f"Programme: the last {days} days",
         "opts": model_admin.model._meta,
         "f": figures,
-        "days": days,
-        "day_choices": sorted({7, 30, 90, 365, days}),
         **_charts(figures),
         "tables": tables,
-        "no_reads": [kind for kind, reports in RECEIPTS.items() if "read" not in reports],
+        "no_reads": NO_READS,
+        **extra,
     }
-    return TemplateResponse(request, "admin/campaigns/campaign/programme.html", context)
+    return TemplateResponse(request, f"admin/campaigns/campaign/{template}", context)
 
 
 def _charts(figures: dict) -> dict[str, Any]:
