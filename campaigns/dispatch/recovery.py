@@ -50,8 +50,12 @@ def recover_account(account: ChannelAccount, *, owner: str) -> Recovered:
         for claimed_by, pk in in_flight.values_list("claimed_by", "pk"):
             owners.setdefault(claimed_by, []).append(pk)
         never: set[int] = set()
+        read: list[str] = []  # owners whose journal told us; forgotten once the rows moved
         for dead, ids in owners.items():
-            never |= journal.never_left(dead, ids) or set()
+            known = journal.never_left(dead, ids)
+            if known is not None:
+                never |= known
+                read.append(dead)
         if never:
             unsent = in_flight.filter(pk__in=never).update(
                 state=State.PENDING, claimed_by="", sent_at=None
@@ -60,9 +64,8 @@ def recover_account(account: ChannelAccount, *, owner: str) -> Recovered:
         unknown = in_flight.exclude(pk__in=never).update(
             state=State.UNKNOWN, reason="dispatcher died mid-send"
         )
-        for dead in owners:
-            if journal.never_left(dead, []) is not None:
-                journal.forget(dead)
+        for dead in read:
+            journal.forget(dead)
     recovered = Recovered(pending, resent, unsent, unknown)
     if recovered:
         log.warning("account %s: recovered rows of a dead dispatcher: %s", account.pk, recovered)
