@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "channels",
     "subscriptions",
     "campaigns",
+    "shopwebhooks",
+    "anymail",
 ]
 
 MIDDLEWARE = [

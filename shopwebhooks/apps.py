@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ShopWebhooksConfig(AppConfig):
+    name = "shopwebhooks"
+    verbose_name = "Shop webhooks"
