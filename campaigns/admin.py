@@ -70,7 +70,14 @@ from campaigns.starters import STARTERS
 from campaigns.stats_admin import campaign_stats_view, programme_view
 from campaigns.stats_snapshot import campaign_stats_snapshot
 from campaigns.triggers import TRIGGER_EVENTS, WINBACK
-from campaigns.widgets import DAYS, TIMES, DurationField, MessageBuilderWidget
+from campaigns.widgets import (
+    DAYS,
+    TIMES,
+    DurationField,
+    MessageBuilderWidget,
+    OrderedChoicesField,
+)
+from channels.providers import KIND_CHOICES
 from subscriptions.models import TOPICS, Customer
 
 LANGUAGE_ORDER = (
@@ -162,6 +169,26 @@ class CampaignForm(forms.ModelForm):
         assume_scheme="https",
         help_text=Campaign._meta.get_field("link_url").help_text,
     )
+    fallback_channels = OrderedChoicesField(
+        choices=KIND_CHOICES,
+        required=False,
+        label="Then try",
+        help_text="If the message is not delivered or not read in time, it goes again on the "
+        "customer's next channel in this order (one they are subscribed to; e-mail and SMS only "
+        "with their opt-in). It never goes when they read, clicked, answered, unsubscribed or "
+        "ordered meanwhile.",
+    )
+    fallback_not_delivered_after = DurationField(
+        required=False,
+        label="If not delivered within",
+        help_text="Counted from when it was due. 0: no such rule.",
+    )
+    fallback_not_read_after = DurationField(
+        required=False,
+        label="If not read within",
+        help_text="Counted from when it was sent. Where a platform sends no read receipts "
+        "(Telegram, SMS): not clicked, answered or replied to. 0: no such rule.",
+    )
     subscribed_topics = forms.MultipleChoiceField(
         choices=list(TOPICS.items()),
         required=False,
@@ -235,6 +262,11 @@ class CampaignForm(forms.ModelForm):
         for name in LIST_FIELDS:  # a list left blank is the empty list, not JSON null
             if name in cleaned and cleaned[name] is None:
                 cleaned[name] = []
+        if "fallback_channels" in cleaned and cleaned["fallback_channels"] is None:
+            cleaned["fallback_channels"] = []
+        for name in ("fallback_not_delivered_after", "fallback_not_read_after"):
+            if not cleaned.get(name):  # the duration picker says 0 for left blank
+                cleaned[name] = None
         fields = {k: v for k, v in cleaned.items() if k != "accounts" and k in self._model_fields}
         for field, message in campaign_errors(Campaign(**fields)).items():
             if field in self.fields and field not in self.errors:
@@ -305,6 +337,8 @@ class CampaignAdmin(admin.ModelAdmin):
                                  "max_survey_score"]}),
         ("Schedule", {"fields": ["send_at", "weekday", "local_time"]}),
         ("Trigger", {"fields": ["trigger_event", "trigger_delay", "trigger_conditions"]}),
+        ("Fallback to another channel", {"fields": [
+            "fallback_not_delivered_after", "fallback_not_read_after", "fallback_channels"]}),
         ("Policies", {"fields": ["holdout_percent", "respect_quiet_hours", "quiet_hours_start",
                                  "quiet_hours_end"],
                       "description": CAP_NOTE}),

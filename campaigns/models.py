@@ -101,6 +101,13 @@ class Campaign(models.Model):
     # WhatsApp template language per customer language: {"en": "en_US", "uk": "uk", ...}; a
     # send uses the approved code, never the customer's raw locale (campaigns.content).
     whatsapp_template_languages = models.JSONField(default=dict, blank=True)
+    # Fallback (campaigns/fallbacks.py): a message not delivered, or not read, in time goes
+    # again on the customer's next channel in this list of kinds.
+    fallback_channels = models.JSONField(
+        default=list, blank=True, help_text="Channel kinds to try next, in order."
+    )
+    fallback_not_delivered_after = models.DurationField(null=True, blank=True)
+    fallback_not_read_after = models.DurationField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -181,6 +188,19 @@ class Delivery(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
+    # Fallbacks (campaigns/fallbacks.py). The link has no constraint or cascade: a campaign's
+    # million rows are deleted without a look-up per row, and an original outlives its
+    # fallbacks anyway (both go with the campaign or the subscription's customer).
+    fallback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.DO_NOTHING, db_index=False,
+        db_constraint=False, related_name="fallbacks",
+    )  # fmt: skip
+    # Decided: a fallback was written for this row, or none ever will be. Database defaults:
+    # materialization writes rows with raw SQL that names only the columns it sets.
+    fallback_checked = models.BooleanField(default=False, db_default=False)
+    # A fallback after its original was sent: the frequency cap has counted this campaign for
+    # the customer once already, so this row is neither counted nor held back by that count.
+    repeats_sent = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -207,6 +227,10 @@ class Delivery(models.Model):
             models.Index(
                 fields=["order_event"], name="delivery_order_event",
                 condition=models.Q(order_event__isnull=False),
+            ),
+            models.Index(
+                fields=["fallback_of"], name="delivery_fallback_of",
+                condition=models.Q(fallback_of__isnull=False),
             ),
         ]  # fmt: skip
 

@@ -74,6 +74,8 @@ def decide(
     marketing = campaign.category == MARKETING
     if marketing and in_global_holdout(customer.pk):
         return Decision(SKIP, GLOBAL_HOLDOUT)
+    # A fallback after a sent original is this campaign again: the cap counted it once.
+    marketing = marketing and not delivery.repeats_sent
     if marketing and cap.reached(customer.pk):
         return Decision(SKIP, "frequency cap")
     if held_out(campaign.pk, subscription.pk, campaign.holdout_percent):
@@ -191,6 +193,7 @@ def marketing_counts(
         campaign__in=marketing,
         state__in=SENT_OR_MAYBE,
         sent_at__gte=since,
+        repeats_sent=False,
     )
     counted = [_count(sent)]
     if queued is not None:
@@ -200,6 +203,7 @@ def marketing_counts(
             account=account,
             campaign__in=marketing,
             state=Delivery.State.QUEUED,
+            repeats_sent=False,
         ).exclude(pk__in=batch)
         counted.append(_count(waiting))
     rows = Subscription.objects.filter(customer_id__in=customers).values_list(

@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from campaigns.already_ordered import DAYS_CONDITION, SKIP_CONDITION
+from campaigns.fallbacks import fallbacks_tick
 from campaigns.materialize import analyze_deliveries, one_off_materialize, recurring_materialize
 from campaigns.models import Campaign, Delivery
 from campaigns.triggers import (
@@ -92,6 +93,27 @@ def campaign_errors(campaign: Campaign) -> dict[str, str]:
         errors["trigger_conditions"] = problem
     if campaign.trigger_delay is not None and campaign.trigger_delay < dt.timedelta(0):
         errors["trigger_delay"] = "The delay cannot be negative."
+    errors.update(fallback_errors(campaign))
+    return errors
+
+
+def fallback_errors(campaign: Campaign) -> dict[str, str]:
+    """What is wrong with the campaign's fallback rules (campaigns/fallbacks.py), by field."""
+    errors: dict[str, str] = {}
+    kinds = campaign.fallback_channels
+    if not isinstance(kinds, list) or not all(k in PROVIDERS for k in kinds):
+        errors["fallback_channels"] = (
+            f"Expected a list of channel kinds from {', '.join(PROVIDERS)}."
+        )
+    elif len(set(kinds)) != len(kinds):
+        errors["fallback_channels"] = "Each channel once: the list is the order to try them in."
+    for name in ("fallback_not_delivered_after", "fallback_not_read_after"):
+        after = getattr(campaign, name)
+        if after is not None and after <= dt.timedelta(0):
+            errors[name] = "Give a time after the send, e.g. 2 hours."
+    rules = campaign.fallback_not_delivered_after or campaign.fallback_not_read_after
+    if rules and not kinds and "fallback_channels" not in errors:
+        errors["fallback_channels"] = "Pick the channels to fall back to, in order."
     return errors
 
 
@@ -249,6 +271,7 @@ def materialize_tick(*, now: dt.datetime | None = None, refresh: bool | None = N
     if created >= settings.MATERIALIZE_ANALYZE_ROWS:
         analyze_deliveries()
     order_events_sweep(now=now)
+    fallbacks_tick(now=now)
     one_offs_finish(now=now)
     return created
 

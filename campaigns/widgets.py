@@ -68,3 +68,33 @@ class DurationField(forms.MultiValueField):
             return dt.timedelta()
         amount, unit = data_list
         return dt.timedelta(**{unit or "hours": int(amount)})
+
+
+class OrderedChoicesWidget(forms.MultiWidget):
+    """A few selects side by side: first choice, second, third."""
+
+    def __init__(self, choices: list, size: int, attrs: dict | None = None) -> None:
+        super().__init__([forms.Select(choices=choices) for _ in range(size)], attrs)
+
+    def decompress(self, value: list | None) -> list:
+        return list(value or [])
+
+
+class OrderedChoicesField(forms.MultiValueField):
+    """An ordered list of distinct choices, picked in `size` selects; blanks drop out."""
+
+    def __init__(self, choices: list, size: int = 3, **kwargs: Any) -> None:
+        blank = [("", "—"), *choices]
+        fields = [forms.ChoiceField(choices=blank, required=False) for _ in range(size)]
+        super().__init__(
+            fields=fields,
+            widget=OrderedChoicesWidget(blank, size),
+            require_all_fields=False,
+            **kwargs,
+        )
+
+    def compress(self, data_list: list) -> list:
+        picked = [value for value in data_list or [] if value]
+        if len(set(picked)) != len(picked):
+            raise forms.ValidationError("Pick each channel once.")
+        return picked

@@ -209,6 +209,8 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "subscriptions.models.Order.Status",
         "OrderEventTypeEnum": "subscriptions.models.OrderEvent.Type",
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "TopicEnum": ["menu", "surveys", "promotions"],  # subscriptions.models.TOPICS
+        "ChannelKindEnum": "channels.providers.KIND_CHOICES",
     },
 }
 

@@ -19,6 +19,7 @@ QR_SCAN = "qr_scan"  # a printed QR code (in the box, on a flyer): no customer
 AD = "ad"  # an ad's link: no customer
 SANDBOX = "sandbox"  # our own web messenger, for trying the flow
 DEEP_LINK = "deep_link"  # an order token straight into a messenger: where it was shown is unknown
+CHECKOUT_CONSENT = "checkout_consent"  # an e-mail or SMS opt-in the order API passed on
 
 SOURCES = {
     CHECKOUT_EMBED: "Checkout embed",
@@ -30,6 +31,7 @@ SOURCES = {
     AD: "Ad",
     SANDBOX: "Sandbox",
     DEEP_LINK: "Deep link",
+    CHECKOUT_CONSENT: "Checkout opt-in (e-mail, SMS)",
 }
 ORDER_SOURCES = frozenset({HOSTED_PAGE, ORDER_EMAIL})  # a signed order link may say these
 CUSTOMER_SOURCES = frozenset({ACCOUNT_PAGE, EMAIL_FOOTER})

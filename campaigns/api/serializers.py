@@ -8,6 +8,7 @@ from rest_framework import serializers
 from campaigns.models import Campaign
 from campaigns.services import campaign_errors
 from channels.models import ChannelAccount
+from channels.providers import PROVIDERS
 from subscriptions.models import TOPICS
 
 FIELDS = [
@@ -16,7 +17,8 @@ FIELDS = [
     "subscribed_topics", "content", "whatsapp_template", "whatsapp_template_params",
     "whatsapp_template_buttons", "link_url", "send_at", "weekday", "local_time", "trigger_event",
     "trigger_delay", "trigger_conditions", "holdout_percent", "quiet_hours_start",
-    "quiet_hours_end", "respect_quiet_hours",
+    "quiet_hours_end", "respect_quiet_hours", "fallback_channels", "fallback_not_delivered_after",
+    "fallback_not_read_after",
 ]  # fmt: skip
 
 
@@ -109,6 +111,22 @@ class CampaignIn(serializers.ModelSerializer):
         help_text='e.g. {"skip_already_ordered": false, "exclude_ordered_since_days": 14}',
     )
     link_url = OptionalUrlField(required=False, allow_blank=True, max_length=200)
+    fallback_channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(PROVIDERS)),
+        required=False,
+        help_text='Channel kinds to try next, in order: ["whatsapp", "email", "sms"].',
+    )
+    fallback_not_delivered_after = serializers.DurationField(
+        required=False,
+        allow_null=True,
+        help_text="Fall back when the message is not delivered this long after it was due.",
+    )
+    fallback_not_read_after = serializers.DurationField(
+        required=False,
+        allow_null=True,
+        help_text="Fall back when the message is not read (where the platform has no reads: "
+        "not clicked, answered or replied to) this long after it was sent.",
+    )
     local_time = LocalTimeField(required=False, allow_null=True)
     quiet_hours_start = LocalTimeField(required=False)
     quiet_hours_end = LocalTimeField(required=False)

@@ -43,6 +43,7 @@ T, C, L = Delivery._meta.db_table, Campaign._meta.db_table, DispatchLease._meta.
 LOADED = (
     (Delivery, "", "d", "", (
         "id", "campaign", "occurrence", "subscription", "account", "order", "due_at", "attempts",
+        "fallback_of", "repeats_sent", "reason",
     )),
     (Subscription, "subscription", "s", "JOIN {table} s ON s.id = d.subscription_id", (
         "id", "customer", "platform_user_id", "status", "wants_menu", "wants_surveys",

@@ -28,6 +28,7 @@ from campaigns.dispatch.outcomes import Job, Outcome
 from campaigns.dispatch.pacing import RecipientSpacing
 from campaigns.dispatch.recovery import IDEMPOTENT_KINDS, Recovered, recover_account
 from campaigns.dispatch.sender import Sender
+from campaigns.fallback_events import fallbacks_sent
 from campaigns.models import Delivery
 from channels.errors import ConfigurationError, RetryAfter
 from channels.models import ChannelAccount
@@ -322,6 +323,9 @@ class Dispatcher:
         with_db_retry(outcomes.record, results, owner=self.owner)
         for result in results:
             self.stats.count(result.state)
+        fallbacks = [r.delivery_id for r in results if r.fallback_of and r.state == State.SENT]
+        if fallbacks:
+            with_db_retry(fallbacks_sent, fallbacks)
 
     def _release_ready(self) -> None:
         if self.ready:

@@ -60,6 +60,7 @@ class Outcome:
     due_at: datetime
     attempts: int
     gone: bool = False  # the recipient blocked us: mark the subscription after recording
+    fallback_of: int | None = None  # a fallback's original (its send is told to the shop)
 
 
 def outcome(
@@ -74,10 +75,22 @@ def outcome(
     gone: bool = False,
 ) -> Outcome:
     """The row's new state; due_at and attempts stay as they are unless given."""
+    if d.fallback_of_id:
+        reason = _with_fallback_cause(d.reason, reason)
     return Outcome(
         d.pk, state, reason[:REASON_MAX], provider_message_id, sent_at,
         d.due_at if due_at is None else due_at, d.attempts if attempts is None else attempts, gone,
+        d.fallback_of_id,
     )  # fmt: skip
+
+
+FALLBACK_CAUSE = "fallback after "  # campaigns/fallbacks.py writes it first in the reason
+
+
+def _with_fallback_cause(previous: str, reason: str) -> str:
+    """A fallback's reason keeps saying why it exists, whatever happens to it next."""
+    cause = previous.split("; ")[0] if previous.startswith(FALLBACK_CAUSE) else ""
+    return "; ".join(part for part in (cause, reason) if part)
 
 
 def sent(job: Job, message_id: str, at: datetime) -> Outcome:

@@ -106,6 +106,13 @@ class Provider:
     default_rate_limit: ClassVar[float] = 10.0  # sends per second per account
     per_recipient_interval: ClassVar[float] = 0.0  # seconds between sends to one customer
     window: ClassVar[Window] = Window(hours=None)
+    # The receipts the platform sends for a message we sent (PLATFORMS.md): what "not
+    # delivered" and "not read" can mean for it (campaigns/fallbacks.py, campaigns/figures.py).
+    delivery_receipts: ClassVar[bool] = False
+    # A chat the customer opens from a deep link (messengers). False for channels that a
+    # consent opens instead (e-mail, SMS: subscriptions/contact_consent.py): no subscribe link.
+    deep_links: ClassVar[bool] = True
+    read_receipts: ClassVar[bool] = False
     # True when a Start without a token is the customer's own press (it may re-subscribe),
     # False where the platform reports a start merely because a chat was opened.
     start_is_explicit: ClassVar[bool] = True

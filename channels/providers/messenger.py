@@ -96,6 +96,8 @@ class MessengerProvider(MetaProvider):
     default_rate_limit = 300.0
     per_recipient_interval = 0.0
     window = Window(hours=24, outside="tags")
+    delivery_receipts = True
+    read_receipts = True
     graph_errors = MESSENGER_ERRORS
     start_is_explicit = False  # a referral fires when an m.me link merely opens the thread
 

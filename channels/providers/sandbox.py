@@ -61,6 +61,8 @@ class SandboxProvider(Provider):
     default_rate_limit = 100.0
     per_recipient_interval = 0.0
     window = Window(hours=None)
+    delivery_receipts = True
+    read_receipts = True
     start_is_explicit = False  # the chat page posts its start when a link opens it
 
     def deep_link(self, token: str) -> str:

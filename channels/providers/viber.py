@@ -109,6 +109,8 @@ class ViberProvider(Provider):
     default_rate_limit = 50.0
     per_recipient_interval = 0.0
     window = Window(hours=None)
+    delivery_receipts = True
+    read_receipts = True
     start_is_explicit = False  # conversation_started fires whenever the chat is opened
 
     def deep_link(self, token: str) -> str:

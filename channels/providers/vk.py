@@ -112,6 +112,7 @@ class VkProvider(Provider):
     default_rate_limit = 20.0
     per_recipient_interval = 0.0
     window = Window(hours=24, outside="intent")
+    read_receipts = True
 
     def deep_link(self, token: str) -> str:
         """https://dev.vk.com/ru/api/bots/getting-started (vk.me links with ref)"""

@@ -124,6 +124,8 @@ class WhatsAppProvider(MetaProvider):
     default_rate_limit = 80.0
     per_recipient_interval = 6.0
     window = Window(hours=24, outside="template")
+    delivery_receipts = True
+    read_receipts = True
     graph_errors = WHATSAPP_ERRORS
 
     def deep_link(self, token: str) -> str:

@@ -1,11 +1,13 @@
 """Small input and output serializers, one pair per operation."""
 
 from decimal import Decimal
+from typing import Any
 
 from rest_framework import serializers
 
 from subscriptions.api import fields
-from subscriptions.models import Order, OrderEvent
+from subscriptions.models import TOPICS, Order, OrderEvent
+from subscriptions.services import normalized_phone
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0")}
 MAX_QUANTITY = 100_000  # far above any basket, far below the integer column's limit
@@ -32,6 +34,33 @@ class ItemIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
     price = fields.MoneyField(**MONEY)
+
+
+class ContactConsentIn(serializers.Serializer):
+    """The customer's marketing opt-in for one channel, as the checkout showed it."""
+
+    granted = serializers.BooleanField(help_text="Ticked (true) or explicitly not (false).")
+    wording = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="The text next to the checkbox; required when granted (the consent log keeps "
+        "it as the evidence).",
+    )
+    shown_at = fields.Instant(
+        happened=True, required=False, help_text="When the customer ticked it; default: now."
+    )
+    topics = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(TOPICS)),
+        required=False,
+        allow_empty=False,
+        help_text="What they agreed to get; default: every topic.",
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if data["granted"] and not data.get("wording", "").strip():
+            raise serializers.ValidationError({"wording": ["Required when granted."]})
+        return data
 
 
 class OrderIn(serializers.Serializer):
@@ -61,8 +90,35 @@ class OrderIn(serializers.Serializer):
         "the subscribe funnel compares its own rate with this one.",
     )
 
+    email_consent = ContactConsentIn(
+        required=False,
+        help_text="Marketing e-mail opt-in at checkout; needs customer.email. Without one the "
+        "customer gets no e-mail from us.",
+    )
+    sms_consent = ContactConsentIn(
+        required=False,
+        help_text="Marketing SMS opt-in at checkout; needs customer.phone. Without one the "
+        "customer gets no SMS from us.",
+    )
+
     def validate_currency(self, value: str) -> str:
         return value.upper()
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        customer = data["customer"]
+        needs = (("email_consent", "email"), ("sms_consent", "phone"))
+        for consent, field in needs:
+            if data.get(consent, {}).get("granted") and not _usable(field, customer.get(field)):
+                raise serializers.ValidationError(
+                    {"customer": {field: [f"Required when {consent} is granted."]}}
+                )
+        return data
+
+
+def _usable(field: str, value: str | None) -> bool:
+    if field == "phone":
+        return bool(normalized_phone(value or ""))
+    return bool((value or "").strip())
 
 
 class CustomerOut(serializers.Serializer):

@@ -13,7 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.wakeups import wake_once
-from subscriptions.models import Customer, Order, OrderEvent, OrderItem
+from subscriptions.contact_consent import CHANNELS, ContactConsent, contact_consent_apply
+from subscriptions.models import TOPIC_FIELDS, Customer, Order, OrderEvent, OrderItem
 from subscriptions.services import customer_adopt_chats
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,18 @@ def order_upsert(*, data: dict[str, Any]) -> tuple[Order, bool]:
         order, created = _order_upsert(data)
     # A chat that subscribed from a QR in the box with this customer's phone or e-mail.
     customer_adopt_chats(customer=order.customer, evidence=f"order {order.external_id}"[:255])
+    for channel in CHANNELS:
+        given = data.get(f"{channel}_consent")
+        if given is not None:
+            consent = ContactConsent(
+                channel=channel,
+                granted=given["granted"],
+                wording=given.get("wording", ""),
+                shown_at=given.get("shown_at") or timezone.now(),
+                topics=tuple(given.get("topics") or TOPIC_FIELDS),
+            )
+            evidence = f"order {order.external_id}"
+            contact_consent_apply(customer=order.customer, consent=consent, evidence=evidence)
     return order, created
 
 
@@ -88,7 +101,9 @@ def _order_upsert(data: dict[str, Any]) -> tuple[Order, bool]:
     # A repost (the shop's retry, an old copy of the order) never moves the status back.
     values["status"] = data["status"] if created else status_after(order.status, data["status"])
     values["placed_at"] = data.get("created_at", order.placed_at)
-    values["email_opt_in"] = data.get("email_opt_in", order.email_opt_in)
+    # The consent object says it too when the shop sends that instead.
+    opt_in = data.get("email_consent", {}).get("granted", order.email_opt_in)
+    values["email_opt_in"] = data.get("email_opt_in", opt_in)
     for field in STAMPS.values():
         values[field] = data.get(field, getattr(order, field))
     stamp = STAMPS.get(values["status"])
