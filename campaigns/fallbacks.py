@@ -42,6 +42,7 @@ SENDING_STATUSES = (Campaign.Status.RUNNING, Campaign.Status.FINISHED)
 NOT_SENT = (State.PENDING, State.DEFERRED)  # cancelled when their fallback is written
 # Skips that are about the channel, not about the customer: the message may go elsewhere.
 CHANNEL_SKIPS = ("window closed",)
+QUIET_HOURS = "quiet hours"  # campaigns/policies.py's reason for a deferral
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ def _ready(campaign: Campaign, *, now: dt.datetime) -> QuerySet[Delivery]:
     if x is not None:
         receipts = [k for k, p in PROVIDERS.items() if p.delivery_receipts]
         undelivered = Q(state=State.SENT, delivered_at__isnull=True, read_at__isnull=True)
-        ready |= Q(due_at__lte=now - x) & (
+        first_due = Q(first_due_at__lte=now - x) | Q(first_due_at__isnull=True, due_at__lte=now - x)
+        ready |= first_due & (
             Q(state__in=(*decided_states, *NOT_SENT))
             | (undelivered & Q(account__kind__in=receipts))
         )
@@ -100,7 +102,7 @@ def _ready(campaign: Campaign, *, now: dt.datetime) -> QuerySet[Delivery]:
         ready |= Q(state__in=decided_states, due_at__lte=now - y)
     return (
         Delivery.objects.filter(ready, campaign=campaign, fallback_checked=False)
-        .filter(due_at__gte=now - longest - HORIZON)
+        .filter(due_at__gte=now - longest - HORIZON)  # due_at only grows: it bounds the scan
         .select_related("account", "subscription")
         .order_by("due_at", "pk")
     )
@@ -124,13 +126,17 @@ def verdict(delivery: Delivery, campaign: Campaign, *, now: dt.datetime) -> Verd
     if state == State.FAILED:
         return Verdict("failed")
     if state in NOT_SENT:
-        late = x is not None and delivery.due_at <= now - x
+        # Waiting for the morning is on purpose: X counts from then. Retries count from the
+        # first time it was due.
+        quiet = state == State.DEFERRED and delivery.reason.startswith(QUIET_HOURS)
+        due = delivery.due_at if quiet else (delivery.first_due_at or delivery.due_at)
+        late = x is not None and due <= now - x
         return Verdict("not delivered", cancel=True) if late else WAIT
     if state != State.SENT:
         return WAIT  # a dispatcher holds it
     provider = PROVIDERS[delivery.account.kind]
     if x is not None and provider.delivery_receipts and delivery.delivered_at is None:
-        if delivery.due_at <= now - x:
+        if (delivery.first_due_at or delivery.due_at) <= now - x:
             return Verdict("not delivered")
     if y is None:
         return NEVER  # delivered (or the platform cannot tell) and no read rule

@@ -201,6 +201,9 @@ class Delivery(models.Model):
     # A fallback after its original was sent: the frequency cap has counted this campaign for
     # the customer once already, so this row is neither counted nor held back by that count.
     repeats_sent = models.BooleanField(default=False, db_default=False)
+    # When it was first due, kept once a retry or a deferral moves due_at ("not delivered
+    # within X" counts from here; campaigns/dispatch/outcomes.py sets it).
+    first_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"

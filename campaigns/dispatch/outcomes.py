@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Case, Q, When
+from django.db.models.functions import Coalesce
 
 from campaigns.models import Delivery
 from channels.errors import (
@@ -156,6 +158,10 @@ def record(outcomes: list[Outcome], *, owner: str) -> int:
             changed += Delivery.objects.filter(
                 pk=o.delivery_id, claimed_by=owner, state__in=OPEN_STATES
             ).update(
+                first_due_at=Case(
+                    When(~Q(due_at=o.due_at), then=Coalesce("first_due_at", "due_at")),
+                    default="first_due_at",
+                ),
                 state=o.state,
                 reason=o.reason,
                 provider_message_id=o.provider_message_id,
@@ -175,6 +181,8 @@ RECORD_SQL = f"""
     UPDATE {Delivery._meta.db_table} AS d SET state = v.state, reason = v.reason,
         provider_message_id = v.pid, sent_at = v.sent_at, due_at = v.due_at,
         attempts = v.attempts,
+        first_due_at = CASE WHEN v.due_at <> d.due_at THEN COALESCE(d.first_due_at, d.due_at)
+                            ELSE d.first_due_at END,
         claimed_by = CASE WHEN v.state IN ('pending', 'deferred') THEN '' ELSE d.claimed_by END
     FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[],
                 %s::timestamptz[], %s::timestamptz[], %s::integer[])
