@@ -18,6 +18,9 @@ from django.utils import timezone
 
 from campaigns.content import content_for
 from campaigns.models import Delivery, SurveyAnswer
+from campaigns.staff_chats import staff_chats_tell
+from shopwebhooks.emit import emit
+from shopwebhooks.models import EventType
 from subscriptions.keywords import keyword_match
 from subscriptions.models import Subscription
 from subscriptions.replies import language
@@ -68,7 +71,24 @@ def survey_answer(
     if delivery.answered_at is None:
         delivery.answered_at = now
         delivery.save(update_fields=["answered_at"])
+    emit(EventType.SURVEY_ANSWERED, answer_data(answer))
     return answer
+
+
+def answer_data(answer: SurveyAnswer) -> dict:
+    """What the shop's webhooks carry about an answer."""
+    delivery = answer.delivery
+    return {
+        "answer_id": answer.pk,
+        "score": answer.score,
+        "comment": answer.comment,
+        "customer_external_id": delivery.subscription.customer.external_id,
+        "order_external_id": answer.order.external_id if answer.order else None,
+        "items": answer.items,
+        "campaign_id": delivery.campaign_id,
+        "channel": delivery.account.kind,
+        "answered_at": answer.answered_at.isoformat(),
+    }
 
 
 def _skus(delivery: Delivery) -> list[str]:
@@ -130,10 +150,10 @@ ALERT_MAX_AGE = dt.timedelta(days=7)
 
 
 def survey_alerts_send(*, now: dt.datetime | None = None) -> int:
-    """E-mail the shop each low score once: after the customer commented, or after the grace
-    period for a comment (SURVEY_ALERT_GRACE_MINUTES), so one e-mail carries both."""
-    if not settings.SURVEY_ALERT_EMAIL:
-        return 0
+    """Tell the shop each low score once: after the customer commented, or after the grace
+    period for a comment (SURVEY_ALERT_GRACE_MINUTES), so one alert carries both. It goes as a
+    `survey.low_score` webhook event, and by e-mail (SURVEY_ALERT_EMAIL) and to staff chats
+    (SURVEY_ALERT_CHATS) where those are set."""
     now = now or timezone.now()
     quiet_since = now - dt.timedelta(minutes=settings.SURVEY_ALERT_GRACE_MINUTES)
     due = (
@@ -147,19 +167,24 @@ def survey_alerts_send(*, now: dt.datetime | None = None) -> int:
     )
     sent = 0
     for pk in list(due):
-        # Claim first (a conditional update): two ticks at once mail each answer once.
-        if not SurveyAnswer.objects.filter(pk=pk, alerted_at__isnull=True).update(alerted_at=now):
-            continue
-        answer = SurveyAnswer.objects.select_related(
-            "delivery__subscription__customer", "delivery__account", "delivery__campaign", "order"
-        ).get(pk=pk)
-        try:
-            subject, body = alert_message(answer)
-            send_mail(subject, body, None, settings.SURVEY_ALERT_EMAIL)
-        except Exception:
-            log.exception("low-score alert for answer %s not sent; will retry", pk)
-            SurveyAnswer.objects.filter(pk=pk).update(alerted_at=None)
-            continue
+        with transaction.atomic():
+            # Claim first (a conditional update): two ticks at once tell each answer once.
+            claimed = SurveyAnswer.objects.filter(pk=pk, alerted_at__isnull=True)
+            if not claimed.update(alerted_at=now):
+                continue
+            answer = SurveyAnswer.objects.select_related(
+                "delivery__subscription__customer", "delivery__account", "delivery__campaign",
+                "order",
+            ).get(pk=pk)  # fmt: skip
+            emit(EventType.SURVEY_LOW_SCORE, answer_data(answer))
+        subject, body = alert_message(answer)
+        # The webhook event is stored; e-mail and chats are best effort, each on its own.
+        if settings.SURVEY_ALERT_EMAIL:
+            try:
+                send_mail(subject, body, None, settings.SURVEY_ALERT_EMAIL)
+            except Exception:
+                log.exception("low-score alert e-mail for answer %s not sent", pk)
+        staff_chats_tell(f"{subject}\n\n{body}")
         sent += 1
     return sent
 

@@ -10,6 +10,7 @@ import logging
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
@@ -18,6 +19,8 @@ from django.views.decorators.http import require_safe
 from itsdangerous import BadData, URLSafeSerializer
 
 from campaigns.models import Delivery, LinkClick
+from shopwebhooks.emit import emit
+from shopwebhooks.models import EventType
 
 log = logging.getLogger(__name__)
 SALT = "comeback.link"
@@ -67,8 +70,20 @@ def with_utm(url: str, **utm: str) -> str:
 def link_click_record(*, delivery: Delivery, url: str) -> LinkClick:
     """Store the click; the delivery's clicked_at keeps the first one."""
     now = timezone.now()
-    click = LinkClick.objects.create(delivery=delivery, url=url[:2000], clicked_at=now)
-    Delivery.objects.filter(pk=delivery.pk, clicked_at__isnull=True).update(clicked_at=now)
+    with transaction.atomic():
+        click = LinkClick.objects.create(delivery=delivery, url=url[:2000], clicked_at=now)
+        Delivery.objects.filter(pk=delivery.pk, clicked_at__isnull=True).update(clicked_at=now)
+        emit(
+            EventType.LINK_CLICKED,
+            {
+                "delivery_id": delivery.pk,
+                "campaign_id": delivery.campaign_id,
+                "customer_external_id": delivery.subscription.customer.external_id,
+                "channel": delivery.account.kind,
+                "url": click.url,
+                "clicked_at": now.isoformat(),
+            },
+        )
     return click
 
 
@@ -81,7 +96,11 @@ def link_open(request: HttpRequest, signed: str) -> HttpResponse:
         context = {"shop_url": settings.SHOP_URL}
         return render(request, "campaigns/link_invalid.html", context, status=404)
     delivery_id, url = target
-    delivery = Delivery.objects.select_related("campaign", "account").filter(pk=delivery_id).first()
+    delivery = (
+        Delivery.objects.select_related("campaign", "account", "subscription__customer")
+        .filter(pk=delivery_id)
+        .first()
+    )
     if delivery is None:  # the delivery was deleted: still take the customer where they meant
         return HttpResponseRedirect(with_utm(url, source="comeback"))
     agent = request.headers.get("user-agent", "").lower()

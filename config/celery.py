@@ -82,3 +82,14 @@ app.conf.beat_schedule |= {
     # Purges what is past its retention, in short batches (subscriptions/privacy/retention.py).
     "subscriptions-retention-purge": {"task": "subscriptions.retention_purge", "schedule": 3600.0},
 }
+
+# Webhooks out to the shop (shopwebhooks/delivery.py): retries come due by this sweep; new
+# events also wake the task at once.
+SHOP_WEBHOOK_SWEEP_SECONDS = env_float("SHOP_WEBHOOK_SWEEP_SECONDS", 10.0)
+app.conf.beat_schedule |= {
+    "shopwebhooks-deliver": {
+        "task": "shopwebhooks.deliver",
+        "schedule": SHOP_WEBHOOK_SWEEP_SECONDS,
+        "options": {"expires": SHOP_WEBHOOK_SWEEP_SECONDS},
+    },
+}

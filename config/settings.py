@@ -214,6 +214,11 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Webhooks out to the shop (shopwebhooks/): each attempt's timeout, and how long a failing
+# endpoint is retried (with backoff) before the delivery gives up.
+SHOP_WEBHOOK_TIMEOUT_SECONDS = env_float("SHOP_WEBHOOK_TIMEOUT_SECONDS", 5.0)
+SHOP_WEBHOOK_RETRY_HOURS = env_float("SHOP_WEBHOOK_RETRY_HOURS", 24.0)
+
 # Survey alerts go by e-mail: over SMTP once EMAIL_HOST is set, else printed by the worker.
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 587)
@@ -305,6 +310,8 @@ STATS_SNAPSHOT_MAX_AGE = env_float("STATS_SNAPSHOT_MAX_AGE", 300.0)
 # Surveys (campaigns/surveys.py): scores at or below LOW_SCORE alert the shop by e-mail, once the
 # customer has commented or GRACE minutes passed (so one e-mail carries score and comment).
 SURVEY_ALERT_EMAIL = env_list("SURVEY_ALERT_EMAIL")
+# Staff chats for the same alerts: "<account name>:<chat id>", comma-separated (staff_chats.py).
+SURVEY_ALERT_CHATS = env_list("SURVEY_ALERT_CHATS")
 SURVEY_LOW_SCORE = env_int("SURVEY_LOW_SCORE", 2)
 SURVEY_ALERT_GRACE_MINUTES = env_int("SURVEY_ALERT_GRACE_MINUTES", 10)
 # A customer's text this soon after answering a survey is the answer's comment.

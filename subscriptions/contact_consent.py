@@ -16,6 +16,7 @@ from django.db import transaction
 from channels.models import ChannelAccount
 from subscriptions.models import TOPIC_FIELDS, ConsentEvent, Customer, Subscription
 from subscriptions.services import normalized_phone, subscription_stop
+from subscriptions.shop_events import subscription_told
 from subscriptions.sources import CHECKOUT_CONSENT
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,8 @@ def _log(
     *,
     topics: list[str] | None = None,
 ) -> None:
+    if subscription is not None:
+        subscription_told(subscription, kind, source=SOURCE, reason=text, at=consent.shown_at)
     ConsentEvent.objects.create(
         customer=customer,
         subscription=subscription,

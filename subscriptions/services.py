@@ -46,6 +46,7 @@ from subscriptions.models import (
     Order,
     Subscription,
 )
+from subscriptions.shop_events import subscription_told
 from subscriptions.tokens import (
     VISIT_VERSION,
     LinkClaims,
@@ -574,6 +575,7 @@ def _opt_in(subscription: Subscription, *, source: str, evidence: str, at: datet
 def _consent(
     subscription: Subscription, kind: str, source: str, evidence: str, at: datetime
 ) -> ConsentEvent:
+    subscription_told(subscription, kind, source=source, reason=evidence, at=at)
     return ConsentEvent.objects.create(
         customer_id=subscription.customer_id,
         subscription=subscription,
