@@ -10,7 +10,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded_broker
-from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_json, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -233,6 +233,16 @@ EMAIL_BACKEND = env_str(
     else "django.core.mail.backends.console.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "comeback@localhost")
+# The e-mail channel (channels/providers/email/): its own backend, so marketing mail can go
+# through an ESP (e.g. anymail.backends.postmark.EmailBackend) while alerts use SMTP.
+EMAIL_CHANNEL_BACKEND = env_str("EMAIL_CHANNEL_BACKEND", EMAIL_BACKEND)
+# anymail's settings as JSON (the ESP's keys, e.g. {"POSTMARK_SERVER_TOKEN": "…"}). Its
+# tracking webhooks (/webhooks/anymail/<esp>/tracking/) demand HTTP basic auth with
+# ANYMAIL_WEBHOOK_SECRET ("user:password"); without it every tracking post is refused.
+ANYMAIL = {
+    **env_json("ANYMAIL_SETTINGS", {}),
+    "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET") or None,
+}
 
 # --- Channels ---------------------------------------------------------------------------------
 # Platform API bases are settings so tests and benchmarks can point the real adapters at the

@@ -30,6 +30,8 @@ urlpatterns = [
     path("", include("campaigns.urls")),
     path("api/v1/", include("campaigns.api.urls")),
     path("healthz", healthz, name="healthz"),
+    # ESPs' tracking webhooks (delivered, opened, bounced, complained), normalized by anymail.
+    path("webhooks/anymail/", include("channels.providers.email.webhooks")),
     path("admin/", admin.site.urls),
     path("api/schema/", docs_view(SpectacularAPIView.as_view()), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.

@@ -35,6 +35,7 @@ CREDENTIALS = {
         "verify_token": "wa-verify-token",
         "phone": "15550001234",
     },
+    "email": {"from_email": "menu@shop.example", "reply_to": "care@shop.example"},
     "sandbox": {},
 }
 

@@ -23,7 +23,8 @@ from campaigns.dispatch.outcomes import Job, Outcome
 from campaigns.dispatch.pacing import Pacer
 from channels.errors import ConfigurationError, RetryAfter, SendError
 from channels.http import PlatformSession
-from channels.models import SANDBOX_KIND, ChannelAccount
+from channels.models import ChannelAccount
+from channels.providers import PROVIDERS
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class Sender:
         self.pacer = Pacer(rate, limit=account.effective_rate_limit)
         self.idempotent = idempotent
         self.journal = journal
-        self.over_http = account.kind != SANDBOX_KIND
+        self.over_http = PROVIDERS[account.kind].sends_over_http
         self._aborted = False  # the run is ending: jobs not started yet go back to due
         self.in_flight = 0  # submitted, result not taken yet (main thread only)
         self._jobs: SimpleQueue[Job | None] = SimpleQueue()  # None: a thread's signal to stop
@@ -134,7 +135,7 @@ class Sender:
             # Noted just before the first byte of its first request is written: see journal.py.
             self.session.before_next_write(partial(self.journal.leaving, job.id))
         elif self.journal is not None:
-            self.journal.leaving(job.id)  # the sandbox writes our database, not a socket
+            self.journal.leaving(job.id)  # no socket of ours to watch (sandbox, e-mail)
         try:
             message_id = self.provider.send(job.recipient, job.message, job.options)
         except Exception as error:

@@ -112,6 +112,9 @@ class Provider:
     # A chat the customer opens from a deep link (messengers). False for channels that a
     # consent opens instead (e-mail, SMS: subscriptions/contact_consent.py): no subscribe link.
     deep_links: ClassVar[bool] = True
+    # Sends go through self.session (HTTP): the send journal notes a row just before its first
+    # byte (campaigns/dispatch/journal.py). Otherwise the row is noted as its send starts.
+    sends_over_http: ClassVar[bool] = True
     read_receipts: ClassVar[bool] = False
     # True when a Start without a token is the customer's own press (it may re-subscribe),
     # False where the platform reports a start merely because a chat was opened.

@@ -62,6 +62,7 @@ class SandboxProvider(Provider):
     per_recipient_interval = 0.0
     window = Window(hours=None)
     delivery_receipts = True
+    sends_over_http = False  # it writes our database
     read_receipts = True
     start_is_explicit = False  # the chat page posts its start when a link opens it
 
