@@ -18,7 +18,7 @@ from django.utils import timezone
 from itsdangerous import BadData, URLSafeSerializer
 
 from channels.models import ChannelAccount
-from channels.providers import PROVIDERS
+from channels.providers import LINKED_KINDS
 from subscriptions import sources
 from subscriptions.models import Customer, Order
 from subscriptions.tokens import TokenInvalid, order_token_issue
@@ -38,8 +38,7 @@ def order_subscribe_links(token: str) -> dict[str, str]:
 def enabled_accounts() -> QuerySet[ChannelAccount]:
     """The accounts a customer is offered: enabled messengers, and the sandbox only while it
     is on (e-mail and SMS are opened by the shop's opt-in, not by a link)."""
-    linked = [kind for kind, provider in PROVIDERS.items() if provider.deep_links]
-    return ChannelAccount.objects.customer_facing().filter(kind__in=linked).order_by("name")
+    return ChannelAccount.objects.customer_facing().filter(kind__in=LINKED_KINDS).order_by("name")
 
 
 def subscribe_page_url(token: str) -> str:

@@ -21,3 +21,6 @@ def _load() -> None:
 _load()
 
 KIND_CHOICES = [(kind, cls.label) for kind, cls in PROVIDERS.items()]
+# The messengers: kinds a customer subscribes to from a deep link (e-mail and SMS come with
+# the shop's opt-in instead).
+LINKED_KINDS = tuple(kind for kind, cls in PROVIDERS.items() if cls.deep_links)

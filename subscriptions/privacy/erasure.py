@@ -5,7 +5,8 @@ id (a subscription keeps its row for the statistics, its platform user id become
 `erased:<pk>`); the inbound events and sandbox messages of those chats; survey comments; link
 click rows; the data the shop posted with the orders' events; the provider message ids of
 their deliveries (a WhatsApp message id spells the phone number); what admin's history says
-about the customer and their chats. Pending deliveries are skipped with reason "erased".
+about the customer and their chats; the events about them for the shop's webhooks (and their
+attempts, sent or not). Pending deliveries are skipped with reason "erased".
 No platform is told anything: a goodbye message would be one more message they did not ask for.
 
 Kept, without the person: orders and their items (the shop's bookkeeping), deliveries with
@@ -30,6 +31,7 @@ from django.utils import timezone
 
 from campaigns.models import Delivery, LinkClick, SurveyAnswer
 from channels.models import SANDBOX_KIND, InboundEvent, SandboxMessage
+from shopwebhooks.models import ShopEvent
 from subscriptions.models import (
     Customer,
     ErasedIdentifier,
@@ -146,6 +148,10 @@ def _remove(customer: Customer, subscriptions: list[Subscription]) -> dict[str, 
         .exclude(data={})
         .update(data={}),
         "admin_history": _admin_history_blanked(customer, ids),
+        # What the shop's webhooks carry names them too; undelivered attempts go with it.
+        "shop_events": ShopEvent.objects.filter(
+            data__customer_external_id=customer.external_id
+        ).delete()[0],
     }
     return removed
 

@@ -74,7 +74,7 @@ def test_rotation_keeps_every_account_working(client, accounts, settings):
     after = {a.pk: (a.credentials, a.webhook_secret) for a in ChannelAccount.objects.all()}
     assert after == before
     # and each platform's signed webhook is still verified with the stored secrets
-    for account in ChannelAccount.objects.exclude(kind="sandbox"):
+    for account in ChannelAccount.objects.filter(kind__in=MESSAGES):
         body = payload(account.kind, MESSAGES[account.kind])
         assert post_hook(client, account, body).status_code == 200, account.kind
     assert InboundEvent.objects.values("account").distinct().count() == len(MESSAGES)

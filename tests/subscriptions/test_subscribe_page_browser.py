@@ -12,7 +12,7 @@ import zxingcpp
 from django.conf import settings
 
 from channels.models import ChannelAccount
-from channels.providers import PROVIDERS
+from channels.providers import LINKED_KINDS
 from subscriptions.tokens import order_token_issue
 from tests.browser import PHONE, browser_page_fixture  # noqa: F401 - registers `browser_page`
 from tests.factories import ChannelAccountFactory, CustomerFactory, OrderFactory
@@ -24,7 +24,7 @@ SCREENSHOTS = Path(settings.BASE_DIR) / "var"
 
 @pytest.fixture
 def page_url(live_server) -> str:
-    for kind in PROVIDERS:  # every kind the service has; the sandbox's account may be seeded
+    for kind in LINKED_KINDS:  # every kind the service has; the sandbox's account may be seeded
         ChannelAccountFactory(kind=kind, name="sandbox" if kind == "sandbox" else f"shop-{kind}")
     order = OrderFactory(external_id="A-1001", customer=CustomerFactory(locale="ru"))
     return f"{live_server.url}/s/{order_token_issue(order)}/"
@@ -91,7 +91,7 @@ def test_it_shows_for_every_channel_a_qr_code_that_reads_as_its_link(browser_pag
         shots.append((button.get_attribute("data-kind"), button.get_attribute("href"), png))
 
     # then every kind is there once, and a QR reader reads each code as its button's link
-    assert sorted(kind for kind, _, _ in shots) == sorted(PROVIDERS)
+    assert sorted(kind for kind, _, _ in shots) == sorted(LINKED_KINDS)
     reader = browser_page.context.new_page()  # decodes the pictures away from the page itself
     for kind, link, png in shots:
         assert decoded(reader, png) == [link], kind

@@ -13,7 +13,7 @@ from itsdangerous import Signer
 
 from channels.events import EventKind
 from channels.models import ChannelAccount
-from channels.providers import PROVIDERS
+from channels.providers import LINKED_KINDS
 from channels.providers.base import WebhookRequest
 from subscriptions.models import ConsentEvent, LinkVisit, Order, Subscription
 from subscriptions.services import StartOutcome, subscription_start
@@ -267,10 +267,10 @@ PARAMETER_RULES = {
 
 
 def test_it_has_parameter_rules_for_every_platform():
-    assert set(PARAMETER_RULES) == set(PROVIDERS)
+    assert set(PARAMETER_RULES) == set(LINKED_KINDS)
 
 
-@pytest.mark.parametrize("kind", sorted(PROVIDERS))
+@pytest.mark.parametrize("kind", sorted(LINKED_KINDS))
 @hypothesis_settings(max_examples=40)
 @given(pk=pks, issued=times)
 def test_it_carries_every_issued_token_intact_through_each_platform(kind, pk, issued):

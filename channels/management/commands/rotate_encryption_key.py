@@ -1,4 +1,4 @@
-"""`manage.py rotate_encryption_key`: re-encrypt every channel secret with the newest key.
+"""`manage.py rotate_encryption_key`: re-encrypt every stored secret with the newest key.
 
 Run it after putting a new key first in FIELD_ENCRYPTION_KEYS (the old ones still listed);
 once it has run, the old keys can be dropped.
@@ -10,7 +10,10 @@ from django.db import connection, transaction
 from channels.encryption import rotated
 
 # Every encrypted column, by table. Raw values: rotation never needs the plain text.
-ENCRYPTED = {"channels_channelaccount": ("credentials", "webhook_secret")}
+ENCRYPTED = {
+    "channels_channelaccount": ("credentials", "webhook_secret"),
+    "shopwebhooks_endpoint": ("secret", "previous_secret"),
+}
 
 
 class Command(BaseCommand):
