@@ -42,6 +42,7 @@ from campaigns.models import (
     Campaign,
     Delivery,
     LinkClick,
+    Reorder,
     SurveyAnswer,
     TestRecipient,
 )
@@ -818,3 +819,20 @@ class AttributionAdmin(ReadOnlyAdmin):
 
 
 install_home(admin.site)  # the marketer's home page and sections (campaigns/home.py)
+
+
+@admin.register(Reorder)
+class ReorderAdmin(ReadOnlyAdmin):
+    """Reorders asked for in the chat; the shop decides them through the API."""
+
+    list_display = (
+        "requested_at", "kind", "state", "customer", "last_order", "order_external_id",
+        "decided_at",
+    )  # fmt: skip
+    list_filter = ("state", "kind")
+    list_select_related = ("subscription__customer", "last_order")
+    search_fields = ("=public_id", "order_external_id", "last_order__external_id")
+
+    @admin.display(description="Customer")
+    def customer(self, obj: Reorder) -> str:
+        return str(obj.subscription.customer)

@@ -1,4 +1,5 @@
-"""What the campaign engine does with inbound events: receipts, survey answers and comments.
+"""What the campaign engine does with inbound events: receipts, survey answers and comments,
+reorder requests.
 
 Runs after subscriptions.inbound.handle_event (settings.INBOUND_EVENT_HANDLERS), inside the same
 transaction, so STOP and the other keywords have been handled before a text could be taken for
@@ -7,6 +8,7 @@ a survey comment.
 
 from campaigns.models import TestRecipient
 from campaigns.receipts import receipts_record
+from campaigns.reorders import reorder_payload, reorder_request
 from campaigns.surveys import (
     COMMENT_THANKS,
     comment_prompt,
@@ -34,13 +36,23 @@ def handle_event(event: InboundEvent) -> list[Reply]:
         return _on_button(event, event.payload)
     if event.kind == EventKind.TEXT:
         # Viber sends a reply button back as text equal to its payload.
-        if survey_payload(event.text) is not None:
+        if survey_payload(event.text) is not None or reorder_payload(event.text) is not None:
             return _on_button(event, event.text)
         return _on_text(event)
     return []
 
 
 def _on_button(event: InboundEvent, payload: str) -> list[Reply]:
+    reorder = reorder_payload(payload)
+    if reorder is not None:
+        delivery_id, kind = reorder
+        text = reorder_request(
+            account_id=event.account_id,
+            platform_user_id=event.platform_user_id,
+            delivery_id=delivery_id,
+            kind=kind,
+        )
+        return [Reply(event.platform_user_id, RichMessage(text=text))] if text else []
     parsed = survey_payload(payload)
     if parsed is None:
         return []

@@ -1,4 +1,5 @@
 import datetime as dt
+import uuid
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -395,3 +396,50 @@ class StatsSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"stats of campaign {self.campaign_id} at {self.computed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Reorder(models.Model):
+    """The customer asked from the chat to order again ("Order for next week", "Repeat my last
+    order"); the shop is told (reorder.requested) and answers through the order API."""
+
+    class Kind(models.TextChoices):
+        NEXT_WEEK = "next_week", "Order for next week"
+        REPEAT = "repeat", "Repeat my last order"
+
+    class State(models.TextChoices):
+        REQUESTED = "requested"
+        CONFIRMED = "confirmed"
+        DECLINED = "declined"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.REQUESTED)
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="reorders"
+    )
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="reorders"
+    )
+    last_order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="reorders"
+    )
+    items = models.JSONField(default=list, help_text="The last order's items, as asked for.")
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    order_external_id = models.CharField(
+        max_length=100, blank=True, help_text="The shop's new order, once confirmed."
+    )
+    note = models.CharField(
+        max_length=500, blank=True, help_text="The shop's word to the customer."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription"], condition=models.Q(state="requested"),
+                name="one_open_reorder_per_chat",
+            )
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.public_id} ({self.state})"

@@ -8,11 +8,16 @@ from typing import Any
 SCORES = [{"text": "★" * n, "payload": f"survey:{{delivery}}:{n}"} for n in (5, 4, 3, 2, 1)]
 
 
-def _menu(text: str, order: str, later: str) -> dict[str, Any]:
+def _menu(text: str, menu: str, later: str, next_week: str, repeat: str) -> dict[str, Any]:
     return {
         "default": {
             "text": text,
-            "buttons": [{"text": order, "url": "{link}"}],
+            "buttons": [
+                {"text": menu, "url": "{link}"},
+                # campaigns/reorders.py: the shop is asked, and confirms through the API.
+                {"text": next_week, "payload": "reorder:{delivery}:next_week"},
+                {"text": repeat, "payload": "reorder:{delivery}:repeat"},
+            ],
             "quick_replies": [{"text": later, "payload": "menu:later"}],
         }
     }
@@ -36,18 +41,24 @@ STARTERS: dict[str, dict[str, Any]] = {
                 "Hi {name}! Next week's menu is ready. Order by Sunday to get it from Monday.",
                 "See the menu",
                 "Remind me later",
+                "Order for next week",
+                "Repeat my last order",
             ),
             "content_ru": _menu(
                 "{name}, меню на следующую неделю готово! Закажите до воскресенья — привезём "
                 "с понедельника.",
                 "Смотреть меню",
                 "Напомнить позже",
+                "Заказать на следующую неделю",
+                "Повторить прошлый заказ",
             ),
             "content_uk": _menu(
                 "{name}, меню на наступний тиждень готове! Замовте до неділі — привеземо з "
                 "понеділка.",
                 "Дивитися меню",
                 "Нагадати пізніше",
+                "Замовити на наступний тиждень",
+                "Повторити минуле замовлення",
             ),
         },
     },

@@ -211,6 +211,9 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "TopicEnum": ["menu", "surveys", "promotions"],  # subscriptions.models.TOPICS
         "ChannelKindEnum": "channels.providers.KIND_CHOICES",
+        "KindEnum": "campaigns.models.Campaign.Kind",  # the name it had before reorders came
+        "ReorderKindEnum": "campaigns.models.Reorder.Kind",
+        "ReorderStateEnum": "campaigns.models.Reorder.State",
     },
 }
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns.api import programme_stats, views
+from campaigns.api import programme_stats, reorders, views
 
 app_name = "campaigns_api"
 
@@ -12,4 +12,14 @@ urlpatterns = [
     path("campaigns/<int:pk>/stats/", views.CampaignStatsApi.as_view(), name="stats"),
     path("campaigns/<int:pk>/reach/", views.CampaignReachApi.as_view(), name="reach"),
     path("stats/", programme_stats.ProgrammeStatsApi.as_view(), name="programme-stats"),
+    path(
+        "reorders/<uuid:public_id>/confirm/",
+        reorders.ReorderConfirmApi.as_view(),
+        name="reorder-confirm",
+    ),
+    path(
+        "reorders/<uuid:public_id>/decline/",
+        reorders.ReorderDeclineApi.as_view(),
+        name="reorder-decline",
+    ),
 ]
