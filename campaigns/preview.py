@@ -1,4 +1,4 @@
-"""A campaign's message on each of the five messengers (and the sandbox), connected or not:
+"""A campaign's message on each channel (the messengers, e-mail, the sandbox), connected or not:
 rendered by that platform's own adapter, so its limits and degradation show, for a real recent
 customer and order, with the request body the platform would receive."""
 
@@ -17,7 +17,7 @@ from channels.providers import PROVIDERS
 from channels.providers.base import SendOptions
 from subscriptions.models import Customer, Order, OrderItem, Subscription
 
-MESSENGERS = ("telegram", "messenger", "viber", "vk", "whatsapp", "sandbox")
+CHANNELS = tuple(PROVIDERS)  # every kind, in the registry's order
 SAMPLE_LANGUAGES = ("", "en", "ru", "uk")
 RECENT = 20
 
@@ -65,12 +65,12 @@ def preview_account(kind: str) -> ChannelAccount:
 def campaign_previews(
     campaign: Campaign, *, language: str = "", order: Order | None = None
 ) -> list[dict[str, Any]]:
-    """One preview per messenger: the message as filled in, the request body, or the error."""
+    """One preview per channel: the message as filled in, the request body, or the error."""
     order = order or sample_order()
     customer = order.customer
     locale = language or customer.locale or ""
     previews = []
-    for kind in MESSENGERS:
+    for kind in CHANNELS:
         account = preview_account(kind)
         sample = Customer(pk=customer.pk, name=customer.name, locale=locale,
                           time_zone=customer.time_zone)  # fmt: skip

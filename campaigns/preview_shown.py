@@ -178,8 +178,17 @@ def _sandbox(request: dict) -> list[Bubble]:
     return [bubble]
 
 
+def _email(request: dict) -> list[Bubble]:
+    """channels/providers/email/render.py: the subject above the text; every link a button."""
+    links = request.get("links") or []
+    bubble = _bubble(f"Subject: {request.get('subject', '')}\n\n{request.get('body', '')}")
+    bubble["buttons"] = [_button(link.get("text", ""), link.get("href", "")) for link in links]
+    return [bubble]
+
+
 READERS = {
     "telegram": _telegram,
+    "email": _email,
     "messenger": _messenger,
     "viber": _viber,
     "vk": _vk,

@@ -115,6 +115,8 @@ class Provider:
     # Sends go through self.session (HTTP): the send journal notes a row just before its first
     # byte (campaigns/dispatch/journal.py). Otherwise the row is noted as its send starts.
     sends_over_http: ClassVar[bool] = True
+    # Where the platform posts events when it is not /hooks/<account>/ (e-mail: anymail's views).
+    tracking_path: ClassVar[str] = ""
     read_receipts: ClassVar[bool] = False
     # True when a Start without a token is the customer's own press (it may re-subscribe),
     # False where the platform reports a start merely because a chat was opened.

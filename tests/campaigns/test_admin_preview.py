@@ -7,7 +7,7 @@ import re
 import pytest
 
 from campaigns.content import TIMES as X
-from campaigns.preview import MESSENGERS
+from campaigns.preview import CHANNELS
 from tests.factories import CampaignFactory, CustomerFactory, OrderFactory, OrderItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,8 +41,8 @@ def test_every_messenger_previews_without_any_account_and_fills_every_placeholde
     answer = post(admin_client, DRAFT)
     assert answer.status_code == 200
     previews = answer.json()["previews"]
-    assert [p["kind"] for p in previews] == list(MESSENGERS)
-    assert [p.get("error") for p in previews] == [None] * len(MESSENGERS)
+    assert [p["kind"] for p in previews] == list(CHANNELS)
+    assert [p.get("error") for p in previews] == [None] * len(CHANNELS)
     assert not any(p["connected"] for p in previews if p["kind"] != "sandbox")
     text = previews[0]["message"]["text"]
     assert text == f"Hi Alex, order 10042: 2 {X} Fit 5 days, 1 {X} Detox juice"  # made up

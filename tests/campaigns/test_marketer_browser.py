@@ -54,23 +54,24 @@ def test_a_marketer_builds_previews_tests_launches_and_watches(browser_page, liv
     page.uncheck("#id_respect_quiet_hours")
     for field, label in (("id_content", "Call us"), ("id_content_ru", "Позвонить"),
                          ("id_content_uk", "Зателефонувати")):  # fmt: skip
+        # The template's third button (Repeat my last order) becomes "Call us".
         builder = page.locator(f".cb-builder[data-for={field}]")
-        builder.locator("button:has-text('+ Reply button')").click()
-        builder.locator("[data-item=button] [data-field=text]").nth(1).fill(label)
-        builder.locator("[data-item=button] [data-field=value]").nth(1).fill("call")
+        builder.locator("[data-item=button] [data-field=text]").nth(2).fill(label)
+        builder.locator("[data-item=button] [data-field=value]").nth(2).fill("call")
     shot(page, "1-builder.png")
     page.click("input[name=_continue]")
     page.wait_for_selector("text=was added successfully")
     campaign = Campaign.objects.get(name="This week's menu")
-    assert campaign.content_variants["uk"]["default"]["buttons"][1] == {
+    assert campaign.content_variants["uk"]["default"]["buttons"][2] == {
         "text": "Зателефонувати", "payload": "call",
     }  # fmt: skip
 
     # 2. Preview on all five messengers (none connected) and the sandbox.
     live = page.locator("#cb-live-preview")
-    # Three buttons each, as the platform shows them; WhatsApp folds the link into the text.
+    # Four buttons each (three and the quick reply), as the platform shows them; WhatsApp folds
+    # the link into the text.
     for kind in KINDS:
-        count = 2 if kind == "whatsapp" else 3
+        count = 3 if kind == "whatsapp" else 4
         expect(live.locator(f".cb-channel[data-kind={kind}] .cb-btn")).to_have_count(count)
     live.screenshot(path=str(ARTIFACTS / "2-preview.png"))
 

@@ -49,7 +49,8 @@ class Command(BaseCommand):
                 account.provider().register_webhook(url)
             except SendError as exc:
                 raise CommandError(f"webhook registration failed: {exc.reason}") from exc
-            self.stderr.write(f"webhook registered with {kind} for {name}")
+            if not provider_cls.tracking_path:
+                self.stderr.write(f"webhook registered with {kind} for {name}")
         self.stdout.write(url)
 
 

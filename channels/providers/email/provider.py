@@ -34,6 +34,7 @@ class EmailProvider(Provider):
     read_receipts = True  # opens: the ESP's tracking or our pixel
     deep_links = False  # an address comes with the shop's opt-in (contact_consent.py)
     sends_over_http = False  # SMTP or the ESP's client: the journal notes it as it starts
+    tracking_path = "/webhooks/anymail/<esp>/tracking/"  # the ESP's, with ANYMAIL_WEBHOOK_SECRET
 
     def deep_link(self, token: str) -> str:
         return ""
@@ -68,9 +69,9 @@ class EmailProvider(Provider):
             # RFC 8058: a mail client's one-click unsubscribe POSTs "List-Unsubscribe=One-Click".
             headers["List-Unsubscribe"] = f"<{unsubscribe}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        return [
-            {"subject": email.subject, "text": email.text, "html": email.html, "headers": headers}
-        ]
+        part = {"subject": email.subject, "text": email.text, "html": email.html}
+        # "body" and "links" are for the preview (campaigns/preview_shown.py); not sent as such.
+        return [{**part, "headers": headers, "body": message.text, "links": email.links}]
 
     def send_part(self, recipient: str, part: dict[str, Any], options: SendOptions) -> str:
         sender = self.credential("from_email")

@@ -21,6 +21,7 @@ class Email:
     subject: str
     text: str
     html: str
+    links: list[dict[str, str]]  # every link a reader can press, in order (for the preview)
 
 
 def subject_of(message: RichMessage) -> str:
@@ -61,4 +62,5 @@ def render_email(
     }
     text = render_to_string("channels/email/message.txt", context).strip() + "\n"
     html = render_to_string("channels/email/message.html", context)
-    return Email(subject=subject_of(message), text=text, html=html)
+    every = [link for card in cards for link in card["links"]] + links
+    return Email(subject=subject_of(message), text=text, html=html, links=every)

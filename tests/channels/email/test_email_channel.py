@@ -203,3 +203,19 @@ def test_without_a_webhook_secret_every_esp_post_is_refused(client, settings, em
 
     assert postmark(client, bounce).status_code == 403
     assert Subscription.objects.get(pk=email_delivery.subscription_id).status == "active"
+
+
+def test_connect_channel_sets_up_an_email_account_and_prints_the_esp_webhook(settings, capsys):
+    from django.core.management import call_command
+
+    from channels.models import ChannelAccount
+
+    call_command(
+        "connect_channel", "email", "shop-mail", "--credential", "from_email=hi@shop.example"
+    )
+
+    account = ChannelAccount.objects.get(name="shop-mail")
+    assert (account.kind, account.credentials) == ("email", {"from_email": "hi@shop.example"})
+    out = capsys.readouterr()
+    assert out.out.strip() == f"{settings.PUBLIC_BASE_URL}/webhooks/anymail/<esp>/tracking/"
+    assert "registered" not in out.err
