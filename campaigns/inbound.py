@@ -6,7 +6,8 @@ transaction, so STOP and the other keywords have been handled before a text coul
 a survey comment.
 """
 
-from campaigns.models import TestRecipient
+from campaigns.content import delivery_message
+from campaigns.models import Delivery, TestRecipient
 from campaigns.receipts import receipts_record
 from campaigns.reorders import reorder_payload, reorder_request
 from campaigns.surveys import (
@@ -21,6 +22,7 @@ from campaigns.test_send import test_recipient_link
 from channels.events import EventKind
 from channels.messages import RichMessage
 from channels.models import InboundEvent
+from channels.providers import PROVIDERS
 from channels.providers.base import Reply
 from subscriptions.inbound import TEST_RECIPIENT_CODE
 
@@ -38,6 +40,9 @@ def handle_event(event: InboundEvent) -> list[Reply]:
         # Viber sends a reply button back as text equal to its payload.
         if survey_payload(event.text) is not None or reorder_payload(event.text) is not None:
             return _on_button(event, event.text)
+        choice = numbered_choice(event)
+        if choice:
+            return _on_button(event, choice)
         return _on_text(event)
     return []
 
@@ -67,6 +72,33 @@ def _on_button(event: InboundEvent, payload: str) -> list[Reply]:
         return []
     text = comment_prompt(answer.delivery)
     return [Reply(event.platform_user_id, RichMessage(text=text))]
+
+
+def numbered_choice(event: InboundEvent) -> str:
+    """On a channel of numbered choices (SMS), the payload a reply like "2" picks in the last
+    message sent to this customer there; "" when it is not such a reply."""
+    text = event.text.strip()
+    if (
+        not (text.isdigit() and len(text) <= 2)
+        or not PROVIDERS[event.account.kind].numbered_replies
+    ):
+        return ""
+    last = (
+        Delivery.objects.filter(
+            account_id=event.account_id,
+            subscription__platform_user_id=event.platform_user_id,
+            state=Delivery.State.SENT,
+        )
+        .select_related("campaign", "subscription__customer", "order", "account")
+        .order_by("-sent_at", "-pk")
+        .first()
+    )
+    if last is None:
+        return ""
+    message = delivery_message(last)
+    payloads = [b.payload for b in (*message.buttons, *message.quick_replies) if not b.url]
+    number = int(text)
+    return payloads[number - 1] if 1 <= number <= len(payloads) else ""
 
 
 def _on_text(event: InboundEvent) -> list[Reply]:

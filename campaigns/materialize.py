@@ -25,6 +25,7 @@ from campaigns.already_ordered import ALREADY_ORDERED, ordered_since
 from campaigns.audience import FROM, Sql, audience_where, db_time
 from campaigns.models import Campaign, Delivery
 from campaigns.schedule import Occurrence, next_weekly, zone_or_utc
+from channels.providers import PROVIDERS
 
 # Typed: inside the ranking subquery a bare NULL would be text, not an id.
 NULL = Sql("CAST(NULL AS BIGINT)")
@@ -40,10 +41,13 @@ def value(param: object) -> Sql:
     return Sql("%s", (db_time(param) if isinstance(param, dt.datetime) else param,))
 
 
-# Which of a customer's subscriptions gets the message: the one they last wrote on, else the
-# newest (NULLs last written portably: SQLite and PostgreSQL sort NULL differently).
+# Which of a customer's subscriptions gets the message: a chat before e-mail and SMS (those
+# are where a campaign falls back to: campaigns/fallbacks.py), then the one they last wrote on,
+# else the newest (NULLs last written portably: SQLite and PostgreSQL sort NULL differently).
+_NOT_CHATS = ", ".join(f"'{kind}'" for kind, cls in PROVIDERS.items() if not cls.deep_links)
 MOST_RECENTLY_ACTIVE = Sql(
-    "s.last_inbound_at IS NULL, s.last_inbound_at DESC, s.subscribed_at DESC, s.id DESC"
+    f"a.kind IN ({_NOT_CHATS}), s.last_inbound_at IS NULL, s.last_inbound_at DESC,"
+    " s.subscribed_at DESC, s.id DESC"
 )
 
 

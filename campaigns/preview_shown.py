@@ -186,8 +186,20 @@ def _email(request: dict) -> list[Bubble]:
     return [bubble]
 
 
+def _sms(request: dict) -> list[Bubble]:
+    """channels/providers/sms/render.py: the text as it goes, and what it costs in segments."""
+    return [
+        _bubble(
+            request.get("text", ""),
+            segments=request.get("segments", 0),
+            encoding=request.get("encoding", ""),
+        )
+    ]
+
+
 READERS = {
     "telegram": _telegram,
+    "sms": _sms,
     "email": _email,
     "messenger": _messenger,
     "viber": _viber,

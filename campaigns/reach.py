@@ -21,12 +21,16 @@ from django.utils import timezone
 
 from campaigns.already_ordered import DAYS_CONDITION, applies
 from campaigns.audience import FROM, audience_where, db_time
+from campaigns.content import content_for
 from campaigns.holdout import in_global_holdout_sql
 from campaigns.materialize import MOST_RECENTLY_ACTIVE
 from campaigns.models import Campaign
 from campaigns.policies import SENT_OR_MAYBE, held_out
+from channels.errors import SendError
+from channels.messages import RichMessage
 from channels.models import ChannelAccount
 from channels.providers import PROVIDERS
+from channels.providers.base import SendOptions
 from subscriptions.models import TOPIC_FIELDS
 
 # Outcomes, in the order the dispatcher checks them; each names the reason it records.
@@ -68,13 +72,30 @@ def campaign_reach(campaign: Campaign, *, now: dt.datetime | None = None) -> dic
         price = entry.pop("_price")
         # Sent now or later: deferred rows go out when the quiet hours end.
         entry["billed"] = entry[SEND] + entry[DEFERRED] if price else 0
-        entry["cost"] = str((price or Decimal(0)) * entry["billed"]) if price else "0"
+        # An SMS is billed per segment: the default message's count, as the preview shows it.
+        per = billed_units(campaign, entry["kind"])
+        entry["billed_units_each"] = per
+        entry["cost"] = str((price or Decimal(0)) * entry["billed"] * per) if price else "0"
         for key in ("first", "last"):
             moment = entry["deferred_until"][key]
             entry["deferred_until"][key] = moment.isoformat() if moment else None
         result.append(entry)
     totals = {key: sum(e[key] for e in result) for key in ("audience", *OUTCOMES, "billed")}
     return {"computed_at": now.isoformat(), "channels": result, "totals": totals}
+
+
+def billed_units(campaign: Campaign, kind: str) -> int:
+    """What one message of the campaign costs on `kind`, in the units the price is per (an
+    SMS segment; one message elsewhere): the default message as the channel renders it
+    (placeholders as written: a name or an order number changes it by little)."""
+    _, data = content_for(campaign, kind, "")
+    if not isinstance(data, dict):
+        return 1
+    try:
+        provider = PROVIDERS[kind](ChannelAccount(kind=kind, credentials={}))
+        return provider.billed_units(provider.render(RichMessage.from_dict(data), SendOptions()))
+    except (SendError, KeyError, TypeError, ValueError):
+        return 1
 
 
 def _empty(account: ChannelAccount) -> dict[str, Any]:

@@ -251,6 +251,8 @@ ANYMAIL = {
 # Platform API bases are settings so tests and benchmarks can point the real adapters at the
 # fake platform server (python -m channels.fake_platform); accounts may override them too.
 TELEGRAM_API_BASE = env_str("TELEGRAM_API_BASE", "https://api.telegram.org")
+TWILIO_API_BASE = env_str("TWILIO_API_BASE", "https://api.twilio.com")
+SMSRU_API_BASE = env_str("SMSRU_API_BASE", "https://sms.ru")
 GRAPH_API_BASE = env_str("GRAPH_API_BASE", "https://graph.facebook.com")
 GRAPH_API_VERSION = env_str("GRAPH_API_VERSION", "v25.0")
 VIBER_API_BASE = env_str("VIBER_API_BASE", "https://chatapi.viber.com")

@@ -36,6 +36,12 @@ CREDENTIALS = {
         "phone": "15550001234",
     },
     "email": {"from_email": "menu@shop.example", "reply_to": "care@shop.example"},
+    "sms": {
+        "gateway": "twilio",
+        "account_sid": "AC00000000000000000000000000000001",
+        "auth_token": "twilio-auth-token",
+        "from": "+15550009999",
+    },
     "sandbox": {},
 }
 

@@ -232,7 +232,12 @@ class ReachChannelOut(serializers.Serializer):
         help_text='{"first": time, "last": time}: when the deferred ones go.',
     )
     billed = serializers.IntegerField(help_text="Messages the platform bills (sent + deferred).")
-    cost = serializers.CharField(help_text="billed x the account's price per message.")
+    billed_units_each = serializers.IntegerField(
+        help_text="Units one message is billed as: SMS segments (GSM-7 or UCS-2), else 1."
+    )
+    cost = serializers.CharField(
+        help_text="billed x billed_units_each x the account's price per message (or segment)."
+    )
     currency = serializers.CharField(allow_blank=True)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .protocol import HttpRequest
 
-PLATFORMS = ("telegram", "messenger", "whatsapp", "viber", "vk")
+PLATFORMS = ("telegram", "messenger", "whatsapp", "viber", "vk", "twilio", "smsru")
 IsBlocked = Callable[[str, str], bool]  # (platform, recipient) -> blocked?
 
 

@@ -3,6 +3,9 @@
 import threading
 import time
 
+# The SMS gateways' routes live with their provider (a channel is one folder).
+from channels.providers.sms.fake import SmsRuApi, TwilioApi
+
 from . import control, message_templates
 from .base import Answer, Call, PlatformApi, bad_token
 from .behaviour import Behaviour
@@ -26,7 +29,15 @@ class FakeApp:
         self.recorder = Recorder(max_records)
         self.apis: dict[str, PlatformApi] = {
             api.name: api
-            for api in (TelegramApi(), MessengerApi(), WhatsAppApi(), ViberApi(), VkApi())
+            for api in (
+                TelegramApi(),
+                MessengerApi(),
+                WhatsAppApi(),
+                ViberApi(),
+                VkApi(),
+                TwilioApi(),
+                SmsRuApi(),
+            )
         }
 
     def clear(self) -> None:
@@ -104,7 +115,10 @@ class FakeApp:
 
 # Path prefix -> platform whose parser reads it; everything else may be a Graph call, whose
 # parser tells Messenger from WhatsApp by the body.
-_PREFIXES = (("/bot", "telegram"), ("/pa/", "viber"), ("/method/", "vk"))
+_PREFIXES = (
+    ("/bot", "telegram"), ("/pa/", "viber"), ("/method/", "vk"), ("/2010-04-01/", "twilio"),
+    ("/sms/", "smsru"),
+)  # fmt: skip
 
 
 def _parser(path: str) -> str:

@@ -12,9 +12,9 @@ def register(cls: type[Provider]) -> type[Provider]:
 
 def _load() -> None:
     # Imported here, listed by hand: no discovery by scanning modules.
-    from channels.providers import email, messenger, sandbox, telegram, viber, vk, whatsapp
+    from channels.providers import email, messenger, sandbox, sms, telegram, viber, vk, whatsapp
 
-    for module in (telegram, messenger, viber, vk, whatsapp, email, sandbox):
+    for module in (telegram, messenger, viber, vk, whatsapp, email, sms, sandbox):
         register(module.PROVIDER)
 
 

@@ -117,6 +117,8 @@ class Provider:
     sends_over_http: ClassVar[bool] = True
     # Where the platform posts events when it is not /hooks/<account>/ (e-mail: anymail's views).
     tracking_path: ClassVar[str] = ""
+    # Reply buttons go as numbered choices (SMS): a reply of "2" is the second button's press.
+    numbered_replies: ClassVar[bool] = False
     read_receipts: ClassVar[bool] = False
     # True when a Start without a token is the customer's own press (it may re-subscribe),
     # False where the platform reports a start merely because a chat was opened.
@@ -194,6 +196,10 @@ class Provider:
     def send_part(self, recipient: str, part: dict[str, Any], options: SendOptions) -> str:
         """Send one rendered payload; the provider's message id for it."""
         raise NotImplementedError
+
+    def billed_units(self, parts: list[dict[str, Any]]) -> int:
+        """What sending these rendered parts costs, in the units a price per message is for."""
+        return 1
 
     def register_webhook(self, url: str) -> None:
         """Point the platform's webhook at `url` (raising ConfigurationError on refusal)."""

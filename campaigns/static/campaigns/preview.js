@@ -28,6 +28,8 @@
     var buttons = el("div");
     (m.buttons || []).forEach(function (b) { buttons.appendChild(el("span", "cb-btn", b.text + (b.url ? " ↗" : ""))); });
     box.appendChild(buttons);
+    // SMS: what the text costs (campaigns/preview_shown.py).
+    if (m.segments) box.appendChild(el("div", "cb-segments", m.segments + (m.segments === 1 ? " segment, " : " segments, ") + m.encoding));
     (m.cards || []).forEach(function (c) {
       var card = el("div", "cb-card");
       if (c.image_url) { var cimg = el("img"); cimg.src = c.image_url; cimg.alt = ""; card.appendChild(cimg); }
