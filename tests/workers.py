@@ -99,3 +99,14 @@ def wait_for(predicate: Callable[[], T], timeout: float = 20, interval: float = 
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def queued() -> int:
+    """Messages waiting in this test process's Celery queue (the Redis list of that name)."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        return int(client.llen(settings.CELERY_TASK_DEFAULT_QUEUE))
+    finally:
+        client.close()

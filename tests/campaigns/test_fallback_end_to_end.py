@@ -22,22 +22,23 @@ from tests.factories import (
     SubscriptionFactory,
 )
 from tests.subscriptions.api_support import order_body
-from tests.workers import celery_worker, wait_for
+from tests.workers import celery_worker, queued, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 X = dt.timedelta(seconds=6)  # longer than the test takes to order and say STOP
 
 
 def beat_until(predicate, timeout: float = 60):
-    """Play beat: both ticks every 2 s (beat's own schedule is 10 s and 1 s; a faster flood
-    only queues ticks ahead of the dispatch runs they start) until `predicate()` holds."""
+    """Play beat: both ticks each second the queue is empty, until `predicate()` holds (a flood
+    of ticks would only queue ahead of the dispatch runs they start, and outlive the test)."""
 
     def tick_and_check():
-        materialize_tick.delay()
-        dispatch_tick.delay()
+        if not queued():  # as beat's `expires` would: no ticks pile up behind a busy worker
+            materialize_tick.delay()
+            dispatch_tick.delay()
         return predicate()
 
-    return wait_for(tick_and_check, timeout=timeout, interval=2)
+    return wait_for(tick_and_check, timeout=timeout, interval=1)
 
 
 def telegram_stop(client, account, chat_id: int):
