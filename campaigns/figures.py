@@ -35,15 +35,16 @@ from django.db.models.functions import TruncDate
 from campaigns.models import Attribution, Delivery, SurveyAnswer
 from channels.events import EventKind
 from channels.models import InboundEvent
+from channels.providers import PROVIDERS
 
-# What each platform tells us about a message (PLATFORMS.md): receipts it sends.
+# What each platform tells us about a message (PLATFORMS.md): the receipts it sends.
 RECEIPTS: dict[str, tuple[str, ...]] = {
-    "telegram": (),
-    "messenger": ("delivered", "read"),
-    "viber": ("delivered", "read"),
-    "vk": ("read",),
-    "whatsapp": ("delivered", "read"),
-    "sandbox": ("delivered", "read"),
+    kind: tuple(
+        name
+        for name, sent in (("delivered", cls.delivery_receipts), ("read", cls.read_receipts))
+        if sent
+    )
+    for kind, cls in PROVIDERS.items()
 }
 AFTERMATH = dt.timedelta(hours=48)  # unsubscribes, blocks and replies counted after a delivery
 # Time-to-open histogram: upper bounds of the buckets (the last is open-ended).

@@ -18,12 +18,13 @@ from campaigns.dispatch.claim import HELD_STATES, LEFT_STATES
 from campaigns.dispatch.lease import Lease, new_owner
 from campaigns.models import Delivery, DispatchLease
 from channels.models import ChannelAccount
+from channels.providers import PROVIDERS
 
 log = logging.getLogger(__name__)
 State = Delivery.State
-# Platforms whose send API dedupes a repeated request: VK's messages.send random_id
-# (https://dev.vk.com/ru/method/messages.send). The dispatcher passes the delivery id.
-IDEMPOTENT_KINDS = frozenset({"vk"})
+# Platforms whose send API dedupes a repeated request (Provider.idempotent_sends: VK's
+# messages.send random_id). The dispatcher passes the delivery id.
+IDEMPOTENT_KINDS = frozenset(kind for kind, cls in PROVIDERS.items() if cls.idempotent_sends)
 
 
 @dataclass(frozen=True)

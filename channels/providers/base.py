@@ -109,6 +109,9 @@ class Provider:
     # The receipts the platform sends for a message we sent (PLATFORMS.md): what "not
     # delivered" and "not read" can mean for it (campaigns/fallbacks.py, campaigns/figures.py).
     delivery_receipts: ClassVar[bool] = False
+    # The send API dedupes a repeated request carrying SendOptions.idempotency_key (VK's
+    # random_id): a send that may have left can be retried safely (campaigns/dispatch).
+    idempotent_sends: ClassVar[bool] = False
     # A chat the customer opens from a deep link (messengers). False for channels that a
     # consent opens instead (e-mail, SMS: subscriptions/contact_consent.py): no subscribe link.
     deep_links: ClassVar[bool] = True

@@ -113,6 +113,7 @@ class VkProvider(Provider):
     per_recipient_interval = 0.0
     window = Window(hours=24, outside="intent")
     read_receipts = True
+    idempotent_sends = True  # messages.send random_id (https://dev.vk.com/ru/method/messages.send)
 
     def deep_link(self, token: str) -> str:
         """https://dev.vk.com/ru/api/bots/getting-started (vk.me links with ref)"""
