@@ -3,19 +3,19 @@
 import threading
 import time
 
-# The SMS gateways' routes live with their provider (a channel is one folder).
+# Each platform's routes live in its channel's package (a channel is one folder).
+from channels.providers.messenger.fake import MessengerApi
 from channels.providers.sms.fake import SmsRuApi, TwilioApi
+from channels.providers.telegram.fake import TelegramApi
+from channels.providers.viber.fake import ViberApi
+from channels.providers.vk.fake import VkApi
+from channels.providers.whatsapp.fake import WhatsAppApi
 
 from . import control, message_templates
 from .base import Answer, Call, PlatformApi, bad_token
 from .behaviour import Behaviour
-from .messenger import MessengerApi
 from .protocol import HttpRequest, Response, json_response
 from .recorder import Recorder
-from .telegram import TelegramApi
-from .viber import ViberApi
-from .vk import VkApi
-from .whatsapp import WhatsAppApi
 
 FAKE_5XX = {"error": "fake 5xx"}
 

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from channels.providers.sandbox import KINDS, MAX_TEXT
+from channels.providers.sandbox.provider import KINDS, MAX_TEXT
 
 CLIENT_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 

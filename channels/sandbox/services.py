@@ -9,7 +9,7 @@ from django.utils.module_loading import import_string
 from channels.inbound import webhook_receive
 from channels.models import ChannelAccount, SandboxMessage
 from channels.providers.base import WebhookRequest
-from channels.providers.sandbox import SIGNATURE_HEADER, sign
+from channels.providers.sandbox.provider import SIGNATURE_HEADER, sign
 
 # Events the customer sees in the transcript as their own line; read receipts are silent.
 SHOWN_TYPES = {"start", "text", "button"}

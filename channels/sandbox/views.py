@@ -16,7 +16,7 @@ from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from channels.models import ChannelAccount, SandboxMessage
-from channels.providers.sandbox import DEFAULT_ACCOUNT
+from channels.providers.sandbox.provider import DEFAULT_ACCOUNT
 from channels.sandbox.serializers import SandboxEventIn
 from channels.sandbox.services import sandbox_event_post
 from config.bodies import declared_length

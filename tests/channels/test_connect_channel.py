@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError
 
 from channels.models import ChannelAccount
-from channels.providers.telegram import TelegramProvider
+from channels.providers.telegram.provider import TelegramProvider
 from tests.channels.connecting import connect_channel
 
 TOKEN = "123456:TEST-token"

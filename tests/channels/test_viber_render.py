@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from channels.messages import Button, RichMessage
 from channels.providers.base import SendOptions
-from channels.providers.viber import (
+from channels.providers.viber.provider import (
     MAX_ACTION_BODY,
     MAX_BUTTON_TEXT,
     MAX_CAPTION,

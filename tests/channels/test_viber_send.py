@@ -10,7 +10,7 @@ from channels.errors import (
     Transient,
 )
 from channels.messages import Button, Card, RichMessage
-from channels.providers.viber import EVENT_TYPES, RATE_RETRY_SECONDS
+from channels.providers.viber.provider import EVENT_TYPES, RATE_RETRY_SECONDS
 from tests.channels.connecting import connect_channel
 from tests.channels.sending import assert_fails_as, failed_send
 from tests.factories import CREDENTIALS

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from channels.messages import RichMessage
 from channels.providers.base import SendOptions
-from channels.providers.vk import (
+from channels.providers.vk.provider import (
     MAX_CARD_BUTTONS,
     MAX_CARD_TEXT,
     MAX_CARDS,

@@ -13,7 +13,7 @@ from channels.errors import (
 )
 from channels.messages import Button, Card, RichMessage
 from channels.providers.base import SendOptions
-from channels.providers.vk import random_id
+from channels.providers.vk.provider import random_id
 from tests.channels.connecting import connect_channel
 from tests.channels.sending import assert_fails_as, failed_send
 from tests.factories import CREDENTIALS

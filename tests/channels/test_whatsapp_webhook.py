@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from channels.providers.base import WebhookRequest
-from channels.providers.whatsapp import subscribe_code
+from channels.providers.whatsapp.provider import subscribe_code
 from tests.channels.test_meta import post_signed
 from tests.channels.webhooks import fixture, stored_event
 from tests.factories import ChannelAccountFactory

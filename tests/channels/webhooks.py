@@ -12,7 +12,8 @@ from django.http import HttpResponse
 
 from channels.models import ChannelAccount, InboundEvent
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+# Each channel's captured webhook bodies live in its package: channels/providers/<kind>/fixtures/.
+PROVIDERS_DIR = Path(__file__).resolve().parent.parent.parent / "channels" / "providers"
 
 
 # The text fields of a stored event: each is empty unless a test expects a value in it.
@@ -20,12 +21,12 @@ STRING_FIELDS = ("text", "token", "payload", "reason", "user_name", "locale")
 
 
 def fixture(platform: str, name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / platform / f"{name}.json").read_text())
+    return json.loads((PROVIDERS_DIR / platform / "fixtures" / f"{name}.json").read_text())
 
 
 def fixture_names(platform: str) -> list[str]:
-    """The names of `platform`'s captured webhook bodies under tests/fixtures, sorted."""
-    return sorted(path.stem for path in (FIXTURES / platform).glob("*.json"))
+    """The names of `platform`'s captured webhook bodies in its package, sorted."""
+    return sorted(path.stem for path in (PROVIDERS_DIR / platform / "fixtures").glob("*.json"))
 
 
 def hmac_hex(secret: str, body: bytes) -> str:

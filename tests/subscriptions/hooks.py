@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from channels.models import ChannelAccount
-from channels.providers.sandbox import SIGNATURE_HEADER as SANDBOX_HEADER
-from channels.providers.sandbox import sign as sandbox_sign
+from channels.providers.sandbox.provider import SIGNATURE_HEADER as SANDBOX_HEADER
+from channels.providers.sandbox.provider import sign as sandbox_sign
 from tests.channels.webhooks import fixture
 from tests.channels.webhooks import signed as platform_signed
 

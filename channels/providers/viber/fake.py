@@ -6,8 +6,8 @@ Viber always answers HTTP 200 and reports errors in `status`; codes from the doc
 import itertools
 from typing import Any
 
-from .base import Answer, Call, IsBlocked, PlatformApi
-from .protocol import HttpRequest
+from channels.fake_platform.base import Answer, Call, IsBlocked, PlatformApi
+from channels.fake_platform.protocol import HttpRequest
 
 METHODS = ("send_message", "set_webhook", "get_account_info", "broadcast_message")
 EVENT_TYPES = ["delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started"]

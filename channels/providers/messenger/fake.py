@@ -5,9 +5,9 @@ Reference: developers.facebook.com/docs/messenger-platform/reference/send-api
 
 from typing import Any
 
-from . import graph
-from .base import Answer, Call, IsBlocked, PlatformApi, random_id
-from .protocol import HttpRequest
+from channels.fake_platform import graph
+from channels.fake_platform.base import Answer, Call, IsBlocked, PlatformApi, random_id
+from channels.fake_platform.protocol import HttpRequest
 
 # Limits from the Send API, quick replies and template reference pages.
 MAX_TEXT = 2000

@@ -6,8 +6,8 @@ VK answers HTTP 200 for everything; errors are {"error": {error_code, error_msg,
 import json
 from typing import Any
 
-from .base import Answer, Call, IsBlocked, PlatformApi
-from .protocol import HttpRequest
+from channels.fake_platform.base import Answer, Call, IsBlocked, PlatformApi
+from channels.fake_platform.protocol import HttpRequest
 
 SEND = "messages.send"
 METHODS = (

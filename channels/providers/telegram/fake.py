@@ -5,9 +5,9 @@ import time
 from collections import Counter
 from typing import Any
 
-from .base import Answer, Call, IsBlocked, PlatformApi
-from .bodies import maybe_json
-from .protocol import HttpRequest
+from channels.fake_platform.base import Answer, Call, IsBlocked, PlatformApi
+from channels.fake_platform.bodies import maybe_json
+from channels.fake_platform.protocol import HttpRequest
 
 _PATH = re.compile(r"^/bot([^/]*)/([A-Za-z]+)$")
 SENDS = ("sendMessage", "sendPhoto", "sendMediaGroup")

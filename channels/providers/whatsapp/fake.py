@@ -5,9 +5,9 @@ Reference: developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
 
 from typing import Any
 
-from . import graph
-from .base import Answer, Call, IsBlocked, PlatformApi, random_id
-from .protocol import HttpRequest
+from channels.fake_platform import graph
+from channels.fake_platform.base import Answer, Call, IsBlocked, PlatformApi, random_id
+from channels.fake_platform.protocol import HttpRequest
 
 MAX_TEXT = 4096
 MAX_BUTTONS = 3
