@@ -39,13 +39,19 @@ PLACEHOLDER_URL = "{link}"
 
 
 def platform_limit(kind: str, constant: str, fallback: int) -> int:
-    """The limit the provider of `kind` renders with (its module's constant)."""
+    """The limit the provider of `kind` renders with (its package's render.py constant)."""
     cls = PROVIDERS.get(kind)
     if cls is None:
         return fallback
-    module = importlib.import_module(cls.__module__)
-    value = getattr(module, constant, fallback)
-    return value if isinstance(value, int) else fallback
+    package = cls.__module__.rpartition(".")[0]
+    for name in (f"{package}.render", cls.__module__):
+        try:
+            value = getattr(importlib.import_module(name), constant, None)
+        except ImportError:
+            continue
+        if isinstance(value, int):
+            return value
+    return fallback
 
 
 # The prompt is a plain text reply on every platform; VK's, the shortest text limit we send to

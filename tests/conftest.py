@@ -54,7 +54,9 @@ def _fresh_content_types():
 @pytest.fixture(autouse=True)
 def _no_wake_marks_left():
     """Each test starts with no coalesced wake-up on its way (config/wakeups.py): a mark left by
-    an earlier test in this process would swallow the next wake-up."""
+    an earlier test in this process would swallow the next wake-up. And with this process's
+    Celery queue empty: ticks an earlier test left there (or an earlier run whose process had
+    the same pid, since the queue is named after it) would sit ahead of this test's tasks."""
     from django.conf import settings
 
     if not settings.REDIS_URL:
@@ -65,9 +67,8 @@ def _no_wake_marks_left():
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
     pattern = f"comeback:wake:{settings.CELERY_TASK_DEFAULT_QUEUE}:*"
     try:
-        keys = list(client.scan_iter(match=pattern))
-        if keys:
-            client.delete(*keys)
+        keys = [*client.scan_iter(match=pattern), settings.CELERY_TASK_DEFAULT_QUEUE]
+        client.delete(*keys)
     except redis.RedisError:
         pass  # no Redis: the tests that need it are skipped by name
     finally:

@@ -2,7 +2,8 @@
 
 from rest_framework import serializers
 
-from channels.providers.sandbox.provider import KINDS, MAX_TEXT
+from channels.providers.sandbox.provider import KINDS
+from channels.providers.sandbox.render import MAX_TEXT
 
 CLIENT_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 

@@ -9,7 +9,7 @@ import pytest
 from campaigns.builder import content_errors, platform_limit
 from campaigns.models import Campaign
 from campaigns.phrases import reason_phrase
-from channels.providers.messenger import provider as messenger
+from channels.providers.messenger import render as messenger
 from tests.campaigns.test_admin import ADD_FIELDS
 from tests.factories import CustomerFactory, DeliveryFactory, SubscriptionFactory
 

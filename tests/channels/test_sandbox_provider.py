@@ -9,7 +9,8 @@ from channels.events import EventKind
 from channels.messages import Button, Card, RichMessage
 from channels.models import InboundEvent, SandboxMessage
 from channels.providers.base import Reply, SendOptions, WebhookRequest
-from channels.providers.sandbox.provider import MAX_CARDS, MAX_TEXT, SandboxProvider
+from channels.providers.sandbox.provider import SandboxProvider
+from channels.providers.sandbox.render import MAX_CARDS, MAX_TEXT
 from tests.channels.webhooks import hmac_hex, post_json
 from tests.factories import ChannelAccountFactory
 

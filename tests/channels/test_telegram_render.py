@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from channels.messages import RichMessage
 from channels.providers.base import SendOptions
-from channels.providers.telegram.provider import (
+from channels.providers.telegram.render import (
     MAX_CALLBACK_BYTES,
     MAX_CAPTION,
     MAX_TEXT,

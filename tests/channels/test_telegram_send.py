@@ -11,7 +11,7 @@ from channels.errors import (
 )
 from channels.messages import Button, Card, RichMessage
 from channels.models import ChannelAccount
-from channels.providers.telegram.provider import callback_data
+from channels.providers.telegram.render import callback_data
 from tests.channels.connecting import connect_channel
 from tests.channels.sending import assert_fails_as, failed_send
 from tests.factories import CREDENTIALS

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from channels.messages import RichMessage
 from channels.providers.base import SendOptions
-from channels.providers.vk.provider import (
+from channels.providers.vk.provider import random_id
+from channels.providers.vk.render import (
     MAX_CARD_BUTTONS,
     MAX_CARD_TEXT,
     MAX_CARDS,
@@ -18,7 +19,6 @@ from channels.providers.vk.provider import (
     MAX_ROW_BUTTONS,
     MAX_TEXT,
     button_payload,
-    random_id,
 )
 from tests.channels.rendering import MIXED, mixed_labels, mixed_texts, rich_messages
 from tests.factories import ChannelAccountFactory

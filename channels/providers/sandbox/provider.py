@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from channels.errors import MalformedPayload
 from channels.events import EventKind, NormalizedEvent
-from channels.messages import RichMessage, truncate
+from channels.messages import RichMessage
 from channels.providers.base import (
     Provider,
     Reply,
@@ -27,14 +27,12 @@ from channels.providers.base import (
     Window,
     json_object,
 )
+from channels.providers.sandbox.render import render_message
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 DEFAULT_ACCOUNT = "sandbox"
-# Not platform limits (the page shows every block); a guard so a runaway message can't flood it.
-MAX_TEXT = 4096
-MAX_CARDS = 10
 MAX_CONVERSATION = 64  # SandboxMessage.conversation
 
 # The sandbox body's "type" -> normalized kind. Documented by this module: the platform is ours.
@@ -111,10 +109,7 @@ class SandboxProvider(Provider):
         return JsonResponse({"ok": True, "sent": sent}), []
 
     def render(self, message: RichMessage, options: SendOptions) -> list[dict[str, Any]]:
-        body = message.to_dict()
-        body["text"] = truncate(body["text"], MAX_TEXT)
-        body["cards"] = body["cards"][:MAX_CARDS]
-        return [body]
+        return render_message(message, options)
 
     def send_part(self, recipient: str, part: dict[str, Any], options: SendOptions) -> str:
         from channels.models import SandboxMessage  # models import the provider registry

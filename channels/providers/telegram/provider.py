@@ -23,7 +23,7 @@ from channels.errors import (
 )
 from channels.events import EventKind, NormalizedEvent, platform_id, unix_time
 from channels.http import json_or_empty
-from channels.messages import Button, Card, RichMessage, short_payload, truncate
+from channels.messages import RichMessage
 from channels.providers.base import (
     Provider,
     Reply,
@@ -32,15 +32,8 @@ from channels.providers.base import (
     Window,
     json_object,
 )
+from channels.providers.telegram.render import render_message
 
-# https://core.telegram.org/bots/api#sendmessage (text 1-4096), #sendphoto (caption 0-1024),
-# #inlinekeyboardbutton (callback_data 1-64 *bytes*).
-MAX_TEXT = 4096
-MAX_CAPTION = 1024
-MAX_CALLBACK_BYTES = 64
-# Not in the Bot API docs: clients show at most 8 buttons in a row [3p], so quick replies wrap.
-MAX_ROW_BUTTONS = 8
-EMPTY_TEXT = "…"  # Telegram refuses an empty text; used only for a message that is all buttons
 AUTH_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # https://core.telegram.org/bots/api#setwebhook
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
@@ -55,12 +48,6 @@ MEMBER_STATUS_KINDS = {"kicked": EventKind.BLOCKED, "member": EventKind.RESUBSCR
 ERRORS: dict[int, type[SendError]] = {
     400: RejectedByPolicy, 401: ConfigurationError, 403: RecipientGone, 404: ConfigurationError
 }  # fmt: skip
-
-
-def callback_data(payload: str) -> str:
-    """`payload` as callback_data (1-64 bytes): itself if it fits, else its stable short form
-    (`channels.messages.short_payload`); handlers compare with `callback_data(expected)`."""
-    return short_payload(payload, lambda data: len(data.encode()) <= MAX_CALLBACK_BYTES)
 
 
 class TelegramProvider(Provider):
@@ -116,22 +103,7 @@ class TelegramProvider(Provider):
     # --- messages out -------------------------------------------------------------------------
     def render(self, message: RichMessage, options: SendOptions) -> list[dict[str, Any]]:
         """Bot API calls, each {"method": ..., **parameters} without chat_id."""
-        parts: list[dict[str, Any]] = []
-        text = message.text if message.text.strip() else ""  # blank counts as no text
-        if message.image_url:
-            caption = text if len(text) <= MAX_CAPTION else ""
-            parts.append({"method": "sendPhoto", "photo": message.image_url, "caption": caption})
-            text = "" if caption else text
-        keyboard = _keyboard(message.buttons, message.quick_replies)
-        if text or (keyboard and not parts and not message.cards):
-            parts.append({"method": "sendMessage", "text": truncate(text, MAX_TEXT) or EMPTY_TEXT})
-        if parts and keyboard:
-            parts[-1]["reply_markup"] = keyboard
-        cards = [_card(card) for card in message.cards]
-        if cards and keyboard and not parts:  # cards only: the message's buttons go last
-            rows = cards[-1].setdefault("reply_markup", {"inline_keyboard": []})["inline_keyboard"]
-            rows.extend(keyboard["inline_keyboard"])
-        return parts + cards
+        return render_message(message, options)
 
     def send_part(self, recipient: str, part: dict[str, Any], options: SendOptions) -> str:
         params = {key: value for key, value in part.items() if key != "method"}
@@ -230,38 +202,6 @@ def _event(
         raw=update,
         **fields,
     )
-
-
-# --- rendering helpers ----------------------------------------------------------------------
-def _button(button: Button) -> dict[str, str]:
-    text = button.text if button.text.strip() else EMPTY_TEXT  # Telegram refuses a blank label
-    if button.is_url:
-        return {"text": text, "url": button.url}
-    return {"text": text, "callback_data": callback_data(button.payload or button.text)}
-
-
-def _keyboard(buttons: tuple[Button, ...], quick: tuple[Button, ...]) -> dict[str, Any] | None:
-    """One row per button (labels stay readable), quick replies side by side below them."""
-    rows = [[_button(button)] for button in buttons]
-    for start in range(0, len(quick), MAX_ROW_BUTTONS):
-        rows.append([_button(button) for button in quick[start : start + MAX_ROW_BUTTONS]])
-    return {"inline_keyboard": rows} if rows else None
-
-
-def _card(card: Card) -> dict[str, Any]:
-    text = "\n".join(part for part in (card.title, card.subtitle) if part.strip()) or EMPTY_TEXT
-    if card.image_url:
-        part = {
-            "method": "sendPhoto",
-            "photo": card.image_url,
-            "caption": truncate(text, MAX_CAPTION),
-        }
-    else:
-        part = {"method": "sendMessage", "text": truncate(text, MAX_TEXT)}
-    keyboard = _keyboard(card.buttons, ())
-    if keyboard:
-        part["reply_markup"] = keyboard
-    return part
 
 
 PROVIDER = TelegramProvider
