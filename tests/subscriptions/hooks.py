@@ -1,7 +1,7 @@
 """Each platform's real webhook, signed its own way, as it reaches /hooks/<account>/.
 
-Bodies start from the captured fixtures under tests/fixtures/<platform>/; `signed` adds what
-the platform adds to prove it is the sender (PLATFORMS.md, "Webhook auth").
+Bodies start from the captured fixtures under channels/providers/<platform>/fixtures/; `signed`
+adds what the platform adds to prove it is the sender (PLATFORMS.md, "Webhook auth").
 """
 
 import copy

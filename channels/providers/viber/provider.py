@@ -11,6 +11,7 @@ buttons and then its last cards dropped (see `_fit`).
 
 import hashlib
 import hmac
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -47,8 +48,9 @@ from channels.providers.viber.render import (
     _fit,
     _keyboard,
     encode,
-    log,
 )
+
+log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Viber-Content-Signature"
 EVENT_TYPES = ["delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started"]
