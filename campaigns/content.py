@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from campaigns.short_links import short_link
 from campaigns.tracking import tracked_link
 from channels.messages import Button, Card, RichMessage
+from channels.providers import PROVIDERS
 
 if TYPE_CHECKING:
     from campaigns.models import Campaign, Delivery
@@ -157,7 +159,10 @@ class _Values:
         return value
 
     def track(self, url: str) -> str:
-        return tracked_link(delivery_id=self.delivery.pk, url=url)
+        delivery = self.delivery
+        if delivery.pk and PROVIDERS[delivery.account.kind].short_links:  # not in a preview
+            return short_link(delivery_id=delivery.pk, url=url)
+        return tracked_link(delivery_id=delivery.pk, url=url)
 
     def link_target(self) -> str:
         return self.delivery.campaign.link_url or settings.SHOP_URL

@@ -443,3 +443,21 @@ class Reorder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.public_id} ({self.state})"
+
+
+class ShortLink(models.Model):
+    """A tracked link short enough for an SMS (campaigns/short_links.py): /t/<code>, where the
+    code is random, so a link cannot be guessed or walked like a counter."""
+
+    code = models.CharField(max_length=12, unique=True)
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="short_links")
+    url = models.URLField(max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "url"], name="one_short_link_per_url")
+        ]
+
+    def __str__(self) -> str:
+        return self.code

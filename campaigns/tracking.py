@@ -95,7 +95,12 @@ def link_open(request: HttpRequest, signed: str) -> HttpResponse:
         log.info("tracked link rejected: bad signature or target")
         context = {"shop_url": settings.SHOP_URL}
         return render(request, "campaigns/link_invalid.html", context, status=404)
-    delivery_id, url = target
+    return tracked_redirect(request, *target)
+
+
+def tracked_redirect(request: HttpRequest, delivery_id: int, url: str) -> HttpResponse:
+    """Record the click on the delivery's link to `url` (not a preview bot's) and redirect
+    there with utm tags (302)."""
     delivery = (
         Delivery.objects.select_related("campaign", "account", "subscription__customer")
         .filter(pk=delivery_id)

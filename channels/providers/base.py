@@ -122,6 +122,8 @@ class Provider:
     tracking_path: ClassVar[str] = ""
     # Reply buttons go as numbered choices (SMS): a reply of "2" is the second button's press.
     numbered_replies: ClassVar[bool] = False
+    # Paid by length (SMS): tracked links go short (/t/<code>, campaigns/short_links.py).
+    short_links: ClassVar[bool] = False
     read_receipts: ClassVar[bool] = False
     # True when a Start without a token is the customer's own press (it may re-subscribe),
     # False where the platform reports a start merely because a chat was opened.

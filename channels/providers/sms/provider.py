@@ -38,6 +38,7 @@ class SmsProvider(Provider):
     read_receipts = False
     deep_links = False  # a phone number comes with the shop's opt-in (contact_consent.py)
     numbered_replies = True  # render.py: reply buttons are "1 - …", answered with the number
+    short_links = True  # campaigns/short_links.py: /t/<code> instead of a 90-character link
 
     @property
     def gateway(self) -> str:

@@ -191,3 +191,27 @@ def test_a_numbered_reply_answers_the_last_surveys_choice(client, twilio, settin
     assert signed_post(client, twilio, reply, settings).status_code == 200
 
     assert SurveyAnswer.objects.get(delivery=delivery).score == 4
+
+
+def test_links_in_an_sms_are_short_and_count_the_click(client, twilio, settings, fake_platform):
+    from campaigns.models import LinkClick
+
+    subscription = SubscriptionFactory(account=twilio, platform_user_id=PHONE)
+    menu = {"text": "Next week's menu", "buttons": [{"text": "Menu", "url": "{link}"}]}
+    campaign = CampaignFactory(
+        respect_quiet_hours=False,
+        link_url="https://shop.example/menu/next-week",
+        content={"default": menu},
+    )
+    delivery = DeliveryFactory(campaign=campaign, subscription=subscription)
+    run_account(twilio.pk)
+
+    [sms] = fake_platform.requests_for("twilio")
+    [link] = [w for w in sms.form["Body"].split() if w.startswith(settings.PUBLIC_BASE_URL)]
+    code = link.rsplit("/t/", 1)[1]
+    assert len(code) == 8 and len(link) == len(settings.PUBLIC_BASE_URL) + 11
+    opened = client.get(f"/t/{code}")
+    assert opened.status_code == 302
+    assert opened["Location"].startswith("https://shop.example/menu/next-week?utm_source=comeback")
+    assert LinkClick.objects.get().delivery_id == delivery.pk
+    assert client.get("/t/AAAAAAAA").status_code == 404
