@@ -557,9 +557,9 @@ def _record_origin(subscription: Subscription, origin: Origin) -> None:
 
 
 def _platform_phone(account: ChannelAccount, platform_user_id: str) -> str:
-    """The phone number a platform user id is, where it is one: WhatsApp's wa_id (digits; a
-    business-scoped user id, "US.…", is not a phone)."""
-    if account.kind == "whatsapp" and platform_user_id.isdigit():
+    """The phone number a platform user id is, where the platform's ids are phone numbers
+    (Provider.user_ids_are_phones: WhatsApp's wa_id; a business-scoped id, "US.…", is not)."""
+    if PROVIDERS[account.kind].user_ids_are_phones and platform_user_id.isdigit():
         return normalized_phone(platform_user_id)
     return ""
 

@@ -124,6 +124,9 @@ class Provider:
     numbered_replies: ClassVar[bool] = False
     # Paid by length (SMS): tracked links go short (/t/<code>, campaigns/short_links.py).
     short_links: ClassVar[bool] = False
+    # A chat's platform user id is the customer's phone number (WhatsApp's wa_id): a later
+    # order with that phone links a chat that began without one.
+    user_ids_are_phones: ClassVar[bool] = False
     read_receipts: ClassVar[bool] = False
     # True when a Start without a token is the customer's own press (it may re-subscribe),
     # False where the platform reports a start merely because a chat was opened.

@@ -119,6 +119,7 @@ class WhatsAppProvider(MetaProvider):
     window = Window(hours=24, outside="template")
     delivery_receipts = True
     read_receipts = True
+    user_ids_are_phones = True  # wa_id: digits of the phone number
     graph_errors = WHATSAPP_ERRORS
 
     def deep_link(self, token: str) -> str:
