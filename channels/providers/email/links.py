@@ -19,7 +19,7 @@ def _serializer() -> URLSafeSerializer:
 
 def _url(name: str, data: list) -> str:
     token = _serializer().dumps(data)
-    return settings.PUBLIC_BASE_URL + reverse(f"channels:{name}", kwargs={"token": token})
+    return settings.PUBLIC_BASE_URL + reverse(f"campaigns:{name}", kwargs={"token": token})
 
 
 def unsubscribe_url(delivery_id: int) -> str:

@@ -1,4 +1,5 @@
-"""The e-mail's links: one-click unsubscribe (RFC 8058), reply buttons as links, the open pixel.
+"""The links inside our e-mails (made by channels/providers/email/links.py): one-click
+unsubscribe (RFC 8058), reply buttons as links, the open pixel.
 
 Unsubscribing never happens on a GET: mail scanners and link previews fetch every URL in a
 message. GET shows a page with the button; POST (the mail client's one-click, or that button)
@@ -43,7 +44,7 @@ def _delivery(token: str, kind: str) -> tuple[Delivery, list] | None:
 
 
 def _invalid(request: HttpRequest) -> HttpResponse:
-    return render(request, "channels/email/link_invalid.html", status=404)
+    return render(request, "campaigns/email/link_invalid.html", status=404)
 
 
 @csrf_exempt  # RFC 8058: the mail client POSTs without cookies or a form token
@@ -58,10 +59,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         evidence = "List-Unsubscribe one-click" if one_click else "unsubscribe page"
         subscription_stop(subscription=subscription, source=UNSUBSCRIBE_SOURCE, evidence=evidence)
         return render(
-            request, "channels/email/unsubscribed.html", {"address": subscription.platform_user_id}
+            request, "campaigns/email/unsubscribed.html", {"address": subscription.platform_user_id}
         )
     context = {"address": subscription.platform_user_id, "active": subscription.is_active}
-    return render(request, "channels/email/unsubscribe.html", context)
+    return render(request, "campaigns/email/unsubscribe.html", context)
 
 
 @require_safe
@@ -73,7 +74,7 @@ def action(request: HttpRequest, token: str) -> HttpResponse:
     delivery, (payload, *_) = found
     agent = request.headers.get("user-agent", "").lower()
     if request.method != "GET" or any(bot in agent for bot in PREVIEW_AGENTS):
-        return render(request, "channels/email/action_done.html", {"replies": []})
+        return render(request, "campaigns/email/action_done.html", {"replies": []})
     now = timezone.now()
     event, _ = InboundEvent.objects.get_or_create(
         account=delivery.account,
@@ -88,7 +89,7 @@ def action(request: HttpRequest, token: str) -> HttpResponse:
     _opened(delivery.pk)  # pressing a link in it means it was opened
     replies = inbound_event_process(event=event)
     texts = [reply.message.text for reply in replies if reply.message.text]
-    return render(request, "channels/email/action_done.html", {"replies": texts})
+    return render(request, "campaigns/email/action_done.html", {"replies": texts})
 
 
 @require_safe
@@ -111,4 +112,4 @@ def _opened(delivery_id: int) -> None:
 
 def test_send(request: HttpRequest) -> HttpResponse:
     """Where a test send's links point: they belong to no delivery."""
-    return render(request, "channels/email/test_send.html")
+    return render(request, "campaigns/email/test_send.html")

@@ -13,9 +13,11 @@ from typing import Any
 from anymail.signals import AnymailTrackingEvent
 from django.utils import timezone
 
+from campaigns.models import Delivery
 from channels.inbound import inbound_event_process
 from channels.models import ChannelAccount, InboundEvent
 from subscriptions.models import Subscription
+from subscriptions.services import subscription_stop
 
 log = logging.getLogger(__name__)
 RECEIPTS = {"delivered": "delivered", "opened": "read", "clicked": "read"}
@@ -24,7 +26,7 @@ ESP_SOURCE = "esp"
 
 
 def email_tracking(sender: Any, event: AnymailTrackingEvent, esp_name: str, **_: Any) -> None:
-    """anymail's `tracking` signal receiver (connected in channels/apps.py)."""
+    """anymail's `tracking` signal receiver (connected in campaigns/apps.py)."""
     address = (event.recipient or "").strip().lower()
     account = _account(event.message_id or "", address)
     if account is None or not address:
@@ -49,16 +51,12 @@ def email_tracking(sender: Any, event: AnymailTrackingEvent, esp_name: str, **_:
         )
         inbound_event_process(event=stored)
     elif event.event_type == "unsubscribed":
-        from subscriptions.services import subscription_stop
-
         for subscription in Subscription.objects.filter(account=account, platform_user_id=address):
             subscription_stop(subscription=subscription, source=ESP_SOURCE, evidence=esp_name)
 
 
 def _account(message_id: str, address: str) -> ChannelAccount | None:
     """The e-mail account that sent `message_id`, else the one the address is subscribed on."""
-    from campaigns.models import Delivery
-
     if message_id:
         sent = Delivery.objects.filter(
             account__kind="email", provider_message_id=message_id.strip("<>")
