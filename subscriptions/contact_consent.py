@@ -15,8 +15,7 @@ from django.db import transaction
 
 from channels.models import ChannelAccount
 from subscriptions.models import TOPIC_FIELDS, ConsentEvent, Customer, Subscription
-from subscriptions.services import normalized_phone, subscription_stop
-from subscriptions.shop_events import subscription_told
+from subscriptions.services import consent_record, normalized_phone, subscription_stop
 from subscriptions.sources import CHECKOUT_CONSENT
 
 log = logging.getLogger(__name__)
@@ -72,11 +71,11 @@ def contact_consent_apply(
                     subscription=current, source=SOURCE, evidence=text, at=consent.shown_at
                 )
             else:
-                _log(customer, None, Kind.OPT_OUT, text, consent, topics=[])
+                _log(customer, Kind.OPT_OUT, text, consent, topics=[])
             return None
         if account is None or not address:
             # Kept as evidence: a channel set up later finds the customer's consent on record.
-            _log(customer, None, Kind.OPT_IN, text, consent, topics=list(consent.topics))
+            _log(customer, Kind.OPT_IN, text, consent, topics=list(consent.topics))
             return None
         if current is not None and current.platform_user_id != address:
             subscription_stop(
@@ -120,7 +119,7 @@ def _grant(subscription: Subscription, consent: ContactConsent, text: str) -> Su
     if subscription.status == Status.ACTIVE:
         if before != wanted:
             subscription.save(update_fields=list(TOPIC_FIELDS.values()))
-            _log(subscription.customer, subscription, Kind.TOPIC_CHANGE, text, consent)
+            consent_record(subscription, Kind.TOPIC_CHANGE, SOURCE, text, consent.shown_at)
         return subscription
     subscription.status = Status.ACTIVE
     subscription.subscribed_at = consent.shown_at
@@ -128,27 +127,15 @@ def _grant(subscription: Subscription, consent: ContactConsent, text: str) -> Su
     subscription.save(
         update_fields=["status", "subscribed_at", "unsubscribed_at", *TOPIC_FIELDS.values()]
     )
-    _log(subscription.customer, subscription, Kind.OPT_IN, text, consent)
+    consent_record(subscription, Kind.OPT_IN, SOURCE, text, consent.shown_at)
     return subscription
 
 
 def _log(
-    customer: Customer,
-    subscription: Subscription | None,
-    kind: str,
-    text: str,
-    consent: ContactConsent,
-    *,
-    topics: list[str] | None = None,
+    customer: Customer, kind: str, text: str, consent: ContactConsent, topics: list[str]
 ) -> None:
-    if subscription is not None:
-        subscription_told(subscription, kind, source=SOURCE, reason=text, at=consent.shown_at)
+    """A consent with no subscription to hang it on (no account or no address yet)."""
     ConsentEvent.objects.create(
-        customer=customer,
-        subscription=subscription,
-        kind=kind,
-        source=SOURCE,
-        evidence=text,
-        topics=subscription.topics() if topics is None else topics,
+        customer=customer, kind=kind, source=SOURCE, evidence=text, topics=topics,
         occurred_at=consent.shown_at,
-    )
+    )  # fmt: skip

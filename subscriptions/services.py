@@ -157,7 +157,7 @@ def subscription_start(
                 last_inbound_at=occurred_at,
                 **origin.fields(),
             )
-            _consent(subscription, Kind.OPT_IN, "deep_link", evidence, occurred_at)
+            consent_record(subscription, Kind.OPT_IN, "deep_link", evidence, occurred_at)
             outcome = StartOutcome.SUBSCRIBED
         else:
             if adopting:
@@ -274,7 +274,7 @@ def _anonymous_start(
             last_inbound_at=at,
             **origin.fields(),
         )
-        _consent(subscription, Kind.OPT_IN, "deep_link", evidence, at)
+        consent_record(subscription, Kind.OPT_IN, "deep_link", evidence, at)
     log.info("start on %s: anonymous subscription %s (%s)", account.name, subscription.pk, origin)
     return StartResult(StartOutcome.SUBSCRIBED, subscription)
 
@@ -355,7 +355,7 @@ def subscription_stop(
         locked.status = Status.UNSUBSCRIBED
         locked.unsubscribed_at = at
         locked.save(update_fields=["status", "unsubscribed_at"])
-        _consent(locked, Kind.OPT_OUT, source, evidence, at)
+        consent_record(locked, Kind.OPT_OUT, source, evidence, at)
     _refresh(subscription, locked)
     log.info("subscription %s unsubscribed (%s)", locked.pk, source)
     return True
@@ -385,7 +385,7 @@ def subscription_block(
         locked.status = Status.BLOCKED
         locked.unsubscribed_at = locked.unsubscribed_at or at
         locked.save(update_fields=["status", "unsubscribed_at"])
-        _consent(locked, Kind.BLOCKED, source, reason, at)
+        consent_record(locked, Kind.BLOCKED, source, reason, at)
     log.info("subscription %s blocked: %s", locked.pk, reason)
     return locked
 
@@ -429,7 +429,7 @@ def subscription_resubscribe(
             locked.status = Status.ACTIVE
             locked.unsubscribed_at = None
         locked.save(update_fields=["status", "unsubscribed_at"])
-        _consent(locked, Kind.UNBLOCKED, "platform", reason, at)
+        consent_record(locked, Kind.UNBLOCKED, "platform", reason, at)
     log.info("subscription %s unblocked, now %s", locked.pk, locked.status)
     return locked
 
@@ -453,7 +453,7 @@ def subscription_set_topics(
         for topic, field in TOPIC_FIELDS.items():
             setattr(locked, field, topic in topics)
         locked.save(update_fields=list(TOPIC_FIELDS.values()))
-        _consent(locked, Kind.TOPIC_CHANGE, source, evidence, at or timezone.now())
+        consent_record(locked, Kind.TOPIC_CHANGE, source, evidence, at or timezone.now())
     _refresh(subscription, locked)
     return True
 
@@ -543,7 +543,7 @@ def _adopt(
     stand_in = subscription.customer_id
     subscription.customer = customer
     subscription.save(update_fields=["customer"])
-    _consent(subscription, Kind.LINKED, source, evidence, at)
+    consent_record(subscription, Kind.LINKED, source, evidence, at)
     # The stand-in's phone was only there to find the customer: it is theirs now, and an
     # erasure of the customer must not leave a copy behind on the stand-in.
     Customer.objects.filter(pk=stand_in, is_anonymous=True).update(phone="", email="")
@@ -569,12 +569,13 @@ def _opt_in(subscription: Subscription, *, source: str, evidence: str, at: datet
     subscription.subscribed_at = at
     subscription.unsubscribed_at = None
     subscription.save(update_fields=["status", "subscribed_at", "unsubscribed_at"])
-    _consent(subscription, Kind.OPT_IN, source, evidence, at)
+    consent_record(subscription, Kind.OPT_IN, source, evidence, at)
 
 
-def _consent(
+def consent_record(
     subscription: Subscription, kind: str, source: str, evidence: str, at: datetime
 ) -> ConsentEvent:
+    """Append to the consent log for `subscription` (and tell the shop, for the kinds it hears)."""
     subscription_told(subscription, kind, source=source, reason=evidence, at=at)
     return ConsentEvent.objects.create(
         customer_id=subscription.customer_id,
