@@ -826,8 +826,7 @@ class ReorderAdmin(ReadOnlyAdmin):
     """Reorders asked for in the chat; the shop decides them through the API."""
 
     list_display = (
-        "requested_at", "kind", "state", "customer", "last_order", "order_external_id",
-        "decided_at",
+        "requested_at", "kind", "state", "customer", "last_order", "new_order", "decided_at",
     )  # fmt: skip
     list_filter = ("state", "kind")
     list_select_related = ("subscription__customer", "last_order")
@@ -836,3 +835,7 @@ class ReorderAdmin(ReadOnlyAdmin):
     @admin.display(description="Customer")
     def customer(self, obj: Reorder) -> str:
         return str(obj.subscription.customer)
+
+    @admin.display(description="New order", ordering="order_external_id")
+    def new_order(self, obj: Reorder) -> str:
+        return obj.order_external_id or "—"

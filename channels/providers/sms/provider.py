@@ -65,8 +65,11 @@ class SmsProvider(Provider):
 
     # --- webhooks in --------------------------------------------------------------------------
     def verify(self, request: WebhookRequest) -> bool:
-        if self.credential("gateway") == "smsru":
+        gateway = self.credential("gateway")
+        if gateway == "smsru":
             return self.secrets_match(request.query.get("secret", ""), self.account.webhook_secret)
+        if gateway != "twilio":
+            return False  # a misconfigured account proves nothing (and must not answer 500)
         given = request.header("x-twilio-signature")
         return bool(given) and twilio.verified(
             self.credential("auth_token"), self.callback_url(), request.body, given

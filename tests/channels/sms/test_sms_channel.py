@@ -215,3 +215,15 @@ def test_links_in_an_sms_are_short_and_count_the_click(client, twilio, settings,
     assert opened["Location"].startswith("https://shop.example/menu/next-week?utm_source=comeback")
     assert LinkClick.objects.get().delivery_id == delivery.pk
     assert client.get("/t/AAAAAAAA").status_code == 404
+
+
+def test_a_post_to_an_account_without_a_valid_gateway_is_refused_not_a_500(client, account_on):
+    broken = account_on("sms", name="shop-sms-broken", credentials={"gateway": "carrier-pigeon"})
+    body = urlencode({"MessageSid": "SM1", "MessageStatus": "delivered"})
+
+    answer = client.post(
+        f"/hooks/{broken.name}/", body, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert answer.status_code == 403
+    assert not InboundEvent.objects.exists()
