@@ -2,11 +2,13 @@
 
     .venv/bin/python -m bench.dispatch [--deliveries 20000] [--threads 64] [--batch 500]
                                        [--kind telegram] [--accounts 1] [--compare]
-                                       [--pgbouncer]
+                                       [--pgbouncer] [--client pycurl]
 
 N due deliveries against the unthrottled fake platform server (its own process, loopback) on
 PostgreSQL. --accounts K splits them over K accounts, each dispatched by its own process (how
-production scales out: one lease per account). --compare runs the knob variants side by side.
+production scales out: one lease per account). --compare runs the knob variants side by side,
+and the HTTP clients of bench/http_clients.py under the same dispatcher (--client picks one for
+the other variants; the service's own is pycurl).
 --pgbouncer runs each variant twice: direct, then with the dispatchers' connections through
 PgBouncer in transaction pooling mode on 127.0.0.1:6432 (bin/ensure-pgbouncer starts it).
 Target: >= 2,500 deliveries/s.
@@ -20,6 +22,14 @@ import time
 from typing import Any
 
 from bench import common
+
+
+def _use_client(name: str) -> None:
+    """Make the dispatcher's sender (here and in forked children) use client `name`."""
+    from bench.http_clients import clients
+    from campaigns.dispatch import sender
+
+    sender.PlatformSession = clients()[name]
 
 
 def _dispatch(account_id: int, threads: int, batch: int) -> dict[str, int]:
@@ -61,11 +71,13 @@ def run_variant(
     threads: int,
     batch: int,
     two_chats: bool = False,
+    client: str = "pycurl",
 ) -> float:
     from django.db import connections
 
     from campaigns.models import Delivery
 
+    _use_client(client)
     made = [common.make_account(kind, url, rate_limit=1e6) for _ in range(accounts)]
     # Customers with a second chat elsewhere: every marketing row goes through the cap fence
     # (campaigns/dispatch/cap_fence.py), which customers with one chat skip.
@@ -127,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=1)
     parser.add_argument("--compare", action="store_true", help="run the knob variants too")
     parser.add_argument("--pgbouncer", action="store_true", help="each variant via PgBouncer too")
+    parser.add_argument("--client", default="pycurl", help="HTTP client: bench/http_clients.py")
     args = parser.parse_args(argv)
 
     given = os.environ.get("BENCH_DATABASE_URL")
@@ -135,10 +148,23 @@ def main(argv: list[str] | None = None) -> int:
         with common.fake_platform_process() as url:
             print(f"conditions: {common.conditions()}")
             print(f"workload: {args.deliveries} {args.kind} deliveries, unthrottled fake\n")
+            from bench.http_clients import clients
+
+            available = clients()
+            if available.get(args.client) is None:
+                parser.error(f"--client {args.client}: not available here ({sorted(available)})")
             variants: list[tuple[str, dict[str, Any]]] = [
-                (f"{args.accounts} account(s), {args.threads} threads", {}),
+                (f"{args.accounts} account(s), {args.threads} threads, {args.client}", {}),
             ]
             if args.compare:
+                for name, client in available.items():
+                    if name == args.client:
+                        continue
+                    if client is None:
+                        print(f"client {name}: not available here, skipped")
+                        continue
+                    variants.append((f"1 account, 64 threads, {name}",
+                                     {"accounts": 1, "threads": 64, "client": name}))  # fmt: skip
                 variants += [
                     ("1 account, 32 threads", {"accounts": 1, "threads": 32}),
                     ("1 account, 128 threads", {"accounts": 1, "threads": 128}),
@@ -150,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             for label, knobs in variants:
                 options = {
                     "accounts": args.accounts, "threads": args.threads, "batch": args.batch,
-                    **knobs,
+                    "client": args.client, **knobs,
                 }  # fmt: skip
                 if not args.pgbouncer:
                     run_variant(url, label, args.deliveries, args.kind, **options)

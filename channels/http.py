@@ -1,40 +1,52 @@
-"""The one seam through which every request to a messenger platform goes.
+"""The one seam through which every request to a messenger platform goes: libcurl, via pycurl.
 
-Not requests, and not http.client: platform calls are plain POSTs with small JSON answers,
-and the dispatcher pays for every microsecond around them. requests' machinery (sessions,
-cookies, redirects, hooks, urllib3's pool) cost about 0.5 ms of CPU per send; http.client's
-header parsing a third of what was left. channels/http_connection.py holds one keep-alive
-connection per thread and host; see bench/README.md for the figures.
+Platform calls are plain POSTs with small JSON answers and the dispatcher pays for every
+microsecond around them, so they go through libcurl (a maintained C client: HTTP/1.1 framing,
+TLS, proxies and CONNECT tunnels, keep-alive) with one easy handle per sending thread.
+pycurl releases the GIL while libcurl works, and a handle keeps its connections alive between
+calls. bench/dispatch.py --compare measures it against aiohttp, requests and the framing we
+used to write ourselves (bench/README.md).
 
 Every failure leaves as one of the classified `channels.errors`: the dispatcher never sees a
 socket or protocol exception, and never has to guess whether a request reached the platform.
 """
 
-import base64
 import functools
-import http.client
 import json
+import os
 import re
-import select
 import threading
 import urllib.request
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import SplitResult, unquote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
+
+import certifi
+import pycurl
 
 from channels.errors import ConfigurationError, RejectedByPolicy, Transient
-from channels.http_connection import Connection, request_bytes
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10
 # Platform answers are a few hundred bytes; a body this big means api_base is wrong.
 MAX_ANSWER_BYTES = 1024 * 1024
 HEADERS = {"User-Agent": "comeback", "Accept": "application/json"}
+# The CA certificates platforms are verified against (requests uses the same bundle).
+CA_BUNDLE = certifi.where()
 # Error texts may quote a URL, which carries Telegram's bot token in its path and Meta's
 # access_token in its query: reasons are stored and shown, so URLs are left out of them.
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s'\"]*|/bot[^/\s'\"]+")
+_FORBIDDEN = frozenset("\r\n\0")
+# libcurl's answers to a request it could not even start: the URL or the TLS trust is wrong,
+# which no retry mends.
+_CANNOT_BE_MADE = {pycurl.E_URL_MALFORMAT, pycurl.E_UNSUPPORTED_PROTOCOL}
+_UNTRUSTED = {
+    pycurl.E_PEER_FAILED_VERIFICATION,
+    pycurl.E_SSL_CACERT_BADFILE,
+    pycurl.E_SSL_CERTPROBLEM,
+    pycurl.E_SSL_PINNEDPUBKEYNOTMATCH,
+}
 
 
 def _described(exc: BaseException) -> str:
@@ -51,27 +63,59 @@ class PlatformResponse:
         return json.loads(self.content)
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    """Where a request goes: the connection to use, the request line's target, extra headers."""
+class _Handle:
+    """One thread's libcurl handle, its callbacks bound once, and the state of its request."""
 
-    key: tuple[str, str, int, str]  # (scheme, host, port, proxy): one connection each
-    path: str
-    headers: dict[str, str]
+    __slots__ = ("curl", "hook", "limit", "parts", "pid", "proxy", "size", "too_big", "written")
+
+    def __init__(self) -> None:
+        self.curl = curl = pycurl.Curl()
+        self.pid = os.getpid()  # a handle inherited through fork() is not used
+        self.parts: list[bytes] = []
+        self.size = self.limit = 0
+        self.too_big = self.written = False
+        self.hook: Callable[[], None] | None = None
+        self.proxy: str | None = None
+        curl.setopt(pycurl.NOSIGNAL, 1)  # threads: time out without SIGALRM
+        curl.setopt(pycurl.POST, 1)
+        curl.setopt(pycurl.FOLLOWLOCATION, 0)
+        curl.setopt(pycurl.CAINFO, CA_BUNDLE)
+        curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(CONNECT_TIMEOUT * 1000))
+        curl.setopt(pycurl.WRITEFUNCTION, self._write)
+        curl.setopt(pycurl.PREREQFUNCTION, self._prereq)
+
+    def _write(self, data: bytes) -> int | None:
+        room = self.limit + 1 - self.size
+        if len(data) > room:  # too big to be an answer: keep the start, stop reading
+            self.parts.append(data[:room])
+            self.size += room
+            self.too_big = True
+            return 0  # libcurl aborts the transfer and closes the connection
+        self.parts.append(data)
+        self.size += len(data)
+        return None
+
+    def _prereq(self, *_: Any) -> int:
+        # Connected (through any proxy tunnel and TLS), request not yet written.
+        self.written = True
+        hook, self.hook = self.hook, None
+        if hook is not None:
+            hook()
+        return pycurl.PREREQFUNC_OK
 
 
 class PlatformSession:
     """Keep-alive HTTP for platform calls, with timeouts; every failure becomes a SendError.
 
-    Each thread keeps its own connections (a Connection is not thread-safe), so the
-    dispatcher's sender threads never wait for one another's sockets.
+    Each thread keeps its own libcurl handle (a handle is not thread-safe), so the
+    dispatcher's sender threads never wait for one another's connections.
     """
 
     def __init__(self) -> None:
         self._local = threading.local()
         self._proxies_key = tuple(sorted(urllib.request.getproxies().items()))
-        # Every connection opened, for close(); weak, so a finished thread's go with it.
-        self._opened: weakref.WeakSet[Connection] = weakref.WeakSet()
+        self._opened: list[_Handle] = []  # every handle made, for close()
+        self._lock = threading.Lock()
 
     def post(
         self,
@@ -85,30 +129,41 @@ class PlatformSession:
         timeout: float = READ_TIMEOUT,
     ) -> PlatformResponse:
         """POST `json_body` as JSON, `form` urlencoded or `body` as given (with its headers)."""
-        target = self._target(url, params)
-        sent_headers = {**HEADERS, **target.headers, **(headers or {})}
+        full_url, proxy = _target(url, tuple(params.items()) if params else (), self._proxies_key)
+        sent_headers = {**HEADERS, **(headers or {})}
         payload = _encode(json_body, form, body, sent_headers)
-        connection = self._connection(target)
         try:
-            request = request_bytes(target.path, connection.authority, sent_headers, payload)
-            if connection.sock is None:
-                connection.open()  # connected first: a refused connection wrote nothing
-            hook, self._local.before_write = getattr(self._local, "before_write", None), None
-            if hook is not None:
-                hook()
-            connection.send(request, timeout)
-        except (UnicodeEncodeError, ValueError, http.client.HTTPException) as exc:
-            # A credential that cannot go in a path or header (a space, a newline, non-Latin-1
-            # characters) is found before a byte goes out: configuration. So is a certificate
-            # that does not verify (ssl's verification error is a ValueError too).
-            connection.close()
+            lines = _header_lines(sent_headers)
+        except (UnicodeEncodeError, ValueError) as exc:
+            # A credential that cannot go in a header (a newline, non-Latin-1 characters) is
+            # found before a byte goes out: configuration.
             raise ConfigurationError(f"request cannot be made: {_described(exc)}") from exc
-        except OSError as exc:
-            # Refused, unreachable, or broken off while the request was still being written:
-            # the platform never got a whole request, so it cannot have acted on it.
-            connection.close()
-            raise Transient(f"connection failed: {_described(exc)}", maybe_sent=False) from exc
-        return _answer(connection, timeout)
+        handle = self._handle()
+        handle.parts, handle.size, handle.limit = [], 0, MAX_ANSWER_BYTES
+        handle.too_big = handle.written = False
+        handle.hook, self._local.before_write = getattr(self._local, "before_write", None), None
+        curl = handle.curl
+        curl.setopt(pycurl.URL, full_url)
+        if proxy != handle.proxy:
+            curl.setopt(pycurl.PROXY, proxy)  # "" also keeps libcurl off the environment's
+            handle.proxy = proxy
+        curl.setopt(pycurl.HTTPHEADER, lines)
+        curl.setopt(pycurl.POSTFIELDS, payload)
+        # `timeout` bounds the whole request, connecting included (at most CONNECT_TIMEOUT).
+        curl.setopt(pycurl.TIMEOUT_MS, int(timeout * 1000))
+        try:
+            curl.perform()
+        except pycurl.error as exc:
+            if not (handle.too_big and exc.args[0] == pycurl.E_WRITE_ERROR):
+                raise _classified(exc, handle.written, timeout) from exc
+        finally:
+            handle.hook = None
+        status = curl.getinfo(pycurl.RESPONSE_CODE)
+        if 300 <= status < 400:
+            # Platform APIs answer sends themselves: a redirect means api_base points at some
+            # other site. Not followed, so nothing was sent through it.
+            raise ConfigurationError(f"the platform answered a redirect (HTTP {status})")
+        return PlatformResponse(status, b"".join(handle.parts)[: handle.limit])
 
     def before_next_write(self, hook: Callable[[], None] | None) -> None:
         """Call `hook` (in this thread) just before the next request's bytes are written, once:
@@ -116,75 +171,72 @@ class PlatformSession:
         cancels a hook no request used."""
         self._local.before_write = hook
 
-    def _target(self, url: str, params: dict[str, str] | None) -> _Target:
-        # A provider calls the same few URLs again and again: parse each once (this was a
-        # tenth of a send's CPU, proxy checks included).
-        return _target(url, tuple(params.items()) if params else (), self._proxies_key)
-
-    def _connection(self, target: _Target) -> Connection:
-        connections = getattr(self._local, "connections", None)
-        if connections is None:
-            connections = self._local.connections = {}
-        connection = connections.get(target.key)
-        if connection is not None and connection.sock is not None and _dropped(connection):
-            connection.close()  # the platform closed it while it was idle: connect again
-        if connection is None:
-            connection = connections[target.key] = _connect(*target.key)
-            self._opened.add(connection)
-        return connection
+    def _handle(self) -> _Handle:
+        handle = getattr(self._local, "handle", None)
+        if handle is None or handle.pid != os.getpid():
+            handle = self._local.handle = _Handle()
+            with self._lock:
+                self._opened.append(handle)
+        return handle
 
     def close(self) -> None:
         """Close every connection this session opened, in any thread."""
-        for connection in list(self._opened):
-            connection.close()
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for handle in opened:
+            handle.curl.close()
+        self._local = threading.local()
+
+
+def _classified(exc: pycurl.error, written: bool, timeout: float) -> Exception:
+    code, message = exc.args
+    cause = f"curl {code}: {_URL.sub('<url>', message)}"
+    if code in _CANNOT_BE_MADE and not written:
+        return ConfigurationError(f"request cannot be made: {cause}")
+    if code in _UNTRUSTED:
+        return ConfigurationError(f"request cannot be made: certificate does not verify: {cause}")
+    if not written or code == pycurl.E_SEND_ERROR:
+        # Refused, unreachable, a proxy that would not tunnel, or broken off while the request
+        # was still being written: the platform never got a whole request.
+        return Transient(f"connection failed: {cause}", maybe_sent=False)
+    if code == pycurl.E_OPERATION_TIMEDOUT:
+        # The platform had the request and did not answer in time: it may have sent it.
+        return Transient(f"timed out after {timeout}s ({cause})", maybe_sent=True)
+    # The answer broke off or is not HTTP. The platform had the whole request and may have
+    # acted on it.
+    return Transient(f"broken answer: {cause}", maybe_sent=True)
 
 
 @functools.lru_cache(maxsize=1024)
-def _target(url: str, params: tuple[tuple[str, str], ...], proxies: tuple) -> _Target:
+def _target(url: str, params: tuple[tuple[str, str], ...], proxies: tuple) -> tuple[str, str]:
+    """(the URL with `params` in its query, the proxy to go through or ""); parsed once per URL."""
     try:
         parts = urlsplit(url)
-        port = parts.port
+        parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError as exc:  # "http://[::1/x", a port that is not a number
         raise ConfigurationError(f"request cannot be made: {_described(exc)}") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
             "request cannot be made: the URL needs http:// or https:// and a host"
         )
-    path = parts.path or "/"
-    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
-    path = f"{path}?{query}" if query else path
+    if not url.isascii() or any(c <= " " or c == "\x7f" for c in url):
+        raise ConfigurationError("request cannot be made: the URL has spaces or controls")
+    query = urlencode(params)
+    if query:
+        url = f"{url}&{query}" if parts.query else f"{url}?{query}"
     proxy = dict(proxies).get(parts.scheme, "")
     if proxy and urllib.request.proxy_bypass(parts.hostname):
         proxy = ""
-    headers = {}
-    if proxy and parts.scheme == "http":
-        # A plain-HTTP proxy forwards absolute-URI requests, and reads its credentials from
-        # each request (HTTPS ones get them once, in the CONNECT: see _connect).
-        path = f"http://{parts.netloc}{path}"
-        headers = _proxy_auth(proxy)
-    port = port or (443 if parts.scheme == "https" else 80)
-    return _Target((parts.scheme, parts.hostname, port, proxy), path, headers)
+    return url, proxy
 
 
-def _answer(connection: Connection, timeout: float) -> PlatformResponse:
-    try:
-        status, content, reusable = connection.answer(MAX_ANSWER_BYTES)
-    except TimeoutError as exc:
-        connection.close()
-        # The platform had the request and did not answer in time: it may have sent it.
-        raise Transient(f"timed out after {timeout}s", maybe_sent=True) from exc
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        # The answer broke off or is not HTTP. The platform had the whole request and may
-        # have acted on it.
-        connection.close()
-        raise Transient(f"broken answer: {_described(exc)}", maybe_sent=True) from exc
-    if not reusable:  # the peer closes it, or it was not read to the end
-        connection.close()
-    if 300 <= status < 400:
-        # Platform APIs answer sends themselves: a redirect means api_base points at some
-        # other site. Not followed, so nothing was sent through it.
-        raise ConfigurationError(f"the platform answered a redirect (HTTP {status})")
-    return PlatformResponse(status, content[:MAX_ANSWER_BYTES])
+def _header_lines(headers: dict[str, str]) -> list[bytes]:
+    lines = [b"Expect:"]  # never wait for "100 Continue": platforms answer small POSTs at once
+    for name, value in headers.items():
+        if _FORBIDDEN.intersection(name + value):
+            raise ValueError(f"header {name!r} cannot contain a line break or NUL")
+        lines.append(f"{name}: {value}".encode("latin-1"))
+    return lines
 
 
 def _encode(
@@ -203,40 +255,6 @@ def _encode(
     except (TypeError, ValueError) as exc:
         # This message's content (e.g. NaN) cannot be JSON: skip it, the account is fine.
         raise RejectedByPolicy(f"not JSON-encodable: {exc}") from exc
-
-
-def _connect(scheme: str, host: str, port: int, proxy: str) -> Connection:
-    """A connection (not yet open) to host:port, through `proxy` if one is configured."""
-    tls = scheme == "https"
-    if not proxy:
-        return Connection(host, port, tls=tls, connect_timeout=CONNECT_TIMEOUT)
-    url = _proxy_url(proxy)
-    via = (url.hostname or "", url.port or 80)
-    # Plain HTTP goes to the proxy as absolute URIs (see _target); HTTPS through a CONNECT
-    # tunnel, which carries the proxy's credentials once.
-    tunnel = _proxy_auth(proxy) if tls else None
-    return Connection(
-        host, port, tls=tls, via=via, tunnel_headers=tunnel, connect_timeout=CONNECT_TIMEOUT
-    )
-
-
-def _proxy_url(proxy: str) -> SplitResult:
-    return urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-
-
-def _proxy_auth(proxy: str) -> dict[str, str]:
-    via = _proxy_url(proxy)
-    if not via.username:
-        return {}
-    secret = f"{unquote(via.username)}:{unquote(via.password or '')}".encode()
-    return {"Proxy-Authorization": "Basic " + base64.b64encode(secret).decode()}
-
-
-def _dropped(connection: Connection) -> bool:
-    """An idle keep-alive socket that is readable was closed (or answered junk) by the peer."""
-    poller = select.poll()
-    poller.register(connection.sock, select.POLLIN)
-    return bool(poller.poll(0))
 
 
 def json_or_empty(response: PlatformResponse) -> dict[str, Any]:

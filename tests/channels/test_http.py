@@ -1,4 +1,3 @@
-import http.client
 import json
 import socket
 import socketserver
@@ -78,7 +77,7 @@ def test_it_tunnels_https_through_a_configured_proxy(answering, monkeypatch):
     with pytest.raises(Transient) as caught:
         PlatformSession().post("https://graph.platform.test/v25.0/me/messages", json_body={})
 
-    assert proxy.request_lines == [b"CONNECT graph.platform.test:443 HTTP/1.0"]
+    assert proxy.request_lines == [b"CONNECT graph.platform.test:443 HTTP/1.1"]
     assert caught.value.maybe_sent is False
 
 
@@ -97,7 +96,7 @@ def test_it_reports_a_read_timeout_as_maybe_sent(fake_platform):
         PlatformSession().post(f"{fake_platform.url}/botX/getMe", json_body={}, timeout=0.2)
 
     assert caught.value.maybe_sent is True
-    assert isinstance(caught.value.__cause__, TimeoutError)
+    assert caught.value.reason.startswith("timed out after 0.2s")
 
 
 # --- every other failure is classified too ------------------------------------------------------
@@ -171,19 +170,16 @@ def answering(serving):
     ("raw", "cause"),
     [
         # A chunk size that is not hex: the body broke off mid-answer.
-        (
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-            http.client.IncompleteRead,
-        ),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "curl 56"),
         # Shorter than it said it would be, then the connection closed.
         (
             b"HTTP/1.1 200 OK\r\nContent-Length: 90\r\nConnection: close\r\n\r\n{}",
-            http.client.IncompleteRead,
+            "curl 18",
         ),
         # Not HTTP at all.
-        (b"SSH-2.0-OpenSSH_9.2\r\n", http.client.BadStatusLine),
+        (b"SSH-2.0-OpenSSH_9.2\r\n", "curl 1"),
         # A length that is no number: where the body ends is unknown.
-        (b"HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\n{}", http.client.BadStatusLine),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\n{}", "curl 8"),
     ],
 )
 def test_it_reports_a_broken_answer_as_maybe_sent(answering, raw, cause):
@@ -196,7 +192,7 @@ def test_it_reports_a_broken_answer_as_maybe_sent(answering, raw, cause):
 
     # Then it may have been acted on: never silently re-sent
     assert caught.value.maybe_sent is True
-    assert isinstance(caught.value.__cause__, cause)
+    assert f"broken answer: {cause}:" in caught.value.reason
 
 
 def test_it_reports_a_redirect_as_configuration_without_following_it(answering):
@@ -246,7 +242,7 @@ def test_it_reports_a_request_that_cannot_be_made_as_configuration(answering, ur
 
 
 def test_it_reports_a_token_that_cannot_go_in_a_header_as_configuration(fake_platform):
-    # A token pasted with non-Latin-1 characters: http.client cannot encode the header.
+    # A token pasted with non-Latin-1 characters: it cannot go in a header.
     with pytest.raises(ConfigurationError, match="UnicodeEncodeError"):
         PlatformSession().post(
             f"{fake_platform.url}/pa/send_message",
@@ -270,7 +266,7 @@ def test_it_keeps_tokens_in_the_url_out_of_the_reason():
 
     assert "SECRET" not in caught.value.reason
     assert "EAAG" not in caught.value.reason
-    assert "Connection refused" in caught.value.reason
+    assert "connection failed: curl 7: Failed to connect to 127.0.0.1:1" in caught.value.reason
 
 
 # --- framing: what a platform (or a proxy in front of it) may answer -----------------------------
@@ -360,7 +356,7 @@ def test_it_reports_a_certificate_that_does_not_verify_as_configuration(tls_answ
     start, _ = tls_answering
     server = start(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
 
-    with pytest.raises(ConfigurationError, match="CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(ConfigurationError, match="certificate does not verify: curl 60"):
         PlatformSession().post(f"https://127.0.0.1:{server.port}/x", json_body={})
 
     assert server.request_lines == []
@@ -369,9 +365,7 @@ def test_it_reports_a_certificate_that_does_not_verify_as_configuration(tls_answ
 def test_it_talks_https_with_a_platform_it_trusts(tls_answering, monkeypatch):
     # The certificate trusted as a CA would be: requests and answers go inside TLS.
     start, cert = tls_answering
-    monkeypatch.setattr(
-        "channels.http_connection._context", ssl.create_default_context(cafile=cert)
-    )
+    monkeypatch.setattr("channels.http.CA_BUNDLE", str(cert))
     server = start(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
     session = PlatformSession()
 
@@ -387,9 +381,7 @@ def test_it_talks_https_with_a_platform_it_trusts(tls_answering, monkeypatch):
 def test_it_tunnels_https_through_a_proxy_that_allows_it(tls_answering, serving, monkeypatch):
     # A proxy that answers CONNECT with 200 and then relays bytes both ways to the platform.
     start, cert = tls_answering
-    monkeypatch.setattr(
-        "channels.http_connection._context", ssl.create_default_context(cafile=cert)
-    )
+    monkeypatch.setattr("channels.http.CA_BUNDLE", str(cert))
     platform = start(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
     asked: list[bytes] = []
 
@@ -414,7 +406,7 @@ def test_it_tunnels_https_through_a_proxy_that_allows_it(tls_answering, serving,
     answer = PlatformSession().post(f"https://127.0.0.1:{platform.port}/x", json_body={})
 
     assert (answer.status_code, answer.content) == (200, b"{}")
-    assert asked == [f"CONNECT 127.0.0.1:{platform.port} HTTP/1.0".encode()]
+    assert asked == [f"CONNECT 127.0.0.1:{platform.port} HTTP/1.1".encode()]
     assert platform.request_lines == [b"POST /x HTTP/1.1"]
 
 
