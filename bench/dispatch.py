@@ -153,18 +153,21 @@ def main(argv: list[str] | None = None) -> int:
             available = clients()
             if available.get(args.client) is None:
                 parser.error(f"--client {args.client}: not available here ({sorted(available)})")
+            # Untimed: the first run in a fresh database pays for its caches and autovacuum.
+            print("warm-up (not compared): ", end="")
+            run_variant(url, "warm-up", 2000, args.kind, 1, args.threads, args.batch)
             variants: list[tuple[str, dict[str, Any]]] = [
                 (f"{args.accounts} account(s), {args.threads} threads, {args.client}", {}),
             ]
             if args.compare:
-                for name, client in available.items():
-                    if name == args.client:
-                        continue
-                    if client is None:
-                        print(f"client {name}: not available here, skipped")
-                        continue
+                # Each client twice, the second round in reverse order: a variant's place in
+                # the run (caches, the rows earlier variants left) counts on this box.
+                names = [n for n, client in available.items() if client is not None]
+                for name in [*names, *reversed(names)]:
                     variants.append((f"1 account, 64 threads, {name}",
                                      {"accounts": 1, "threads": 64, "client": name}))  # fmt: skip
+                for name in sorted(n for n, client in available.items() if client is None):
+                    print(f"client {name}: not available here, skipped")
                 variants += [
                     ("1 account, 32 threads", {"accounts": 1, "threads": 32}),
                     ("1 account, 128 threads", {"accounts": 1, "threads": 128}),

@@ -13,7 +13,9 @@ Target: p95 <= 1 s at 100 events/s.
 With --with-campaign N, a marketing one-off of N deliveries is launched first on a Telegram
 account of its own (unthrottled on the fake): the worker sends it at full speed while the
 events come, so the figures are the triggers' latency while a big campaign runs. It reports
-how many of the campaign's messages went out during the measurement.
+how many of the campaign's messages went out during the measurement. --bulk-lane also runs
+the Procfile's `bulk` worker (under nice, DISPATCH_BULK_QUEUE set for every process), which
+takes the campaign's backlog off the main worker (campaigns/dispatch/lanes.py).
 """
 
 import argparse
@@ -222,6 +224,8 @@ def main() -> None:
     parser.add_argument("--worker-concurrency", type=int, default=8)
     parser.add_argument("--with-campaign", type=int, default=0, metavar="N",
                         help="launch an N-delivery one-off on another account first")  # fmt: skip
+    parser.add_argument("--bulk-lane", action="store_true",
+                        help="run the bulk lane's worker too (Procfile: bulk)")  # fmt: skip
     parser.add_argument("--database-url")
     args = parser.parse_args()
     count = int(args.rate * args.seconds)
@@ -239,6 +243,8 @@ def main() -> None:
             LOG_LEVEL="WARNING",
             PYTHONPATH=str(ROOT),
         )
+        if args.bulk_lane:
+            env["DISPATCH_BULK_QUEUE"] = f"{QUEUE}.bulk"
         try:
             fake_port, web_port = free_port(), free_port()
             fake_url, web = f"http://127.0.0.1:{fake_port}", f"http://127.0.0.1:{web_port}"
@@ -254,6 +260,12 @@ def main() -> None:
             beat = [PYTHON, "-m", "celery", "-A", "config", "beat", "--schedule",
                     str(logs / "beat-schedule"), "--loglevel", "WARNING"]  # fmt: skip
             procs.append(start(beat, env, logs / "beat.log"))
+            if args.bulk_lane:  # the Procfile's `bulk`
+                bulk = ["nice", "-n", "10", *worker[:worker.index("--queues")],
+                        "--queues", f"{QUEUE}.bulk", "--hostname", "bulk@%h",
+                        "--without-gossip", "--without-mingle", "--loglevel", "INFO"]  # fmt: skip
+                procs.append(start(bulk, env, logs / "bulk.log"))
+                wait_log(logs / "bulk.log", b"ready.")
             wait_http(f"{fake_url}/_fake/health")
             wait_http(f"{web}/healthz")
             wait_log(logs / "worker.log", b"ready.")
@@ -261,10 +273,13 @@ def main() -> None:
             big = big_campaign(args.with_campaign, fake_url) if args.with_campaign else None
             key = fixtures(count, fake_url)
             pool = f"--pool {args.worker_pool} x{args.worker_concurrency}"
-            print(f"{os.cpu_count()} CPUs; gunicorn x{args.web_workers}; worker {pool}; beat")
+            lane = "; bulk lane worker (nice 10)" if args.bulk_lane else ""
+            print(f"{os.cpu_count()} CPUs; gunicorn x{args.web_workers}; worker {pool}; beat{lane}")
             print(f"logs in {logs}")
             roots = {"web": procs[1].pid, "worker": procs[2].pid, "beat": procs[3].pid,
                      "fake": procs[0].pid, "bench (load)": os.getpid()}  # fmt: skip
+            if args.bulk_lane:
+                roots["bulk"] = procs[4].pid
             before = common.tree_cpu_seconds(roots)
             big_before = campaign_sent(big) if big else 0
             load_started = time.monotonic()

@@ -364,6 +364,10 @@ DISPATCH_SWEEP_SECONDS = env_float("DISPATCH_SWEEP_SECONDS", 30.0)
 # Each run notes there the rows it starts to send, so rows a killed run never started are sent
 # again instead of ending `unknown` (campaigns/dispatch/journal.py). Local to the host.
 DISPATCH_JOURNAL_DIR = env_str("DISPATCH_JOURNAL_DIR", str(VAR_DIR / "journal"))
+# The Celery queue of the bulk lane (campaigns/dispatch/lanes.py): a campaign's backlog is sent
+# by the worker consuming it, run under `nice` (the Procfile's `bulk`), so triggered messages
+# and the API keep the CPU first. Empty: one lane, every run in the main worker.
+DISPATCH_BULK_QUEUE = env_str("DISPATCH_BULK_QUEUE", "")
 # Frequency cap (campaigns/policies.py): marketing messages per customer across campaigns.
 MARKETING_CAP_COUNT = env_int("MARKETING_CAP_COUNT", 2)
 MARKETING_CAP_DAYS = env_int("MARKETING_CAP_DAYS", 7)

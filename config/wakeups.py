@@ -23,7 +23,7 @@ _client_url = ""
 
 def wake_once(task_name: str, *, args: tuple[Any, ...] = ()) -> bool:
     """Send `task_name` unless a wake-up of it is already on its way; True if sent."""
-    client = _redis()
+    client = redis_client()
     if client is not None:
         try:
             if not client.set(_mark(task_name), 1, nx=True, ex=MARK_SECONDS):
@@ -37,7 +37,7 @@ def wake_once(task_name: str, *, args: tuple[Any, ...] = ()) -> bool:
 
 def woken(task_name: str) -> None:
     """Called by the task before it reads its work: what is stored from now on wakes it again."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return
     try:
@@ -51,7 +51,8 @@ def _mark(task_name: str) -> str:
     return f"comeback:wake:{settings.CELERY_TASK_DEFAULT_QUEUE}:{task_name}"
 
 
-def _redis() -> redis.Redis | None:
+def redis_client() -> redis.Redis | None:
+    """REDIS_URL's client (one per process), or None without Redis (the embedded broker)."""
     global _client, _client_url
     if not settings.REDIS_URL:
         return None

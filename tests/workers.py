@@ -38,14 +38,17 @@ def worker_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def celery_worker(*, concurrency: int = 2, **env: str) -> Iterator[subprocess.Popen]:
-    """Run `celery worker` until the block ends; wait until it consumes before yielding."""
+def celery_worker(
+    *, concurrency: int = 2, queue: str = "", name: str = "worker", **env: str
+) -> Iterator[subprocess.Popen]:
+    """Run `celery worker` (on this test process's queue, or `queue`) until the block ends; wait
+    until it consumes before yielding. `name` tells two workers' logs apart."""
     args = [
         "worker", "--pool", "threads", "--concurrency", str(concurrency),
-        "--queues", settings.CELERY_TASK_DEFAULT_QUEUE,
+        "--queues", queue or settings.CELERY_TASK_DEFAULT_QUEUE, "--hostname", f"{name}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
     ]  # fmt: skip
-    with _celery(args, ready=b"ready.", **env) as proc:
+    with _celery(args, ready=b"ready.", log_name=name, **env) as proc:
         yield proc
 
 
@@ -59,8 +62,10 @@ def celery_beat(**env: str) -> Iterator[subprocess.Popen]:
 
 
 @contextmanager
-def _celery(args: list[str], *, ready: bytes, **env: str) -> Iterator[subprocess.Popen]:
-    log = ROOT / "var" / f"test-{args[0]}-{os.getpid()}.log"
+def _celery(
+    args: list[str], *, ready: bytes, log_name: str = "", **env: str
+) -> Iterator[subprocess.Popen]:
+    log = ROOT / "var" / f"test-{log_name or args[0]}-{os.getpid()}.log"
     log.parent.mkdir(exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(

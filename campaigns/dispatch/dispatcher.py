@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from campaigns import policies
 from campaigns.content import delivery_message, template_language, template_values
-from campaigns.dispatch import claim, marker, outcomes, shutdown
+from campaigns.dispatch import claim, lanes, marker, outcomes, shutdown
 from campaigns.dispatch.db_retry import with_db_retry
 from campaigns.dispatch.journal import Journal
 from campaigns.dispatch.lease import Lease, new_owner
@@ -66,8 +66,11 @@ class Dispatcher:
         owner: str | None = None,
         run_seconds: float | None = None,
         threads: int | None = None,
+        lane: str = lanes.MAIN,
     ) -> None:
         self.account = account
+        self.lane = lane
+        self.handing_over = ""  # lanes.TO_BULK or TO_MAIN once a claim said so
         self.owner = owner or new_owner()
         self.run_seconds = settings.DISPATCH_RUN_SECONDS if run_seconds is None else run_seconds
         rate = account.effective_rate_limit * settings.DISPATCH_RATE_HEADROOM
@@ -162,6 +165,9 @@ class Dispatcher:
         """Claim when the ready queue runs low and hand rows to free threads; "" to go on."""
         if len(self.ready) < self.batch // 2:
             fetched = self._prepare()
+            if self.handing_over:
+                self._release_ready()  # what this run rendered goes with the account
+                return self.handing_over
             if not fetched and not self.ready and not self.sender.in_flight:
                 return self._idle()
             self.idle_since = None
@@ -197,6 +203,10 @@ class Dispatcher:
         """Claim a batch, apply the policies, render what may go; returns rows claimed."""
         now = timezone.now()
         rows = with_db_retry(claim.claim, self.account, owner=self.owner, limit=self.batch, now=now)
+        self.handing_over = lanes.hand_over(self.lane, rows, self.batch)
+        if self.handing_over:
+            with_db_retry(claim.release, [row.pk for row in rows], owner=self.owner)
+            return 0
         if time.monotonic() < self.earlier_runs_until:  # an earlier run's sends count too
             recent = with_db_retry(claim.recent_sends, rows, within=self.spacing.interval, now=now)
             for recipient, seconds_ago in recent.items():
@@ -334,7 +344,8 @@ class Dispatcher:
 
 
 def run_account(account_id: int, **options: object) -> RunStats | None:
-    """Dispatch one account's due deliveries until done or out of time (the task's body)."""
+    """Dispatch one account's due deliveries until done, out of time or handed to the other
+    lane (the task's body)."""
     account = ChannelAccount.objects.filter(pk=account_id, enabled=True).first()
     if account is None:
         return None
