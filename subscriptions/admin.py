@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from subscriptions.admin_funnel import funnel_view
+from subscriptions.api.auth import forget_keys
 from subscriptions.consent_export import consent_csv_response
 from subscriptions.models import (
     ApiKey,
@@ -200,4 +201,5 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = queryset.filter(revoked=False).update(revoked=True)
+        forget_keys()  # this process at once; the others' caches within KEY_CACHE_SECONDS
         self.message_user(request, f"Revoked {count} API key(s).")

@@ -6,7 +6,6 @@ only caller; they take validated serializer data.
 
 import logging
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -37,10 +36,6 @@ PROGRESS = [Order.Status.CREATED, Order.Status.PAID, Order.Status.DELIVERED]
 
 class OrderCustomerMismatch(Exception):
     """The order exists and belongs to another customer."""
-
-
-class UnknownOrder(Exception):
-    """The event names an order we have never been told about."""
 
 
 class EventConflict(Exception):
@@ -144,40 +139,6 @@ def _items_replace(order: Order, items: list[dict[str, Any]], *, created: bool) 
     )
 
 
-def order_event_receive(*, data: dict[str, Any]) -> tuple[OrderEvent, bool]:
-    """Store the event once, move the order on, and tell the campaign engine after commit."""
-    stored = OrderEvent.objects.select_related("order")
-    # No look-up first: a new event (nearly every call) costs one INSERT, and a repeat is
-    # told apart by the unique event id.
-    try:
-        with transaction.atomic():
-            order = (
-                Order.objects.select_for_update()
-                .filter(external_id=data["order_external_id"])
-                .first()
-            )
-            if order is None:
-                existing = stored.filter(event_id=data["event_id"]).first()
-                if existing is not None:  # a repeat naming another order: a conflict
-                    return event_repeat(existing, data), False
-                raise UnknownOrder(data["order_external_id"])
-            event = OrderEvent.objects.create(
-                event_id=data["event_id"],
-                type=data["type"],
-                order=order,
-                occurred_at=data["occurred_at"],
-                data=data.get("data", {}),
-            )
-            _order_advance(order, event.type, event.occurred_at)
-            transaction.on_commit(partial(notify_campaigns, event.pk))
-    except IntegrityError:
-        # A repeat, or the same event id arriving concurrently and stored by the other first.
-        return event_repeat(stored.get(event_id=data["event_id"]), data), False
-    # Answer from stored values, exactly as a repeat will (jsonb orders `data`'s keys).
-    event.refresh_from_db(fields=["data"])
-    return event, True
-
-
 def event_repeat(event: OrderEvent, data: dict[str, Any]) -> OrderEvent:
     """The stored event, if `data` is the same event again; else EventConflict."""
     same = (
@@ -213,11 +174,6 @@ def order_apply(order: Order, event_type: str, at: datetime) -> list[str]:
         order.status = moved
         changed.append("status")
     return changed
-
-
-def _order_advance(order: Order, event_type: str, at: datetime) -> None:
-    if changed := order_apply(order, event_type, at):
-        order.save(update_fields=[*changed, "updated_at"])
 
 
 def notify_campaigns(event_pk: int) -> None:

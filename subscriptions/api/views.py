@@ -10,13 +10,8 @@ from rest_framework.response import Response
 from subscriptions.api import serializers as s
 from subscriptions.api.base import ApiView
 from subscriptions.api.docs import errors
-from subscriptions.api.services import (
-    EventConflict,
-    OrderCustomerMismatch,
-    UnknownOrder,
-    order_event_receive,
-    order_upsert,
-)
+from subscriptions.api.event_batches import order_events_receive
+from subscriptions.api.services import OrderCustomerMismatch, order_upsert
 from subscriptions.links import order_subscribe_offer
 from subscriptions.models import Order
 
@@ -82,12 +77,11 @@ class EventReceiveApi(ApiView):
     def post(self, request: Request) -> Response:
         incoming = s.EventIn(data=request.data)
         incoming.is_valid(raise_exception=True)
-        try:
-            event, _ = order_event_receive(data=incoming.validated_data)
-        except UnknownOrder:
-            message = "No order with this external id; post it to /api/v1/orders/ first."
-            raise ValidationError({"order_external_id": [message]}) from None
-        except EventConflict:
-            raise Conflict("This event_id was used before with a different body.") from None
+        # A batch of one: the same few statements, and the same answer as in a batch.
+        [answer] = order_events_receive([incoming.validated_data])
+        if answer.status == status.HTTP_409_CONFLICT:
+            raise Conflict(answer.errors["detail"])
+        if answer.status != status.HTTP_201_CREATED:
+            raise ValidationError(answer.errors)
         # Created or a faithful repeat: the same answer either way, so retries are safe.
-        return Response(s.EventOut(event).data, status=status.HTTP_201_CREATED)
+        return Response(s.EventOut(answer.event).data, status=status.HTTP_201_CREATED)

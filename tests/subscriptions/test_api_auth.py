@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -6,6 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from subscriptions.api.auth import KEY_CACHE_SECONDS, forget_keys
 from subscriptions.models import ApiKey
 from tests.factories import CustomerFactory
 from tests.subscriptions.api_support import api_fixture, api_key_fixture  # noqa: F401 - fixtures
@@ -88,8 +90,25 @@ def test_it_records_last_use_at_most_once_a_minute(api_key, customer):
     assert first is not None and second == first
     stale = timezone.now() - timedelta(minutes=2)
     ApiKey.objects.filter(pk=row.pk).update(last_used_at=stale)
+    forget_keys()  # as KEY_CACHE_SECONDS passing would: the stamp is read again
     _get(f"Api-Key {key}")
     assert ApiKey.objects.get(pk=row.pk).last_used_at > stale
+
+
+def test_a_key_revoked_elsewhere_stops_within_the_cache_time(api_key, customer, monkeypatch):
+    # given a key this process has just used
+    row, key = api_key
+    assert _get(f"Api-Key {key}").status_code == 200
+    clock = [time.monotonic()]
+    monkeypatch.setattr("subscriptions.api.auth.time.monotonic", lambda: clock[0])
+
+    # when another process revokes it (a plain UPDATE: no signal reaches this one)
+    ApiKey.objects.filter(pk=row.pk).update(revoked=True)
+
+    # then it works here until KEY_CACHE_SECONDS have passed, and not after
+    assert _get(f"Api-Key {key}").status_code == 200
+    clock[0] += KEY_CACHE_SECONDS
+    assert _get(f"Api-Key {key}").status_code == 401
 
 
 def test_it_leaves_healthz_and_the_schema_open():
