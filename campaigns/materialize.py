@@ -171,6 +171,10 @@ def analyze_deliveries() -> None:
     table changed), a new campaign's rows are unknown to the statistics: the planner takes
     the campaign for a few rows, and the dispatcher's frequency-cap query then read every
     marketing delivery for each batch (60 ms a batch at 90,000 rows; bench/dispatch.py).
+    Called in the transaction that wrote the rows: ANALYZE counts that transaction's own rows,
+    and its statistics commit with them, so no dispatcher ever plans on the rows without
+    them. Run after the commit, a tick's wake-up won the race: a 1M-row launch's first batch
+    planned the cap's count as a scan of the whole table per subscription (30 s and more).
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -192,9 +192,7 @@ def campaign_launch(*, campaign_id: int, now: dt.datetime | None = None) -> tupl
         campaign.save(update_fields=["status", "launched_at", "updated_at"])
         created = _materialize(campaign, now)
         if created >= settings.MATERIALIZE_ANALYZE_ROWS:
-            # As the tick does after a big write: until then the planner takes the new rows for
-            # a few, and the dispatcher's queries read all of them per batch.
-            transaction.on_commit(analyze_deliveries)
+            analyze_deliveries()  # before the rows commit: see analyze_deliveries
         if created:
             transaction.on_commit(_wake)
     return campaign, created
@@ -268,8 +266,6 @@ def materialize_tick(*, now: dt.datetime | None = None, refresh: bool | None = N
             created += _materialize_locked(pk, now)
         except Exception:  # one broken campaign must not stop the others
             log.exception("materializing campaign %s failed", pk)
-    if created >= settings.MATERIALIZE_ANALYZE_ROWS:
-        analyze_deliveries()
     order_events_sweep(now=now)
     fallbacks_tick(now=now)
     one_offs_finish(now=now)
@@ -308,7 +304,12 @@ def _materialize_locked(campaign_id: int, now: dt.datetime) -> int:
             .filter(pk=campaign_id, status__in=PAUSABLE)
             .first()
         )
-        return _materialize(campaign, now) if campaign is not None else 0
+        if campaign is None:
+            return 0
+        created = _materialize(campaign, now)
+        if created >= settings.MATERIALIZE_ANALYZE_ROWS:
+            analyze_deliveries()  # before the rows commit: see analyze_deliveries
+        return created
 
 
 def _wake() -> None:
