@@ -226,6 +226,7 @@ def main() -> None:
                         help="launch an N-delivery one-off on another account first")  # fmt: skip
     parser.add_argument("--bulk-lane", action="store_true",
                         help="run the bulk lane's worker too (Procfile: bulk)")  # fmt: skip
+    parser.add_argument("--bulk-nice", type=int, default=10, help="the bulk worker's nice")
     parser.add_argument("--database-url")
     args = parser.parse_args()
     count = int(args.rate * args.seconds)
@@ -261,7 +262,7 @@ def main() -> None:
                     str(logs / "beat-schedule"), "--loglevel", "WARNING"]  # fmt: skip
             procs.append(start(beat, env, logs / "beat.log"))
             if args.bulk_lane:  # the Procfile's `bulk`
-                bulk = ["nice", "-n", "10", *worker[:worker.index("--queues")],
+                bulk = ["nice", "-n", str(args.bulk_nice), *worker[:worker.index("--queues")],
                         "--queues", f"{QUEUE}.bulk", "--hostname", "bulk@%h",
                         "--without-gossip", "--without-mingle", "--loglevel", "INFO"]  # fmt: skip
                 procs.append(start(bulk, env, logs / "bulk.log"))
@@ -273,7 +274,7 @@ def main() -> None:
             big = big_campaign(args.with_campaign, fake_url) if args.with_campaign else None
             key = fixtures(count, fake_url)
             pool = f"--pool {args.worker_pool} x{args.worker_concurrency}"
-            lane = "; bulk lane worker (nice 10)" if args.bulk_lane else ""
+            lane = f"; bulk lane worker (nice {args.bulk_nice})" if args.bulk_lane else ""
             print(f"{os.cpu_count()} CPUs; gunicorn x{args.web_workers}; worker {pool}; beat{lane}")
             print(f"logs in {logs}")
             roots = {"web": procs[1].pid, "worker": procs[2].pid, "beat": procs[3].pid,
