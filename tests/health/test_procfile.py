@@ -119,6 +119,13 @@ def _post_order_event(base: str, key: str, n: int = 1) -> str:
              "occurred_at": "2026-11-21T10:00:00+00:00"}  # fmt: skip
     response = requests.post(f"{base}/api/v1/events/", json=event, headers=headers, timeout=10)
     assert response.status_code == 201, response.text
+    # The batch endpoint on the embedded database too: the new event and a repeat of this one
+    batch = {"events": [{**event, "event_id": f"ev-procfile-batch-{n}"}, event]}
+    response = requests.post(f"{base}/api/v1/events/batch/", json=batch, headers=headers,
+                             timeout=10)  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert [r["status"] for r in response.json()["results"]] == [201, 201]
+    assert response.json()["created"] == 1
     return event["event_id"]
 
 
