@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns import dispatch
+from campaigns.dispatch import lanes
 from config.wakeups import woken
 
 log = logging.getLogger(__name__)
@@ -35,26 +36,23 @@ def _announce_bulk_lane(sender: object, **_: object) -> None:
     # campaigns over only while one is alive (campaigns/dispatch/lanes.py).
     from config.celery import app
 
-    queue = dispatch.lanes.bulk_queue()
+    queue = lanes.bulk_queue()
     if queue and queue in app.amqp.queues.consume_from:
         stop = threading.Event()
         worker_shutting_down.connect(lambda **_: stop.set(), weak=False)
         threading.Thread(
-            target=dispatch.lanes.announce_forever, args=(stop,), name="bulk-lane", daemon=True
+            target=lanes.announce_forever, args=(stop,), name="bulk-lane", daemon=True
         ).start()
 
 
-def _enqueue(account_id: int, lane: str = dispatch.lanes.MAIN) -> None:
+def _enqueue(account_id: int, lane: str = lanes.MAIN) -> None:
     # A wake that waits longer than a few ticks is stale (the tick has re-sent it by then):
     # the worker drops it instead of starting a run for nothing.
     # At least 10 s: a busy worker may take that long to reach it, and a chained run (time up,
     # more due) has no tick behind it when beat is down.
     expires = max(settings.DISPATCH_TICK_SECONDS * 5, 10.0)
-    if lane == dispatch.lanes.BULK:
-        queue = dispatch.lanes.bulk_queue()
-        dispatch_account.apply_async((account_id, lane), expires=expires, queue=queue)
-    else:
-        dispatch_account.apply_async((account_id,), expires=expires)
+    queue = lanes.bulk_queue() if lane == lanes.BULK else None  # None: the default queue
+    dispatch_account.apply_async((account_id, lane), expires=expires, queue=queue)
 
 
 def dispatch_wake(account_id: int) -> None:
@@ -81,7 +79,7 @@ def dispatch_tick() -> int:
 # acks_late: a worker lost mid-run gets the task redelivered, and the lease makes a second run
 # of the same account a no-op while the first one lives.
 @shared_task(name="campaigns.dispatch_account", acks_late=True, ignore_result=True)
-def dispatch_account(account_id: int, lane: str = dispatch.lanes.MAIN) -> None:
+def dispatch_account(account_id: int, lane: str = lanes.MAIN) -> None:
     """Send the account's due deliveries for up to DISPATCH_RUN_SECONDS, in `lane`."""
     stats = dispatch.run_account(account_id, lane=lane)
     if stats is None:
@@ -91,10 +89,10 @@ def dispatch_account(account_id: int, lane: str = dispatch.lanes.MAIN) -> None:
         # every run would cost a few percent of the account's rate). Behind other queued
         # tasks, so a busy account does not keep a worker from the others.
         _enqueue(account_id, lane)
-    elif stats.stopped == dispatch.lanes.TO_BULK:
-        _enqueue(account_id, dispatch.lanes.BULK)
-    elif stats.stopped == dispatch.lanes.TO_MAIN:
-        _enqueue(account_id, dispatch.lanes.MAIN)
+    elif stats.stopped == lanes.TO_BULK:
+        _enqueue(account_id, lanes.BULK)
+    elif stats.stopped == lanes.TO_MAIN:
+        _enqueue(account_id, lanes.MAIN)
 
 
 @shared_task(name="campaigns.dispatch_sweep", ignore_result=True)

@@ -220,7 +220,9 @@ def _target(url: str, params: tuple[tuple[str, str], ...], proxies: tuple) -> tu
             "request cannot be made: the URL needs http:// or https:// and a host"
         )
     if not url.isascii() or any(c <= " " or c == "\x7f" for c in url):
-        raise ConfigurationError("request cannot be made: the URL has spaces or controls")
+        raise ConfigurationError(
+            "request cannot be made: the URL has spaces, controls or non-ASCII characters"
+        )
     query = urlencode(params)
     if query:
         url = f"{url}&{query}" if parts.query else f"{url}?{query}"

@@ -449,16 +449,16 @@ AXES_COOLOFF_TIME = env_float("ADMIN_LOGIN_COOLOFF_MINUTES", 15.0) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # lockouts are rows in admin (Access attempts); no start-up banner on stdout
-# API keys: each key's requests per second (DRF throttling, counted in Redis when there is one,
-# so all web processes share the count); more answer 429 with Retry-After.
+# API keys: each key's requests per second (DRF throttling, counted in REDIS_URL's Redis when
+# there is one, so all web processes share the count; else per process in the "throttle"
+# cache); more answer 429 with Retry-After.
 API_KEY_RATE = env_str("API_KEY_RATE", "200/s")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "throttle": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
-    ),
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "throttle",
+    },
 }
 # /api/docs/ and /api/schema/ answer 404 when off (the schema tells an attacker every field).
 API_DOCS_ENABLED = env_bool("API_DOCS_ENABLED", True)

@@ -5,8 +5,10 @@ other's rows. SQLite has neither; there the lease alone guarantees one claimer p
 the IMMEDIATE transaction serialises writers.
 """
 
+import operator
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import reduce
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -304,7 +306,7 @@ def accounts_to_wake(now: datetime) -> list[int]:
     firsts = {
         f"first_{state}": Subquery(_first_due(OuterRef("pk"), state, now)) for state in DUE_STATES
     }
-    has_due = Q(first_pending__isnull=False) | Q(first_deferred__isnull=False)
+    has_due = reduce(operator.or_, (Q(**{f"{name}__isnull": False}) for name in firsts))
     return list(
         ChannelAccount.objects.filter(enabled=True)
         .annotate(**firsts)

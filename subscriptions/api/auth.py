@@ -72,7 +72,8 @@ class HasApiKey(permissions.BasePermission):
 
 
 class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
-    """settings.API_KEY_RATE requests per key, counted in the shared "throttle" cache.
+    """settings.API_KEY_RATE requests per key, counted in Redis (shared by every web process),
+    or without Redis in this process's "throttle" cache.
 
     A fixed window counted with the cache's atomic increment: DRF's sliding window reads a list
     of timestamps and writes it back, which lets concurrent requests of other processes through

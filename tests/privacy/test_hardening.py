@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from django.conf import settings
-from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from subscriptions.api.auth import ApiKeyRateThrottle
@@ -124,7 +123,6 @@ def api(scope: str) -> tuple[APIClient, ApiKey]:
     key, plain = ApiKey.issue(f"{scope}-key-{secrets.token_hex(3)}", scope)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {plain}")
-    caches["throttle"].delete(f"throttle:api_key:{key.prefix}")
     return client, key
 
 
