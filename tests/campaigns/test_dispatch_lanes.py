@@ -116,3 +116,17 @@ def test_a_backlog_goes_out_through_the_bulk_worker_and_service_through_the_main
 
 def _pid(owner: str) -> int:
     return int(owner.split(":")[-2])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_unreachable_the_main_lane_keeps_the_campaign(account_on, bulk_queue, settings):
+    # given a backlog and a bulk worker that announced itself, then Redis out of reach
+    account = account_on("telegram", rate_limit=10)
+    make_deliveries(account, 25)
+    lanes.announce()
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
+
+    # then no hand-over: nothing can say a bulk worker is alive
+    assert lanes.bulk_worker_alive() is False
+    rows = list(Delivery.objects.filter(account=account).select_related("campaign")[:10])
+    assert lanes.hand_over(lanes.MAIN, rows, batch=10) == ""

@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from campaigns.dispatch import accounts_to_wake, marker, sweep
-from campaigns.dispatch.claim import claim, mark_sending
+from campaigns.dispatch.claim import claim, has_due_work, mark_sending
 from campaigns.dispatch.lease import Lease
 from campaigns.dispatch.outcomes import Job
 from campaigns.dispatch.recovery import recover_account
@@ -209,6 +209,22 @@ def test_it_wakes_only_accounts_with_due_work_and_nobody_dispatching():
     ChannelAccount.objects.filter(pk=paused.pk).pause(30)
 
     assert accounts_to_wake(timezone.now()) == [due.pk]
+
+
+def test_it_wakes_for_a_deferred_row_come_due_but_not_for_a_paused_campaigns_rows():
+    # given one account whose only due row was deferred (and is due now), one whose only due
+    # row is deferred to later, and one whose only due rows belong to a paused campaign
+    now = timezone.now()
+    deferred, later, paused = (ChannelAccountFactory(name=n) for n in ("due", "later", "paused"))
+    _rows(deferred, 1, state="deferred", due_at=now - timedelta(minutes=1))
+    _rows(later, 1, state="deferred", due_at=now + timedelta(minutes=5))
+    _rows(paused, 2, campaign=CampaignFactory(status="paused"))
+
+    # then the tick wakes the first only (each state is asked on its own in the claim index)
+    assert accounts_to_wake(timezone.now()) == [deferred.pk]
+    assert [has_due_work(a.pk, timezone.now()) for a in (deferred, later, paused)] == [
+        True, False, False,
+    ]  # fmt: skip
 
 
 def test_it_wakes_an_account_whose_dead_dispatcher_left_rows_claimed_or_sending():
