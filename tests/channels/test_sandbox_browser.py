@@ -160,6 +160,12 @@ def test_it_shows_rich_messages_and_escapes_what_is_typed(sandbox, order, browse
     expect(page.get_by_test_id("message-in").last).to_contain_text("<b>bold</b> & more")
     expect(page.locator("[data-testid=messages] b")).to_have_count(0)
     expect(page.get_by_test_id("composer-input")).to_have_value("")
+    # The bubble shows before the server has the line; stored after the menu, the customer's
+    # line would be the newest and rightly hide the menu's quick replies.
+    typed = SandboxMessage.objects.filter(
+        conversation=conversation_of(page), direction="in", body__text="<b>bold</b> & more"
+    )
+    assert eventually(typed.exists)
 
     # When the shop sends the weekly menu (what the dispatcher does: the provider's send)
     sandbox.provider().send(conversation_of(page), weekly_menu())
