@@ -7,8 +7,9 @@ and platform webhooks, at gunicorn as the Procfile runs it.
 Starts gunicorn (`config.wsgi`, --web-workers processes, as the Procfile's `web`) against a
 fresh PostgreSQL database (`comeback_bench_intake`) and Redis (REDIS_URL, default
 redis://127.0.0.1:6379/14, a queue of its own that no worker reads: "accepted" means stored,
-the triggers follow asynchronously). Then, for --seconds each, --clients threads post as fast as
-answers come (closed loop):
+the triggers follow asynchronously). Then, for --seconds each, --clients requests stay in
+flight, each answer starting the next (closed loop, libcurl's multi interface in one thread:
+bench/load.py):
   single   POST /api/v1/events/, one new event per request, over 20,000 orders;
   batch    POST /api/v1/events/batch/ with --batch new events per request;
   webhook  POST /hooks/<telegram account>/, one Telegram update per request, secret checked.
@@ -20,21 +21,19 @@ webhooks >= 1,000/s.
 
 import argparse
 import itertools
+import json
 import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import common  # noqa: E402
+from bench.load import Request, Result, closed_loop  # noqa: E402
 from bench.trigger_latency import free_port, start, wait_http  # noqa: E402
 
 PYTHON = sys.executable
@@ -78,43 +77,8 @@ def update(n: int) -> dict:
     }  # fmt: skip
 
 
-def closed_loop(
-    clients: int, seconds: float, call: Callable[[requests.Session, int], int]
-) -> tuple[int, list[float], list[str]]:
-    """`clients` threads calling as fast as answers come; (items accepted, latencies, failures)."""
-    counter = itertools.count()
-    latencies: list[float] = []
-    failures: list[str] = []
-    accepted = [0]
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
-
-    def run() -> None:
-        session = requests.Session()
-        while time.monotonic() < stop_at:
-            n = next(counter)
-            started = time.perf_counter()
-            try:
-                got = call(session, n)
-            except Exception as error:
-                with lock:
-                    failures.append(repr(error)[:200])
-                continue
-            took = time.perf_counter() - started
-            with lock:
-                latencies.append(took)
-                accepted[0] += got
-
-    threads = [threading.Thread(target=run) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return accepted[0], latencies, failures
-
-
-def report(name: str, unit: int, seconds: float, result: tuple, cpu: dict[str, float]) -> None:
-    accepted, latencies, failures = result
+def report(name: str, unit: int, seconds: float, result: Result, cpu: dict[str, float]) -> None:
+    accepted, latencies, failures = result.accepted, result.latencies, result.failures
     q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
     per = max(accepted, 1)
     print(
@@ -157,35 +121,39 @@ def main() -> None:
         try:
             wait_http(f"{base}/api/v1/events/")  # 401: up (healthz wants a worker)
             print(f"{common.conditions()}; gunicorn x{args.web_workers} (sync); "
-                  f"{args.clients} client threads; {args.seconds:.0f} s each")  # fmt: skip
-            headers = {"Authorization": f"Api-Key {key}"}
+                  f"{args.clients} requests in flight (libcurl multi); "
+                  f"{args.seconds:.0f} s each")  # fmt: skip
+            api = [f"Authorization: Api-Key {key}"]
+            hook = [f"X-Telegram-Bot-Api-Secret-Token: {SECRET}"]
             offset = itertools.count(0, 10_000_000)
 
-            def single(session: requests.Session, n: int) -> int:
-                response = session.post(f"{base}/api/v1/events/", json=event(base_n + n),
-                                        headers=headers)  # fmt: skip
-                return 1 if response.status_code == 201 else 0
+            def single(n: int) -> Request:
+                return f"{base}/api/v1/events/", json.dumps(event(base_n + n)).encode(), api
 
-            def batch(session: requests.Session, n: int) -> int:
+            def batch(n: int) -> Request:
                 first = base_n + n * args.batch
                 body = {"events": [event(first + i) for i in range(args.batch)]}
-                response = session.post(f"{base}/api/v1/events/batch/", json=body,
-                                        headers=headers)  # fmt: skip
-                return response.json()["created"] if response.status_code == 200 else 0
+                return f"{base}/api/v1/events/batch/", json.dumps(body).encode(), api
 
-            def webhook(session: requests.Session, n: int) -> int:
-                response = session.post(
-                    f"{base}/hooks/{account}/", json=update(base_n + n),
-                    headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
-                )  # fmt: skip
-                return 1 if response.status_code == 200 else 0
+            def webhook(n: int) -> Request:
+                return f"{base}/hooks/{account}/", json.dumps(update(base_n + n)).encode(), hook
+
+            def created(status: int, body: bytes) -> int:
+                return 1 if status == 201 else 0
+
+            def batch_created(status: int, body: bytes) -> int:
+                return json.loads(body)["created"] if status == 200 else 0
+
+            def ok(status: int, body: bytes) -> int:
+                return 1 if status == 200 else 0
 
             roots = {"web": web.pid, "bench (load)": os.getpid()}
-            for name, call, unit in (("single", single, 1), ("batch", batch, 1),
-                                     ("webhook", webhook, 0)):  # fmt: skip
+            for name, call, counted, unit in (("single", single, created, 1),
+                                              ("batch", batch, batch_created, 1),
+                                              ("webhook", webhook, ok, 0)):  # fmt: skip
                 base_n = next(offset)
                 before = common.tree_cpu_seconds(roots)
-                result = closed_loop(args.clients, args.seconds, call)
+                result = closed_loop(args.clients, args.seconds, call, counted)
                 after = common.tree_cpu_seconds(roots)
                 cpu = {k: after[k] - before[k] for k in after}
                 report(name, unit, args.seconds, result, cpu)
