@@ -1,5 +1,6 @@
 """The inbound path every platform shares: verify, parse, store once, hand to the apps."""
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -16,11 +17,15 @@ from channels.events import NormalizedEvent
 from channels.models import ChannelAccount, InboundEvent
 from channels.providers.base import Reply, WebhookRequest
 from channels.sanitize import storable_json, storable_text
+from config.wakeups import wake_once
 
 log = logging.getLogger(__name__)
 
 MAX_USER_ID = 255  # InboundEvent.platform_user_id and Subscription.platform_user_id
 MAX_LOCALE = 10  # Subscription.locale
+INBOUND_TASK = "channels.inbound_drain"
+DRAIN_BATCH = 200
+DRAIN_BATCHES = 25  # per task; a longer backlog goes on in the next task
 
 
 def webhook_receive(*, account: ChannelAccount, request: WebhookRequest) -> HttpResponse:
@@ -36,11 +41,22 @@ def webhook_receive(*, account: ChannelAccount, request: WebhookRequest) -> Http
         return HttpResponse("forbidden", status=403)
     try:
         events = provider.parse(request)
-        rows = _store(account, events)
+        stored = [(event, _fields(event)) for event in events]  # all checked before any is kept
     except MalformedPayload as exc:
         reason = storable_text(str(exc))  # it may quote the body's own (unencodable) text
         log.warning("webhook for %s rejected: %s", account.name, reason)
         return HttpResponse(f"malformed payload: {reason}", status=400)
+    # A worker handles the events unless the answer must carry their replies, or a deep-link
+    # token was masked in the stored copy (the handlers need it clear, and it is the customer's
+    # first step: they wait for the welcome).
+    deferred = settings.INBOUND_PROCESSING == "worker" and not (
+        provider.answers_inline(events) or any(clear for _, (_, clear) in stored)
+    )
+    rows = _store(account, [fields for _, fields in stored], deferred=deferred)
+    if deferred:
+        if rows:
+            transaction.on_commit(inbound_wake)
+        return provider.respond(events, [])[0]
     replies: list[Reply] = []
     for row in rows:
         replies.extend(inbound_event_process(event=row))
@@ -48,6 +64,41 @@ def webhook_receive(*, account: ChannelAccount, request: WebhookRequest) -> Http
     for reply in to_send:
         transaction.on_commit(partial(_reply_enqueue, account, reply))
     return response
+
+
+def inbound_wake() -> None:
+    """Wake the worker's drain (once per burst: config/wakeups.py)."""
+    try:
+        wake_once(INBOUND_TASK)
+    except Exception:
+        # The events are stored and the platform must hear 200; the sweep handles them later.
+        log.exception("inbound events stored but not announced (broker unreachable?)")
+
+
+def inbound_events_drain(*, older_than: dt.timedelta | None = None) -> int:
+    """Handle the deferred events, oldest first, so one customer's messages are handled in the
+    order they came (the inbound task; with `older_than`, the sweep for events whose wake-up
+    was lost). Returns how many were handled; a failing one is logged and left to the sweep."""
+    pending = InboundEvent.objects.filter(deferred=True, processed_at=None).order_by("pk")
+    if older_than is not None:
+        pending = pending.filter(received_at__lte=timezone.now() - older_than)
+    handled, after = 0, 0
+    for _ in range(DRAIN_BATCHES):
+        batch = list(pending.filter(pk__gt=after).select_related("account")[:DRAIN_BATCH])
+        for event in batch:
+            after = event.pk
+            try:
+                replies = inbound_event_process(event=event)
+            except Exception:
+                log.exception("handling inbound event %s failed; the sweep tries again", event.pk)
+                continue
+            handled += 1
+            for reply in replies:
+                _reply_enqueue(event.account, reply)
+        if len(batch) < DRAIN_BATCH:
+            return handled
+    inbound_wake()  # more than one task's share: the rest in the next one
+    return handled
 
 
 def _reply_enqueue(account: ChannelAccount, reply: Reply) -> None:
@@ -66,17 +117,23 @@ def _reply_enqueue(account: ChannelAccount, reply: Reply) -> None:
                       reply.platform_user_id, account.name)  # fmt: skip
 
 
-def _store(account: ChannelAccount, events: list[NormalizedEvent]) -> list[InboundEvent]:
+def _store(
+    account: ChannelAccount, events: list[tuple[dict, dict]], *, deferred: bool
+) -> list[InboundEvent]:
     """Rows to act on: new events, and earlier copies that were stored but never processed."""
     rows = []
-    for fields, clear in [_fields(event) for event in events]:  # all checked before any is stored
+    for fields, clear in events:
         try:
             with transaction.atomic():
-                row = InboundEvent.objects.create(account=account, **fields)
+                row = InboundEvent.objects.create(account=account, deferred=deferred, **fields)
         except IntegrityError:
             row = InboundEvent.objects.get(account=account, event_id=fields["event_id"])
             if row.processed_at is not None:
                 continue
+            if deferred and not row.deferred:
+                # An earlier copy whose handling in its request failed: the worker takes it now
+                # (this copy masked nothing, so neither did that one: same content).
+                InboundEvent.objects.filter(pk=row.pk).update(deferred=True)
         # The handlers get the event as it arrived; only the stored copy is masked.
         for name, value in clear.items():
             setattr(row, name, value)

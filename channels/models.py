@@ -109,12 +109,24 @@ class InboundEvent(models.Model):
     raw = models.JSONField(default=dict)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Stored for a worker to handle (INBOUND_PROCESSING "worker"): nothing in it was masked, so
+    # the stored copy is the event as it arrived. A database default too, so processes still on
+    # the previous release keep storing events while a deploy rolls out.
+    deferred = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-received_at"]
         constraints = [
             # Platforms redeliver; the second copy of an update must change nothing.
             models.UniqueConstraint(fields=["account", "event_id"], name="inbound_event_once"),
+        ]
+        indexes = [
+            # The worker's queue: only the deferred events not handled yet, in arrival order.
+            models.Index(
+                fields=["id"],
+                name="inboundevent_deferred",
+                condition=models.Q(deferred=True, processed_at=None),
+            ),
         ]
 
     def __str__(self) -> str:

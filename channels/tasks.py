@@ -1,8 +1,12 @@
+import datetime as dt
 import time
 
 from celery import shared_task
+from django.conf import settings
 
+from channels.inbound import INBOUND_TASK, inbound_events_drain
 from channels.replies import reply_send
+from config.wakeups import woken
 
 
 # max_retries=None: a reply is bounded by its age (REPLY_MAX_AGE_SECONDS), not by a count, and
@@ -25,3 +29,17 @@ def send_reply(
         again = {"account_id": account_id, "platform_user_id": platform_user_id}
         again |= {"message": message, "first_tried": first_tried}
         raise self.retry(countdown=wait, args=(), kwargs=again)
+
+
+@shared_task(name=INBOUND_TASK, ignore_result=True)
+def inbound_drain() -> int:
+    """Woken by the webhook view (once per burst): handle the events it stored for a worker."""
+    woken(INBOUND_TASK)
+    return inbound_events_drain()
+
+
+@shared_task(name="channels.inbound_sweep", ignore_result=True)
+def inbound_sweep() -> int:
+    """Beat, every INBOUND_SWEEP_SECONDS: deferred events whose wake-up was lost, or whose
+    handling failed, older than that."""
+    return inbound_events_drain(older_than=dt.timedelta(seconds=settings.INBOUND_SWEEP_SECONDS))

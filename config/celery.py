@@ -83,6 +83,16 @@ app.conf.beat_schedule |= {
     "subscriptions-retention-purge": {"task": "subscriptions.retention_purge", "schedule": 3600.0},
 }
 
+# Inbound events a worker should have handled and has not (channels/inbound.py).
+INBOUND_SWEEP_SECONDS = env_float("INBOUND_SWEEP_SECONDS", 30.0)
+app.conf.beat_schedule |= {
+    "channels-inbound-sweep": {
+        "task": "channels.inbound_sweep",
+        "schedule": INBOUND_SWEEP_SECONDS,
+        "options": {"expires": INBOUND_SWEEP_SECONDS},
+    },
+}
+
 # Webhooks out to the shop (shopwebhooks/delivery.py): retries come due by this sweep; new
 # events also wake the task at once.
 SHOP_WEBHOOK_SWEEP_SECONDS = env_float("SHOP_WEBHOOK_SWEEP_SECONDS", 10.0)

@@ -269,6 +269,16 @@ RECIPIENT_GONE_HANDLER = env_str("RECIPIENT_GONE_HANDLER", "subscriptions.servic
 # What of a deep-link token an inbound event may keep (the rest is a bearer credential): the
 # stored event has it in place of the token wherever the token appears. Empty = keep it all.
 INBOUND_TOKEN_KEPT = env_str("INBOUND_TOKEN_KEPT", "subscriptions.tokens.token_stored")
+# Where inbound events are handled: "worker" (the webhook verifies, stores and answers; a
+# worker runs the handlers, in arrival order) or "request" (in the webhook's request). A start
+# carrying a deep-link token, and events whose answer must carry the reply (Viber's
+# conversation_started, the sandbox), are handled in the request either way.
+INBOUND_PROCESSING = env_str("INBOUND_PROCESSING", "worker")
+if INBOUND_PROCESSING not in ("worker", "request"):
+    raise ImproperlyConfigured("INBOUND_PROCESSING must be 'worker' or 'request'")
+# The sweep (beat) handles deferred events this old that no worker has handled: a lost
+# wake-up, a failed handler. Beat reads it in config/celery.py.
+INBOUND_SWEEP_SECONDS = env_float("INBOUND_SWEEP_SECONDS", 30.0)
 # A reply still unsent this long after its first try (the account paused by a 429, the
 # platform down) is dropped and logged: a welcome minutes late confuses more than it helps.
 REPLY_MAX_AGE_SECONDS = env_float("REPLY_MAX_AGE_SECONDS", 120.0)

@@ -21,3 +21,6 @@ os.environ.setdefault("STATS_SNAPSHOT_MAX_AGE", "0")
 os.environ.setdefault("SANDBOX_ENABLED", "1")
 # Channel secrets are encrypted at rest; production must set its own key (DEBUG is off here).
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "Y29tZWJhY2stdGVzdC1maWVsZC1rZXktMzItYnl0ZXM=")
+# The handlers' tests see an event's effects as its webhook returns; the worker's path
+# (INBOUND_PROCESSING's default) is tested with its own setting.
+os.environ.setdefault("INBOUND_PROCESSING", "request")

@@ -167,6 +167,11 @@ class Provider:
         """Normalized events in the body; raise MalformedPayload if it cannot be read."""
         raise NotImplementedError
 
+    def answers_inline(self, events: list[NormalizedEvent]) -> bool:
+        """True when the webhook's answer must carry the replies to `events` (respond() puts
+        them there), so they are handled in the request even when a worker handles the rest."""
+        return False
+
     def respond(
         self, events: list[NormalizedEvent], replies: list[Reply]
     ) -> tuple[HttpResponse, list[Reply]]:

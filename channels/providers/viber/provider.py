@@ -154,6 +154,9 @@ class ViberProvider(Provider):
             )
         ]
 
+    def answers_inline(self, events: list[NormalizedEvent]) -> bool:
+        return any(event.raw.get("event") == "conversation_started" for event in events)
+
     def respond(
         self, events: list[NormalizedEvent], replies: list[Reply]
     ) -> tuple[HttpResponse, list[Reply]]:

@@ -1,0 +1,191 @@
+"""INBOUND_PROCESSING "worker": the webhook verifies, stores and answers; a worker handles the
+events in arrival order. Starts with a token and answers that must carry the reply stay in the
+request; what a lost wake-up or a failing handler leaves, the sweep handles."""
+
+import copy
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from channels.events import EventKind
+from channels.inbound import inbound_events_drain
+from channels.models import InboundEvent
+from channels.providers.base import Reply
+from subscriptions import replies
+from subscriptions.models import Subscription
+from subscriptions.tokens import order_token_issue
+from tests.channels.webhooks import deliver_signed, fixture
+from tests.factories import ChannelAccountFactory, CustomerFactory, OrderFactory
+from tests.workers import celery_worker, queued, wait_for
+
+HANDLED: list[tuple[str, str]] = []  # (user, text) as record() saw them, in order
+
+
+def record(event: InboundEvent) -> list[Reply]:
+    """A handler (INBOUND_EVENT_HANDLERS) that notes what it got; text "fail" raises."""
+    if event.text == "fail":
+        raise RuntimeError("a handler's bug")
+    HANDLED.append((event.platform_user_id, event.text))
+    return []
+
+
+def telegram_text(update_id: int, user: int, text: str) -> dict:
+    body = copy.deepcopy(fixture("telegram", "message_text"))
+    body["update_id"] = update_id
+    body["message"] |= {"message_id": update_id, "text": text}
+    body["message"]["from"]["id"] = body["message"]["chat"]["id"] = user
+    return body
+
+
+@pytest.fixture
+def worker_mode(settings):
+    settings.INBOUND_PROCESSING = "worker"
+    HANDLED.clear()
+    return settings
+
+
+@pytest.fixture
+def recorded(worker_mode):
+    worker_mode.INBOUND_EVENT_HANDLERS = [f"{__name__}.record"]
+    return HANDLED
+
+
+@pytest.mark.django_db
+def test_the_webhook_stores_the_event_and_answers_without_handling_it(
+    client, worker_mode, django_capture_on_commit_callbacks
+):
+    account = ChannelAccountFactory(kind="telegram")
+
+    with django_capture_on_commit_callbacks() as wakes:
+        response = deliver_signed(client, account, fixture("telegram", "message_text"))
+
+    assert response.status_code == 200
+    row = InboundEvent.objects.get()
+    assert (row.deferred, row.processed_at) == (True, None)
+    assert len(wakes) == 1  # the worker's wake-up, sent once the row is committed
+
+
+@pytest.mark.django_db
+def test_the_drain_handles_each_customers_events_in_the_order_they_came(client, recorded):
+    account = ChannelAccountFactory(kind="telegram")
+    for update_id, user, text in [(3, 7, "one"), (1, 8, "other"), (2, 7, "two"), (4, 7, "three")]:
+        deliver_signed(client, account, telegram_text(update_id, user, text))
+
+    handled = inbound_events_drain()
+
+    assert handled == 4
+    assert recorded == [("7", "one"), ("8", "other"), ("7", "two"), ("7", "three")]
+    assert not InboundEvent.objects.filter(processed_at=None).exists()
+    assert inbound_events_drain() == 0  # each once
+
+
+@pytest.mark.django_db
+def test_a_failing_event_holds_back_nothing_and_the_sweep_tries_it_again(client, recorded, caplog):
+    account = ChannelAccountFactory(kind="telegram")
+    for update_id, text in [(1, "fail"), (2, "after")]:
+        deliver_signed(client, account, telegram_text(update_id, 7, text))
+
+    assert inbound_events_drain() == 1
+    assert recorded == [("7", "after")]
+    failed = InboundEvent.objects.get(processed_at=None)
+    assert failed.text == "fail"
+    assert "the sweep tries again" in caplog.text
+
+    # the sweep leaves it while it is young, then takes it (the handler fixed meanwhile)
+    sweep_age = timedelta(seconds=30)
+    assert inbound_events_drain(older_than=sweep_age) == 0
+    InboundEvent.objects.filter(pk=failed.pk).update(
+        received_at=timezone.now() - timedelta(seconds=31), text="fixed"
+    )
+    assert inbound_events_drain(older_than=sweep_age) == 1
+    assert recorded == [("7", "after"), ("7", "fixed")]
+
+
+@pytest.mark.django_db
+def test_a_start_with_a_token_is_handled_in_the_request(client, worker_mode):
+    account = ChannelAccountFactory(kind="telegram")
+    order = OrderFactory(customer=CustomerFactory(locale="en"))
+    body = copy.deepcopy(fixture("telegram", "message_start_token"))
+    body["message"]["text"] = f"/start {order_token_issue(order)}"
+
+    response = deliver_signed(client, account, body)
+
+    # linked as the request returns: the stored copy has the token masked, the handler had it
+    assert response.status_code == 200
+    assert Subscription.objects.get().order == order
+    row = InboundEvent.objects.get()
+    assert (row.deferred, row.processed_at is not None) == (False, True)
+
+
+@pytest.mark.django_db
+def test_viber_gets_its_welcome_in_the_answer(client, worker_mode):
+    account = ChannelAccountFactory(kind="viber")
+
+    response = deliver_signed(client, account, fixture("viber", "conversation_started_token"))
+
+    assert response.status_code == 200
+    assert response.json()["text"]  # the answer to a token that links nothing
+    assert InboundEvent.objects.get().processed_at is not None
+
+
+@pytest.mark.django_db
+def test_a_redelivered_event_whose_request_failed_goes_to_the_worker(client, recorded):
+    account = ChannelAccountFactory(kind="telegram")
+    body = telegram_text(1, 7, "hello")
+    # an earlier copy was stored in its request and its handling failed there
+    InboundEvent.objects.create(
+        account=account, kind=EventKind.TEXT.value, platform_user_id="7", event_id="1",
+        occurred_at=timezone.now(), text="hello",
+    )  # fmt: skip
+
+    response = deliver_signed(client, account, body)
+
+    assert response.status_code == 200
+    assert InboundEvent.objects.get().deferred is True
+    assert inbound_events_drain() == 1
+    assert recorded == [("7", "hello")]
+
+
+@pytest.mark.django_db
+def test_with_the_broker_down_the_event_waits_for_the_sweep(
+    client, worker_mode, broker_down, caplog, django_capture_on_commit_callbacks
+):
+    worker_mode.INBOUND_EVENT_HANDLERS = [f"{__name__}.record"]
+    account = ChannelAccountFactory(kind="telegram")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = deliver_signed(client, account, telegram_text(1, 7, "hello"))
+
+    assert response.status_code == 200  # stored: a 500 would only bring it back
+    assert "not announced (broker unreachable?)" in caplog.text
+    InboundEvent.objects.update(received_at=timezone.now() - timedelta(minutes=1))
+    assert inbound_events_drain(older_than=timedelta(seconds=30)) == 1
+    assert HANDLED == [("7", "hello")]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_handles_a_burst_once_and_the_replies_reach_the_platform(
+    client, worker_mode, fake_platform
+):
+    # given a bot on the fake platform and three strangers writing to it at once
+    account = ChannelAccountFactory(kind="telegram", api_base=fake_platform.url)
+    for n in range(3):
+        response = deliver_signed(client, account, telegram_text(n + 1, 9000 + n, "hi"))
+        assert response.status_code == 200
+    assert queued() == 1  # one wake-up for the burst
+
+    # when a worker runs
+    with celery_worker():
+        # then each stranger is told how to subscribe, once, and every event is handled
+        how = replies.text("how_to_subscribe", "ru", shop_url=worker_mode.SHOP_URL)
+
+        def told() -> list:
+            requests = fake_platform.requests_for("telegram")
+            return [r for r in requests if how in (r.json or {}).get("text", "")]
+
+        wait_for(lambda: len(told()) >= 3)
+    assert sorted(r.recipient for r in told()) == ["9000", "9001", "9002"]
+    assert not InboundEvent.objects.filter(processed_at=None).exists()
