@@ -3,7 +3,6 @@
 import hmac
 import logging
 import re
-import time
 from datetime import timedelta
 
 import redis
@@ -17,6 +16,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
+from config.recent_rows import RecentRows
 from config.wakeups import redis_client
 from subscriptions.models import ApiKey
 
@@ -26,7 +26,8 @@ KEYWORD = "Api-Key"
 KEY_FORMAT = re.compile(r"[A-Za-z0-9_-]{16,100}")
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 KEY_CACHE_SECONDS = 5.0
-_keys: dict[str, tuple[ApiKey | None, float]] = {}  # prefix -> (key or None, read at)
+# A third of an order event's cost at the API was this look-up.
+_keys: RecentRows[ApiKey | None] = RecentRows(KEY_CACHE_SECONDS)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -131,23 +132,14 @@ class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
 
 
 def _by_prefix(prefix: str) -> ApiKey | None:
-    """The key with this prefix, read at most every KEY_CACHE_SECONDS per process: the look-up
-    was a third of an order event's cost at the API. A key revoked in another process stops
-    working here within that time; saved in this one, at once (`forget_keys`)."""
-    now = time.monotonic()
-    cached = _keys.get(prefix)
-    if cached is not None and now - cached[1] < KEY_CACHE_SECONDS:
-        return cached[0]
-    api_key = ApiKey.objects.filter(prefix=prefix).first()
-    if len(_keys) >= 1000:  # only a flood of made-up prefixes gets here
-        _keys.clear()
-    _keys[prefix] = (api_key, now)
-    return api_key
+    """The key with this prefix, read at most every KEY_CACHE_SECONDS per process. A key revoked
+    in another process stops working here within that time; saved in this one, at once."""
+    return _keys.get(prefix, lambda: ApiKey.objects.filter(prefix=prefix).first())
 
 
 @receiver([post_save, post_delete], sender=ApiKey)
 def forget_keys(**_: object) -> None:
-    _keys.clear()
+    _keys.forget()
 
 
 def _touch(api_key: ApiKey) -> None:

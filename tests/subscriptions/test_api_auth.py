@@ -100,7 +100,7 @@ def test_a_key_revoked_elsewhere_stops_within_the_cache_time(api_key, customer, 
     row, key = api_key
     assert _get(f"Api-Key {key}").status_code == 200
     clock = [time.monotonic()]
-    monkeypatch.setattr("subscriptions.api.auth.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("config.recent_rows.time.monotonic", lambda: clock[0])
 
     # when another process revokes it (a plain UPDATE: no signal reaches this one)
     ApiKey.objects.filter(pk=row.pk).update(revoked=True)
