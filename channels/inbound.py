@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -41,7 +41,7 @@ def webhook_receive(*, account: ChannelAccount, request: WebhookRequest) -> Http
         return HttpResponse("forbidden", status=403)
     try:
         events = provider.parse(request)
-        stored = [(event, _fields(event)) for event in events]  # all checked before any is kept
+        kept = [_fields(event) for event in events]  # all checked before any is stored
     except MalformedPayload as exc:
         reason = storable_text(str(exc))  # it may quote the body's own (unencodable) text
         log.warning("webhook for %s rejected: %s", account.name, reason)
@@ -49,16 +49,15 @@ def webhook_receive(*, account: ChannelAccount, request: WebhookRequest) -> Http
     # A worker handles the events unless the answer must carry their replies, or a deep-link
     # token was masked in the stored copy (the handlers need it clear, and it is the customer's
     # first step: they wait for the welcome).
-    deferred = settings.INBOUND_PROCESSING == "worker" and not (
-        provider.answers_inline(events) or any(clear for _, (_, clear) in stored)
-    )
-    rows = _store(account, [fields for _, fields in stored], deferred=deferred)
-    if deferred:
-        if rows:
+    if settings.INBOUND_PROCESSING == "worker" and not (
+        provider.answers_inline(events) or any(clear for _, clear in kept)
+    ):
+        if events:
+            _defer(account, [fields for fields, _ in kept])
             transaction.on_commit(inbound_wake)
         return provider.respond(events, [])[0]
     replies: list[Reply] = []
-    for row in rows:
+    for row in _store(account, kept):
         replies.extend(inbound_event_process(event=row))
     response, to_send = provider.respond(events, replies)
     for reply in to_send:
@@ -117,23 +116,41 @@ def _reply_enqueue(account: ChannelAccount, reply: Reply) -> None:
                       reply.platform_user_id, account.name)  # fmt: skip
 
 
-def _store(
-    account: ChannelAccount, events: list[tuple[dict, dict]], *, deferred: bool
-) -> list[InboundEvent]:
+def _defer(account: ChannelAccount, events: list[dict]) -> None:
+    """Store the events for the worker in one statement, outside any transaction (a webhook
+    should cost one round trip). A copy stored before and not handled (its request failed) goes
+    to the worker too: this copy masked nothing, so neither did that one. A handled one stays."""
+    fields = [f for f in InboundEvent._meta.concrete_fields if not f.primary_key]
+    once = {event["event_id"]: event for event in events}  # a row cannot conflict with itself
+    rows = [InboundEvent(account=account, deferred=True, **event) for event in once.values()]
+    values = [
+        f.get_db_prep_save(f.pre_save(row, add=True), connection) for row in rows for f in fields
+    ]
+    quote = connection.ops.quote_name
+    table = quote(InboundEvent._meta.db_table)
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Names from the model, values as parameters: nothing from the request is in the text.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([one] * len(rows))} "
+        f"ON CONFLICT ({quote('account_id')}, {quote('event_id')}) "
+        f"DO UPDATE SET {quote('deferred')} = %s WHERE {table}.{quote('processed_at')} IS NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, True])
+
+
+def _store(account: ChannelAccount, events: list[tuple[dict, dict]]) -> list[InboundEvent]:
     """Rows to act on: new events, and earlier copies that were stored but never processed."""
     rows = []
     for fields, clear in events:
         try:
             with transaction.atomic():
-                row = InboundEvent.objects.create(account=account, deferred=deferred, **fields)
+                row = InboundEvent.objects.create(account=account, **fields)
         except IntegrityError:
             row = InboundEvent.objects.get(account=account, event_id=fields["event_id"])
             if row.processed_at is not None:
                 continue
-            if deferred and not row.deferred:
-                # An earlier copy whose handling in its request failed: the worker takes it now
-                # (this copy masked nothing, so neither did that one: same content).
-                InboundEvent.objects.filter(pk=row.pk).update(deferred=True)
         # The handlers get the event as it arrived; only the stored copy is masked.
         for name, value in clear.items():
             setattr(row, name, value)

@@ -15,7 +15,7 @@ from channels.providers.base import Reply
 from subscriptions import replies
 from subscriptions.models import Subscription
 from subscriptions.tokens import order_token_issue
-from tests.channels.webhooks import deliver_signed, fixture
+from tests.channels.webhooks import assert_stored_once, deliver_signed, fixture
 from tests.factories import ChannelAccountFactory, CustomerFactory, OrderFactory
 from tests.workers import celery_worker, queued, wait_for
 
@@ -78,6 +78,20 @@ def test_the_drain_handles_each_customers_events_in_the_order_they_came(client, 
     assert recorded == [("7", "one"), ("8", "other"), ("7", "two"), ("7", "three")]
     assert not InboundEvent.objects.filter(processed_at=None).exists()
     assert inbound_events_drain() == 0  # each once
+
+
+@pytest.mark.django_db
+def test_a_redelivered_event_is_stored_and_handled_once(client, recorded):
+    account = ChannelAccountFactory(kind="telegram")
+    body = telegram_text(1, 7, "hello")
+
+    assert_stored_once(lambda: deliver_signed(client, account, body), account)
+    assert inbound_events_drain() == 1
+    deliver_signed(client, account, body)  # and again after it was handled
+
+    assert inbound_events_drain() == 0
+    assert recorded == [("7", "hello")]
+    assert InboundEvent.objects.get().deferred is True
 
 
 @pytest.mark.django_db
