@@ -42,29 +42,18 @@ check: $(VENV)/.installed-dev
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
 # Test databases: local PostgreSQL and Redis (started if installed but down); SQLite only as a
-# loudly announced fallback when no PostgreSQL can be reached. Tests marked `alone` (seconds of a
-# real worker's time) run after the rest, one at a time, not beside another process's tests.
+# loudly announced fallback when no PostgreSQL can be reached. The whole suite runs twice at
+# once: straight to PostgreSQL, and through PgBouncer in transaction pooling mode (Debian's
+# package, bin/ensure-pgbouncer; skipped, loudly, when it cannot be installed). Tests marked
+# `alone` (seconds of a real worker's time) run after the rest, one at a time (bin/test-passes).
 test: check
 	@bin/ensure-browser
-	@. bin/ensure-services && export PATH="$(CURDIR)/$(VENV)/bin:$$PATH" && \
-	  $(PY) -m pytest $(PYTEST_ARGS) -m "not alone" && $(PY) -m pytest -m alone
-	@$(MAKE) --no-print-directory test-pgbouncer
+	@PY=$(PY) PYTEST_ARGS="$(PYTEST_ARGS)" bin/test-passes
 
-# The integration tests (real workers, dispatch, end to end) once more with the app's
-# connections through PgBouncer in transaction pooling mode (bin/ensure-pgbouncer). Skipped,
-# loudly, when PgBouncer cannot be installed or there is no PostgreSQL.
-PGBOUNCER_TESTS ?= tests/subscriptions/test_end_to_end.py tests/campaigns/test_dispatch_workers.py \
-  tests/campaigns/test_engine_integration.py tests/campaigns/test_weekly_menu_worker.py \
-  tests/channels/test_replies.py
+# Only the pass through PgBouncer (PGBOUNCER_TESTS=<paths> narrows it).
 test-pgbouncer: $(VENV)/.installed-dev
-	@. bin/ensure-services >/dev/null; \
-	  if [ -n "$${COMEBACK_TEST_SQLITE:-}" ] || ! bin/ensure-pgbouncer; then \
-	    echo "test-pgbouncer: SKIPPED (see above)"; exit 0; fi; \
-	  export DATABASE_URL=$$(echo "$$DATABASE_URL" | sed -E 's#:[0-9]+/#:6432/#') \
-	    DATABASE_POOLING=transaction PGBOUNCER_ADMIN_URL=postgres://postgres@127.0.0.1:6432/pgbouncer; \
-	  export PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; \
-	  $(PY) -m pytest $(PYTEST_ARGS) -m "not alone" $(PGBOUNCER_TESTS) && \
-	  $(PY) -m pytest -m alone $(PGBOUNCER_TESTS)
+	@bin/ensure-browser
+	@PY=$(PY) PYTEST_ARGS="$(PYTEST_ARGS)" bin/test-passes pgbouncer
 
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
