@@ -97,6 +97,7 @@
     function refresh() {
       if (busy) { again = true; return; }
       busy = true;
+      root.setAttribute("aria-busy", "true");
       fetch(root.getAttribute("data-url"), {
         method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()},
@@ -107,6 +108,7 @@
       }).finally(function () {
         busy = false;
         if (again) { again = false; refresh(); }
+        else if (timer === null) root.setAttribute("aria-busy", "false");
       });
     }
     var testSend = document.getElementById("cb-test-send-button");
@@ -125,7 +127,13 @@
           : "Not sent: " + (data.error || JSON.stringify(data.fields || data.detail));
       });
     });
-    function soon() { clearTimeout(timer); timer = setTimeout(refresh, 400); }
+    // aria-busy while a refresh is waiting or on its way: screen readers (and browser tests)
+    // know when the preview shows the draft as it is.
+    function soon() {
+      clearTimeout(timer);
+      root.setAttribute("aria-busy", "true");
+      timer = setTimeout(function () { timer = null; refresh(); }, 400);
+    }
     document.addEventListener("cb:changed", soon);
     document.addEventListener("change", soon);
     refresh();
