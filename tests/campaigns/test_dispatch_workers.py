@@ -108,7 +108,9 @@ def test_it_recovers_from_a_worker_killed_mid_batch_without_duplicates(account_o
     counts = states(account)
     assert set(counts) <= set(FINAL)
     assert counts["sent"] + counts["unknown"] == 60
-    assert 0 < counts["unknown"] == in_flight
+    # a row marked sending whose request had not begun when it froze (the journal has no note
+    # of it) is sent again, not left unknown
+    assert 0 < counts["unknown"] <= in_flight
     delivered = delivered_ids(fake_platform, "telegram")
     assert max(delivered.values()) == 1
     unknown = Delivery.objects.filter(account=account, state="unknown").values_list("pk", flat=True)
