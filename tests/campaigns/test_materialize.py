@@ -1,7 +1,7 @@
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -355,3 +355,25 @@ def test_a_launch_commits_its_rows_with_their_statistics(settings):
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'campaigns_delivery'")
         assert cursor.fetchone()[0] == 3
+
+
+def test_a_first_pass_that_meets_a_row_after_all_writes_nothing_and_the_next_pass_finishes(
+    monkeypatch,
+):
+    # given a one-off with one row already written, and a pass that (wrongly) believes it is
+    # the first: it takes the plain INSERT without ON CONFLICT
+    campaign = one_off(category="service", topic="")
+    written, other = subscriber(), subscriber()
+    one_off_materialize(campaign=campaign, now=NOW)
+    Delivery.objects.filter(campaign=campaign, subscription=other).delete()
+    monkeypatch.setattr("campaigns.materialize._has_rows", lambda *_: False)
+
+    # when it runs, the statement fails whole: no second row for anyone
+    with pytest.raises(IntegrityError), transaction.atomic():
+        one_off_materialize(campaign=campaign, now=NOW)
+    assert audience(campaign) == {written.pk}
+
+    # then the next pass (which sees the row) writes just the missing one
+    monkeypatch.undo()
+    assert one_off_materialize(campaign=campaign, now=NOW) == 1
+    assert audience(campaign) == {written.pk, other.pk}
