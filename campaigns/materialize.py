@@ -208,27 +208,42 @@ def one_off_materialize(*, campaign: Campaign, now: dt.datetime) -> int:
 def recurring_materialize(*, campaign: Campaign, now: dt.datetime) -> int:
     """Write the next weekly occurrence for every time zone whose local due time is near.
 
-    Each customer gets the send at `local_time` on `weekday` in their own zone. The zones are
-    few, so one INSERT per group of zones sharing a due time stays set-based.
+    Each customer gets the send at `local_time` on `weekday` in their own zone. One INSERT
+    writes every zone that is due for the same week, each customer's due time picked by their
+    zone: a statement per zone read the whole audience once per zone.
     """
     if campaign.weekday is None or campaign.local_time is None:
         return 0
     audience = audience_where(campaign, now=now)
     horizon = now + dt.timedelta(hours=settings.RECURRING_LOOKAHEAD_HOURS)
-    created = 0
+    weeks: dict[str, list[tuple[Occurrence, list]]] = defaultdict(list)
     for occurrence, zones in _zone_groups(campaign, audience, now).items():
-        if occurrence.due_at > horizon:
-            continue
-        in_zones = Sql(f"c.time_zone IN ({', '.join(['%s'] * len(zones))})", tuple(zones))
+        if occurrence.due_at <= horizon:
+            weeks[occurrence.key].append((occurrence, zones))
+    created = 0
+    for key, groups in weeks.items():
+        names = [name for _, zones in groups for name in zones]
+        in_zones = Sql(f"c.time_zone IN ({', '.join(['%s'] * len(names))})", tuple(names))
         created += deliveries_insert(
             campaign=campaign,
             where=audience & in_zones,
-            occurrence=value(occurrence.key),
-            due_at=value(occurrence.due_at),
+            occurrence=value(key),
+            due_at=_due_by_zone(groups),
             now=now,
         )
-        _skip_already_ordered(campaign, occurrence, zones)
+        for occurrence, zones in groups:
+            _skip_already_ordered(campaign, occurrence, zones)
     return created
+
+
+def _due_by_zone(groups: list[tuple[Occurrence, list]]) -> Sql:
+    if len(groups) == 1:
+        return value(groups[0][0].due_at)
+    cases, params = [], []
+    for occurrence, zones in groups:
+        cases.append(f"WHEN c.time_zone IN ({', '.join(['%s'] * len(zones))}) THEN %s")
+        params += [*zones, db_time(occurrence.due_at)]
+    return Sql(f"CASE {' '.join(cases)} END", tuple(params))
 
 
 def _zone_groups(campaign: Campaign, audience: Sql, now: dt.datetime) -> dict[Occurrence, list]:
