@@ -2,6 +2,7 @@
 
 import datetime as dt
 import logging
+import zlib
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -53,8 +54,8 @@ def webhook_receive(*, account: ChannelAccount, request: WebhookRequest) -> Http
         provider.answers_inline(events) or any(clear for _, clear in kept)
     ):
         if events:
-            _defer(account, [fields for fields, _ in kept])
-            transaction.on_commit(inbound_wake)
+            streams = _defer(account, [fields for fields, _ in kept])
+            transaction.on_commit(partial(inbound_wake, streams))
         return provider.respond(events, [])[0]
     replies: list[Reply] = []
     for row in _store(account, kept):
@@ -65,20 +66,32 @@ def webhook_receive(*, account: ChannelAccount, request: WebhookRequest) -> Http
     return response
 
 
-def inbound_wake() -> None:
-    """Wake the worker's drain (once per burst: config/wakeups.py)."""
+def inbound_wake(streams: set[int]) -> None:
+    """Wake the drains of these streams (once per burst each: config/wakeups.py)."""
     try:
-        wake_once(INBOUND_TASK)
+        for stream in sorted(streams):
+            wake_once(INBOUND_TASK, args=(stream,), key=str(stream))
     except Exception:
         # The events are stored and the platform must hear 200; the sweep handles them later.
         log.exception("inbound events stored but not announced (broker unreachable?)")
 
 
-def inbound_events_drain(*, older_than: dt.timedelta | None = None) -> int:
-    """Handle the deferred events, oldest first, so one customer's messages are handled in the
-    order they came (the inbound task; with `older_than`, the sweep for events whose wake-up
-    was lost). Returns how many were handled; a failing one is logged and left to the sweep."""
+def inbound_stream(account: ChannelAccount, platform_user_id: str) -> int:
+    """The stream of a customer's events: the same for all of them, whichever process asks."""
+    key = f"{account.pk}:{platform_user_id}".encode()
+    return zlib.crc32(key) % settings.INBOUND_STREAMS
+
+
+def inbound_events_drain(
+    *, stream: int | None = None, older_than: dt.timedelta | None = None
+) -> int:
+    """Handle the deferred events of `stream` (None: of all), oldest first, so one customer's
+    messages are handled in the order they came (the inbound task; with `older_than`, the sweep
+    for events whose wake-up was lost). Returns how many were handled; a failing one is logged
+    and left to the sweep."""
     pending = InboundEvent.objects.filter(deferred=True, processed_at=None).order_by("pk")
+    if stream is not None:
+        pending = pending.filter(stream=stream)
     if older_than is not None:
         pending = pending.filter(received_at__lte=timezone.now() - older_than)
     handled, after = 0, 0
@@ -96,7 +109,8 @@ def inbound_events_drain(*, older_than: dt.timedelta | None = None) -> int:
                 _reply_enqueue(event.account, reply)
         if len(batch) < DRAIN_BATCH:
             return handled
-    inbound_wake()  # more than one task's share: the rest in the next one
+    if stream is not None:
+        inbound_wake({stream})  # more than one task's share: the rest in the next one
     return handled
 
 
@@ -116,13 +130,17 @@ def _reply_enqueue(account: ChannelAccount, reply: Reply) -> None:
                       reply.platform_user_id, account.name)  # fmt: skip
 
 
-def _defer(account: ChannelAccount, events: list[dict]) -> None:
+def _defer(account: ChannelAccount, events: list[dict]) -> set[int]:
     """Store the events for the worker in one statement, outside any transaction (a webhook
     should cost one round trip). A copy stored before and not handled (its request failed) goes
     to the worker too: this copy masked nothing, so neither did that one. A handled one stays."""
     fields = [f for f in InboundEvent._meta.concrete_fields if not f.primary_key]
     once = {event["event_id"]: event for event in events}  # a row cannot conflict with itself
-    rows = [InboundEvent(account=account, deferred=True, **event) for event in once.values()]
+    rows = [
+        InboundEvent(account=account, deferred=True, **event,
+                     stream=inbound_stream(account, event["platform_user_id"]))
+        for event in once.values()
+    ]  # fmt: skip
     values = [
         f.get_db_prep_save(f.pre_save(row, add=True), connection) for row in rows for f in fields
     ]
@@ -134,10 +152,12 @@ def _defer(account: ChannelAccount, events: list[dict]) -> None:
         f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
         f"VALUES {', '.join([one] * len(rows))} "
         f"ON CONFLICT ({quote('account_id')}, {quote('event_id')}) "
-        f"DO UPDATE SET {quote('deferred')} = %s WHERE {table}.{quote('processed_at')} IS NULL"
+        f"DO UPDATE SET {quote('deferred')} = %s, {quote('stream')} = excluded.{quote('stream')}"
+        f" WHERE {table}.{quote('processed_at')} IS NULL"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values, True])
+    return {row.stream for row in rows}
 
 
 def _store(account: ChannelAccount, events: list[tuple[dict, dict]]) -> list[InboundEvent]:

@@ -113,6 +113,9 @@ class InboundEvent(models.Model):
     # the stored copy is the event as it arrived. A database default too, so processes still on
     # the previous release keep storing events while a deploy rolls out.
     deferred = models.BooleanField(default=False, db_default=False)
+    # Which of the INBOUND_STREAMS drains handles it: one customer's events are in one stream,
+    # handled in the order they came; streams run side by side.
+    stream = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-received_at"]
@@ -123,7 +126,7 @@ class InboundEvent(models.Model):
         indexes = [
             # The worker's queue: only the deferred events not handled yet, in arrival order.
             models.Index(
-                fields=["id"],
+                fields=["stream", "id"],
                 name="inboundevent_deferred",
                 condition=models.Q(deferred=True, processed_at=None),
             ),

@@ -32,10 +32,11 @@ def send_reply(
 
 
 @shared_task(name=INBOUND_TASK, ignore_result=True)
-def inbound_drain() -> int:
-    """Woken by the webhook view (once per burst): handle the events it stored for a worker."""
-    woken(INBOUND_TASK)
-    return inbound_events_drain()
+def inbound_drain(stream: int | None = None) -> int:
+    """Woken by the webhook view (once per burst and stream): handle the events it stored for
+    a worker in that stream."""
+    woken(INBOUND_TASK, key="" if stream is None else str(stream))
+    return inbound_events_drain(stream=stream)
 
 
 @shared_task(name="channels.inbound_sweep", ignore_result=True)

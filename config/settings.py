@@ -279,6 +279,11 @@ if INBOUND_PROCESSING not in ("worker", "request"):
 # The sweep (beat) handles deferred events this old that no worker has handled: a lost
 # wake-up, a failed handler. Beat reads it in config/celery.py.
 INBOUND_SWEEP_SECONDS = env_float("INBOUND_SWEEP_SECONDS", 30.0)
+# How many drains handle deferred events side by side (a customer's events always in the same
+# one, in order): one drain is one worker thread's pace.
+INBOUND_STREAMS = env_int("INBOUND_STREAMS", 4)
+if INBOUND_STREAMS < 1:
+    raise ImproperlyConfigured("INBOUND_STREAMS must be 1 or more")
 # A reply still unsent this long after its first try (the account paused by a 429, the
 # platform down) is dropped and logged: a welcome minutes late confuses more than it helps.
 REPLY_MAX_AGE_SECONDS = env_float("REPLY_MAX_AGE_SECONDS", 120.0)

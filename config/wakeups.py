@@ -21,12 +21,13 @@ _client: redis.Redis | None = None
 _client_url = ""
 
 
-def wake_once(task_name: str, *, args: tuple[Any, ...] = ()) -> bool:
-    """Send `task_name` unless a wake-up of it is already on its way; True if sent."""
+def wake_once(task_name: str, *, args: tuple[Any, ...] = (), key: str = "") -> bool:
+    """Send `task_name` unless a wake-up of it is already on its way; True if sent. `key`
+    tells apart wake-ups of one task that drain different work (each has its own mark)."""
     client = redis_client()
     if client is not None:
         try:
-            if not client.set(_mark(task_name), 1, nx=True, ex=MARK_SECONDS):
+            if not client.set(_mark(task_name, key), 1, nx=True, ex=MARK_SECONDS):
                 return False
         except redis.RedisError:
             pass  # cannot tell: send, as without coalescing
@@ -35,20 +36,21 @@ def wake_once(task_name: str, *, args: tuple[Any, ...] = ()) -> bool:
     return True
 
 
-def woken(task_name: str) -> None:
+def woken(task_name: str, key: str = "") -> None:
     """Called by the task before it reads its work: what is stored from now on wakes it again."""
     client = redis_client()
     if client is None:
         return
     try:
-        client.delete(_mark(task_name))
+        client.delete(_mark(task_name, key))
     except redis.RedisError:
         pass  # the mark expires by itself
 
 
-def _mark(task_name: str) -> str:
+def _mark(task_name: str, key: str = "") -> str:
     # Per queue: test runs and a `make run` sharing one Redis keep their own marks.
-    return f"comeback:wake:{settings.CELERY_TASK_DEFAULT_QUEUE}:{task_name}"
+    mark = f"comeback:wake:{settings.CELERY_TASK_DEFAULT_QUEUE}:{task_name}"
+    return f"{mark}:{key}" if key else mark
 
 
 def redis_client() -> redis.Redis | None:

@@ -15,8 +15,13 @@ class Migration(migrations.Migration):
             name='deferred',
             field=models.BooleanField(db_default=False, default=False),
         ),
+        migrations.AddField(
+            model_name='inboundevent',
+            name='stream',
+            field=models.PositiveSmallIntegerField(db_default=0, default=0),
+        ),
         migrations.AddIndex(
             model_name='inboundevent',
-            index=models.Index(condition=models.Q(('deferred', True), ('processed_at', None)), fields=['id'], name='inboundevent_deferred'),
+            index=models.Index(condition=models.Q(('deferred', True), ('processed_at', None)), fields=['stream', 'id'], name='inboundevent_deferred'),
         ),
     ]

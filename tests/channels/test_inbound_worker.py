@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from channels.events import EventKind
-from channels.inbound import inbound_events_drain
+from channels.inbound import inbound_events_drain, inbound_stream
 from channels.models import InboundEvent
 from channels.providers.base import Reply
 from subscriptions import replies
@@ -63,7 +63,39 @@ def test_the_webhook_stores_the_event_and_answers_without_handling_it(
     assert response.status_code == 200
     row = InboundEvent.objects.get()
     assert (row.deferred, row.processed_at) == (True, None)
-    assert len(wakes) == 1  # the worker's wake-up, sent once the row is committed
+    assert row.stream == inbound_stream(account, row.platform_user_id)
+    assert len(wakes) == 1  # the stream's wake-up, sent once the row is committed
+
+
+@pytest.mark.django_db
+def test_streams_split_customers_and_each_keeps_its_customers_order(client, recorded, settings):
+    # given two streams and two customers who fall in different ones, each writing twice
+    settings.INBOUND_STREAMS = 2
+    account = ChannelAccountFactory(kind="telegram")
+    first, second = _users_in_two_streams(account)
+    for update_id, user, text in [(1, first, "a1"), (2, second, "b1"), (3, first, "a2"),
+                                  (4, second, "b2")]:  # fmt: skip
+        deliver_signed(client, account, telegram_text(update_id, user, text))
+
+    # when only the second customer's stream is drained
+    handled = inbound_events_drain(stream=inbound_stream(account, str(second)))
+
+    # then just their events were handled, in order; the other stream's wait for its drain
+    assert handled == 2
+    assert recorded == [(str(second), "b1"), (str(second), "b2")]
+    assert inbound_events_drain(stream=inbound_stream(account, str(first))) == 2
+    assert recorded[2:] == [(str(first), "a1"), (str(first), "a2")]
+
+
+def _users_in_two_streams(account) -> tuple[int, int]:
+    """Two user ids whose events fall in different streams."""
+    streams: dict[int, int] = {}
+    for user in range(7, 1000):
+        streams.setdefault(inbound_stream(account, str(user)), user)
+        if len(streams) == 2:
+            first, second = streams.values()
+            return first, second
+    raise AssertionError("no two streams")
 
 
 @pytest.mark.django_db
@@ -156,7 +188,8 @@ def test_a_redelivered_event_whose_request_failed_goes_to_the_worker(client, rec
     response = deliver_signed(client, account, body)
 
     assert response.status_code == 200
-    assert InboundEvent.objects.get().deferred is True
+    row = InboundEvent.objects.get()
+    assert (row.deferred, row.stream) == (True, inbound_stream(account, "7"))
     assert inbound_events_drain() == 1
     assert recorded == [("7", "hello")]
 
@@ -189,7 +222,8 @@ def test_a_real_worker_handles_a_burst_once_and_the_replies_reach_the_platform(
     for n in range(3):
         response = deliver_signed(client, account, telegram_text(n + 1, 9000 + n, "hi"))
         assert response.status_code == 200
-    assert queued() == 1  # one wake-up for the burst
+    # one wake-up per stream for the burst
+    assert queued() == len({inbound_stream(account, str(9000 + n)) for n in range(3)})
 
     # when a worker runs
     with celery_worker():
