@@ -13,8 +13,9 @@ bench/load.py):
   single   POST /api/v1/events/, one new event per request, over 20,000 orders;
   batch    POST /api/v1/events/batch/ with --batch new events per request;
   webhook  POST /hooks/<telegram account>/, one Telegram update per request, secret checked;
-  drain    then the deferred updates handled by the worker's drain (channels/inbound.py), in
-           this process, until none is left (INBOUND_PROCESSING=request: nothing to drain).
+  drain    then the deferred updates handled by the worker's drains (channels/inbound.py), one
+           per stream on threads of this process, until none is left (INBOUND_PROCESSING=request:
+           nothing to drain).
 Prints accepted per second, p50/p95/p99 of each request, and CPU ms per event for gunicorn,
 PostgreSQL and this process (the load generator shares the machine: its CPU is shown).
 Targets (issue #14): single >= 1,000 events/s with p99 <= 100 ms; batch >= 10,000 events/s;
@@ -95,31 +96,43 @@ def report(name: str, unit: int, seconds: float, result: Result, cpu: dict[str, 
 
 def drain(roots: dict[str, int]) -> None:
     """What a worker then does with the updates the webhooks deferred (INBOUND_PROCESSING
-    "worker"): the drain task's loop, here in this process, until none is left."""
+    "worker"): one drain per stream (INBOUND_STREAMS), each on a thread of this process as on a
+    worker's, until none is left."""
     try:
         from channels.inbound import inbound_events_drain
     except ImportError:
         return  # a tree from before the worker handled updates
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.conf import settings
+    from django.db import connection
+
     from channels.models import InboundEvent
 
-    waiting = InboundEvent.objects.filter(deferred=True, processed_at=None).count()
-    if not waiting:
+    if not InboundEvent.objects.filter(deferred=True, processed_at=None).exists():
         return
+
+    def stream(number: int) -> int:
+        handled = 0
+        try:
+            while done := inbound_events_drain(stream=number):
+                handled += done
+        finally:
+            connection.close()
+        return handled
+
     before = common.tree_cpu_seconds(roots)
     started = time.perf_counter()
-    handled = 0
-    while True:
-        done = inbound_events_drain()
-        if not done:
-            break
-        handled += done
+    streams = settings.INBOUND_STREAMS
+    with ThreadPoolExecutor(streams) as pool:
+        handled = sum(pool.map(stream, range(streams)))
     seconds = time.perf_counter() - started
     after = common.tree_cpu_seconds(roots)
     cpu = {("worker" if k == "bench (load)" else k): (after[k] - before[k]) * 1000 / max(handled, 1)
            for k in after if k != "web"}  # fmt: skip
     print(
         f"drain    {handled / seconds:>9,.0f}/s handled   {handled} deferred updates in "
-        f"{seconds:.1f} s by one drain (what one worker thread does)  CPU ms/update: "
+        f"{seconds:.1f} s by {streams} drains on threads of one process  CPU ms/update: "
         + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
     )
 

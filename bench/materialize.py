@@ -185,7 +185,7 @@ def main() -> None:
                           send_at=None, weekday=weekday, local_time=dt.time(10))  # fmt: skip
         settings.RECURRING_LOOKAHEAD_HOURS = 24 * 7
         timed(
-            "weekly, 3 time zones (one INSERT per zone)",
+            "weekly, 3 time zones (one INSERT for the week)",
             lambda: recurring_materialize(campaign=weekly, now=now),
         )
         peak = rss_mb()
