@@ -72,3 +72,49 @@ def closed_loop(
                 handle.close()
     multi.close()
     return result
+
+
+def open_loop(
+    rate: float, count: int, request: Callable[[int], Request]
+) -> tuple[dict[int, float], list[str]]:
+    """Start request n at n / `rate` seconds whatever the answers (open loop: a slow server
+    meets the same offered rate). Returns n -> the wall-clock time it started, and what failed
+    (an error, or an answer other than 200 or 201)."""
+    multi = pycurl.CurlMulti()
+    spare: list[pycurl.Curl] = []
+    running: dict[pycurl.Curl, io.BytesIO] = {}
+    started: dict[int, float] = {}
+    failures: list[str] = []
+    begin = time.monotonic()
+    n = 0
+    while n < count or running:
+        while n < count and begin + n / rate <= time.monotonic():
+            handle = spare.pop() if spare else pycurl.Curl()
+            url, body, headers = request(n)
+            sink = io.BytesIO()
+            handle.setopt(pycurl.URL, url)
+            handle.setopt(pycurl.POSTFIELDS, body)
+            handle.setopt(pycurl.HTTPHEADER, ["Content-Type: application/json", *headers])
+            handle.setopt(pycurl.WRITEDATA, sink)
+            started[n] = time.time()
+            running[handle] = sink
+            multi.add_handle(handle)
+            n += 1
+        while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+            pass
+        _, done, failed = multi.info_read()
+        for handle in done:
+            status = handle.getinfo(pycurl.RESPONSE_CODE)
+            if status not in (200, 201):
+                failures.append(f"{status} {running[handle].getvalue()[:200]!r}")
+        failures.extend(message[:200] for _, _, message in failed)
+        for handle in [*done, *(item[0] for item in failed)]:
+            running.pop(handle)
+            multi.remove_handle(handle)
+            spare.append(handle)
+        until_next = begin + n / rate - time.monotonic() if n < count else 0.05
+        multi.select(min(max(until_next, 0.0), 0.05))
+    for handle in spare:
+        handle.close()
+    multi.close()
+    return started, failures

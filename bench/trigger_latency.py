@@ -20,14 +20,13 @@ takes the campaign's backlog off the main worker (campaigns/dispatch/lanes.py).
 
 import argparse
 import itertools
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -36,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import common  # noqa: E402
+from bench.load import Request, open_loop  # noqa: E402
 
 PYTHON = sys.executable
 QUEUE = "comeback-bench-latency"
@@ -129,40 +129,29 @@ def campaign_sent(campaign_id: int) -> int:
 
 
 def load(base: str, key: str, count: int, rate: float) -> dict[str, float]:
-    """POST one event per customer at `rate`/s; return chat id -> time just before the POST."""
-    posted: dict[str, float] = {}
-    failures: list[str] = []
-    local = threading.local()
+    """POST one event per customer at `rate`/s (open loop, libcurl's multi interface in one
+    thread: bench/load.py); return chat id -> time just before the POST."""
 
-    def post(i: int) -> None:
-        session = getattr(local, "session", None) or requests.Session()
-        local.session = session
+    def request(i: int) -> Request:
         body = {
             "event_id": f"lat-evt-{i}",
             "type": "order.delivered",
             "order_external_id": f"lat-order-{i}",
             "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        posted[str(100000 + i)] = time.time()
-        response = session.post(
-            f"{base}/api/v1/events/", json=body, headers={"Authorization": f"Api-Key {key}"}
+        return (
+            f"{base}/api/v1/events/",
+            json.dumps(body).encode(),
+            [f"Authorization: Api-Key {key}"],
         )
-        if response.status_code not in (200, 201):
-            failures.append(f"{response.status_code} {response.text[:200]}")
 
     started = time.monotonic()
-    # Enough senders to keep the rate while each POST waits for its answer.
-    with ThreadPoolExecutor(128) as pool:
-        for i in range(count):
-            delay = started + i / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            pool.submit(post, i)
+    at, failures = open_loop(rate, count, request)
     took = time.monotonic() - started
     print(f"posted {count} events in {took:.1f} s ({count / took:.0f}/s), {len(failures)} failed")
     for failure in failures[:5]:
         print("  ", failure)
-    return posted
+    return {str(100000 + i): moment for i, moment in at.items()}
 
 
 def received(fake_url: str, want: set[str], timeout: float) -> dict[str, float]:
