@@ -40,8 +40,12 @@ def embedded_env(tmp_path):
     port = _free_port()
     # The order-event sweep would also process a lost event after a while: keep it out of the
     # way, so only the task the web process sends can process it in time.
+    # Updates are handled by the worker, as `make run` does by default (the suite's own tests
+    # handle them in the request); replies to them fail fast at a closed port.
     env.update(VAR_DIR=str(tmp_path), DEBUG="1", PORT=str(port), WEB_CONCURRENCY="1",
-               WORKER_CONCURRENCY="1", ORDER_EVENT_SWEEP_SECONDS="3600")  # fmt: skip
+               WORKER_CONCURRENCY="1", ORDER_EVENT_SWEEP_SECONDS="3600",
+               INBOUND_PROCESSING="worker", INBOUND_SWEEP_SECONDS="3600",
+               TELEGRAM_API_BASE="http://127.0.0.1:9")  # fmt: skip
     env["PATH"] = f"{os.path.dirname(sys.executable)}:{env['PATH']}"
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
                    check=True, capture_output=True, timeout=120)  # fmt: skip
@@ -67,6 +71,9 @@ def test_it_runs_web_worker_and_beat_with_nothing_configured(embedded_env):
         key = _manage(env, "create_api_key", "procfile-test").strip().splitlines()[-1]
         event_id = _post_order_event(base, key)
         wait_for(lambda: _event_processed(env, event_id), 60)
+        # and so is a messenger update the webhook stored for it
+        update_id = _post_telegram_update(env, base)
+        wait_for(lambda: _update_handled(env, update_id), 60)
 
         # when the worker dies, the web and beat keep running and the worker is started again
         others = _pids(manager.pid, "gunicorn", "celery -A config beat")
@@ -137,3 +144,29 @@ def _event_processed(env: dict[str, str], event_id: str) -> bool:
             "SELECT processed_at FROM subscriptions_orderevent WHERE event_id = ?", (event_id,)
         ).fetchone()
     return bool(row and row[0])
+
+
+def _post_telegram_update(env: dict[str, str], base: str) -> str:
+    secret = _manage(env, "shell", "-c", (
+        "from channels.models import ChannelAccount as A;"
+        "a = A.objects.create(kind='telegram', name='procfile-bot',"
+        " credentials={'token': '1:x', 'username': 'procfile_bot'}); print(a.webhook_secret)"
+    )).strip().splitlines()[-1]  # fmt: skip
+    update = {"update_id": 424242, "message": {
+        "message_id": 1, "date": 1767261660, "text": "hello",
+        "from": {"id": 5550001, "is_bot": False, "first_name": "Olga"},
+        "chat": {"id": 5550001, "first_name": "Olga", "type": "private"},
+    }}  # fmt: skip
+    response = requests.post(f"{base}/hooks/procfile-bot/", json=update, timeout=10,
+                             headers={"X-Telegram-Bot-Api-Secret-Token": secret})  # fmt: skip
+    assert response.status_code == 200, response.text
+    return "424242"
+
+
+def _update_handled(env: dict[str, str], event_id: str) -> bool:
+    with closing(sqlite3.connect(Path(env["VAR_DIR"]) / "comeback.sqlite3", timeout=10)) as db:
+        row = db.execute(
+            "SELECT processed_at, deferred FROM channels_inboundevent WHERE event_id = ?",
+            (event_id,),
+        ).fetchone()
+    return bool(row and row[0] and row[1])
