@@ -67,10 +67,40 @@ class ChannelAccountAdmin(admin.ModelAdmin):
         return webhook_url(obj) if obj.pk else "—"
 
 
+class HandledFilter(admin.SimpleListFilter):
+    """Which events the handlers have run on; those a worker has yet to take stand out."""
+
+    title = "handled"
+    parameter_name = "handled"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Handled"), ("waiting", "Waiting for a worker"), ("no", "Not handled")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(processed_at=None)
+        if self.value() == "waiting":
+            return queryset.filter(processed_at=None, deferred=True)
+        if self.value() == "no":
+            return queryset.filter(processed_at=None)
+        return queryset
+
+
 @admin.register(InboundEvent)
 class InboundEventAdmin(admin.ModelAdmin):
-    list_display = ("received_at", "account", "kind", "platform_user_id", "text", "processed_at")
-    list_filter = ("kind", "account")
+    list_display = ("received_at", "handled", "account", "kind", "platform_user_id", "short_text")
+    list_filter = (HandledFilter, "kind", "account")
+
+    @admin.display(description="Text")
+    def short_text(self, obj: InboundEvent) -> str:
+        return obj.text if len(obj.text) <= 40 else obj.text[:39] + "…"
+
+    @admin.display(description="Handled")
+    def handled(self, obj: InboundEvent) -> str:
+        if obj.processed_at is not None:
+            return "yes, by a worker" if obj.deferred else "yes, in the request"
+        return "waiting for a worker" if obj.deferred else "no (its request failed)"
+
     search_fields = ("platform_user_id", "event_id", "token")
     readonly_fields = [f.name for f in InboundEvent._meta.fields]
 

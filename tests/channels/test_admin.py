@@ -2,8 +2,9 @@
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.utils import timezone
 
-from channels.models import ChannelAccount
+from channels.models import ChannelAccount, InboundEvent
 from tests.factories import CREDENTIALS, ChannelAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +89,21 @@ def test_it_refuses_an_unknown_key_naming_the_ones_it_takes(admin_client, accoun
     assert "unknown key(s) token" in response.content.decode()
     account.refresh_from_db()
     assert account.credentials == CREDENTIALS["messenger"]
+
+
+def test_the_inbound_list_shows_what_waits_for_a_worker(admin_client, account):
+    def event(event_id: str, **fields) -> None:
+        InboundEvent.objects.create(
+            account=account, kind="text", platform_user_id="7", event_id=event_id,
+            occurred_at=timezone.now(), text=event_id, **fields,
+        )  # fmt: skip
+
+    event("waiting-one", deferred=True)
+    event("handled-one", deferred=True, processed_at=timezone.now())
+    event("failed-in-request")
+
+    page = admin_client.get("/admin/channels/inboundevent/?handled=waiting").content.decode()
+
+    assert "waiting-one" in page
+    assert "handled-one" not in page and "failed-in-request" not in page
+    assert "waiting for a worker" in page
