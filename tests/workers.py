@@ -1,5 +1,6 @@
 """A real Celery worker process, started against the test database and the real broker."""
 
+import itertools
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 T = TypeVar("T")
+_starts = itertools.count(1)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -65,7 +67,8 @@ def celery_beat(**env: str) -> Iterator[subprocess.Popen]:
 def _celery(
     args: list[str], *, ready: bytes, log_name: str = "", **env: str
 ) -> Iterator[subprocess.Popen]:
-    log = ROOT / "var" / f"test-{log_name or args[0]}-{os.getpid()}.log"
+    # One log per start: a flaky test's worker log survives the next test's worker.
+    log = ROOT / "var" / f"test-{log_name or args[0]}-{os.getpid()}-{next(_starts)}.log"
     log.parent.mkdir(exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(
