@@ -6,8 +6,18 @@ ON_SQLITE = bool(os.environ.get("COMEBACK_TEST_SQLITE"))
 NO_REDIS = bool(os.environ.get("COMEBACK_TEST_NO_REDIS")) or not os.environ.get("REDIS_URL")
 
 
+THROUGH_PGBOUNCER = bool(os.environ.get("PGBOUNCER_ADMIN_URL"))  # set by that pass only
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip, by name, what the fallback environment cannot run."""
+    """Skip, by name, what the fallback environment cannot run. The pass through PgBouncer
+    (bin/test-passes) runs every test that touches the database; one that opens no connection
+    runs the same either way and is left to the direct pass."""
+    if THROUGH_PGBOUNCER:
+        keep = [item for item in items if _touches_database(item)]
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL; running on the SQLite fallback")
     skip_redis = pytest.mark.skip(reason="needs Redis; none reachable (REDIS_URL unset)")
     for item in items:
@@ -15,6 +25,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_pg)
         if NO_REDIS and "redis" in item.keywords:
             item.add_marker(skip_redis)
+
+
+def _touches_database(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))  # every fixture it needs, however deep
+    return item.get_closest_marker("django_db") is not None or bool(fixtures & DATABASE_FIXTURES)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
