@@ -42,9 +42,10 @@ check: $(VENV)/.installed-dev
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
 # Test databases: local PostgreSQL and Redis (started if installed but down); SQLite only as a
-# loudly announced fallback when no PostgreSQL can be reached. The whole suite runs twice at
-# once: straight to PostgreSQL, and through PgBouncer in transaction pooling mode (Debian's
-# package, bin/ensure-pgbouncer; skipped, loudly, when it cannot be installed). Tests marked
+# loudly announced fallback when no PostgreSQL can be reached. The suite runs twice at once:
+# whole, straight to PostgreSQL, and every test that touches the database through PgBouncer in
+# transaction pooling mode (Debian's package, bin/ensure-pgbouncer; skipped, loudly, when it
+# cannot be installed). Tests marked
 # `alone` (seconds of a real worker's time) run after the rest, one at a time (bin/test-passes).
 test: check
 	@bin/ensure-browser
