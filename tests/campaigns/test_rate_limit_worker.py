@@ -19,6 +19,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(tra
 RETRY_AFTER = TELEGRAM_429["parameters"]["retry_after"]  # seconds, as the platform says
 EARLY = 0.1  # seconds: clocks and rounding; a request this early would still be a bug
 RESUMED_WITHIN = RETRY_AFTER + 4  # seconds: the pause, a tick or two and a new dispatcher
+# A request granted its slot before the 429 came back (on a loaded box, or in a catch-up burst
+# of the pacer) arrives just after the refused one: no dispatcher can recall it.
+ON_ITS_WAY = 0.25  # seconds
 
 
 def test_a_429_stops_every_request_on_that_account_for_its_retry_after(account_on, fake_platform):
@@ -39,7 +42,9 @@ def test_a_429_stops_every_request_on_that_account_for_its_retry_after(account_o
     telegram = fake_platform.requests_for("telegram")
     [refused] = [r for r in telegram if r.answered == 429]
     after = [r.received_at - refused.received_at for r in telegram if r.seq > refused.seq]
-    assert RETRY_AFTER - EARLY <= min(after) <= RESUMED_WITHIN
+    on_its_way = [t for t in after if t < ON_ITS_WAY]
+    assert len(on_its_way) <= 2
+    assert RETRY_AFTER - EARLY <= min(set(after) - set(on_its_way)) <= RESUMED_WITHIN
     # and the other account kept sending through the pause, from its start to its end
     viber = [r.received_at - refused.received_at for r in fake_platform.requests_for("viber")]
     assert any(0 < t < 1 for t in viber)
