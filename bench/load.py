@@ -24,6 +24,17 @@ class Result:
     failures: list[str] = field(default_factory=list)
 
 
+def _prepare(handle: pycurl.Curl, request: Request) -> io.BytesIO:
+    """Set `handle` up to POST `request` as JSON; the answer's body goes to the sink returned."""
+    url, body, headers = request
+    sink = io.BytesIO()
+    handle.setopt(pycurl.URL, url)
+    handle.setopt(pycurl.POSTFIELDS, body)
+    handle.setopt(pycurl.HTTPHEADER, ["Content-Type: application/json", *headers])
+    handle.setopt(pycurl.WRITEDATA, sink)
+    return sink
+
+
 def closed_loop(
     clients: int,
     seconds: float,
@@ -39,12 +50,7 @@ def closed_loop(
     started: dict[pycurl.Curl, tuple[float, io.BytesIO]] = {}
 
     def arm(handle: pycurl.Curl) -> None:
-        url, body, headers = request(next(counter))
-        sink = io.BytesIO()
-        handle.setopt(pycurl.URL, url)
-        handle.setopt(pycurl.POSTFIELDS, body)
-        handle.setopt(pycurl.HTTPHEADER, ["Content-Type: application/json", *headers])
-        handle.setopt(pycurl.WRITEDATA, sink)
+        sink = _prepare(handle, request(next(counter)))
         started[handle] = (time.perf_counter(), sink)
         multi.add_handle(handle)
 
@@ -90,12 +96,7 @@ def open_loop(
     while n < count or running:
         while n < count and begin + n / rate <= time.monotonic():
             handle = spare.pop() if spare else pycurl.Curl()
-            url, body, headers = request(n)
-            sink = io.BytesIO()
-            handle.setopt(pycurl.URL, url)
-            handle.setopt(pycurl.POSTFIELDS, body)
-            handle.setopt(pycurl.HTTPHEADER, ["Content-Type: application/json", *headers])
-            handle.setopt(pycurl.WRITEDATA, sink)
+            sink = _prepare(handle, request(n))
             started[n] = time.time()
             running[handle] = sink
             multi.add_handle(handle)

@@ -137,13 +137,19 @@ def _post_order_event(base: str, key: str, n: int = 1) -> str:
 
 
 def _event_processed(env: dict[str, str], event_id: str) -> bool:
+    return _processed(env, "subscriptions_orderevent", event_id)
+
+
+def _processed(env: dict[str, str], table: str, event_id: str, also: str = "") -> bool:
     # Read the embedded database directly: the web process only stores the event, the
-    # worker's task stamps it processed.
+    # worker's task stamps it processed (and `also`, a column that must be true too).
+    columns = f"processed_at, {also}" if also else "processed_at"
     with closing(sqlite3.connect(Path(env["VAR_DIR"]) / "comeback.sqlite3", timeout=10)) as db:
         row = db.execute(
-            "SELECT processed_at FROM subscriptions_orderevent WHERE event_id = ?", (event_id,)
+            f"SELECT {columns} FROM {table} WHERE event_id = ?",  # noqa: S608 - names are ours
+            (event_id,),
         ).fetchone()
-    return bool(row and row[0])
+    return bool(row and all(row))
 
 
 def _post_telegram_update(env: dict[str, str], base: str) -> str:
@@ -164,9 +170,4 @@ def _post_telegram_update(env: dict[str, str], base: str) -> str:
 
 
 def _update_handled(env: dict[str, str], event_id: str) -> bool:
-    with closing(sqlite3.connect(Path(env["VAR_DIR"]) / "comeback.sqlite3", timeout=10)) as db:
-        row = db.execute(
-            "SELECT processed_at, deferred FROM channels_inboundevent WHERE event_id = ?",
-            (event_id,),
-        ).fetchone()
-    return bool(row and row[0] and row[1])
+    return _processed(env, "channels_inboundevent", event_id, also="deferred")
