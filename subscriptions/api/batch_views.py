@@ -14,7 +14,7 @@ from subscriptions.api.event_batches import MAX_EVENTS, Answer, order_events_rec
 
 class BatchIn(serializers.Serializer):
     events = serializers.ListField(
-        child=serializers.JSONField(),
+        child=serializers.JSONField(allow_null=True),  # a null item fails alone, as any other
         min_length=1,
         max_length=MAX_EVENTS,
         help_text=f"1 to {MAX_EVENTS} events, each as `POST /api/v1/events/` takes it.",
@@ -104,14 +104,9 @@ class EventBatchApi(ApiView):
         )
 
 
-# One instance each, reused: a serializer per item would copy its fields a thousand times.
-_CHILD = s.EventIn()
-_OUT = s.EventOut()
-
-
 def _validated(item: dict) -> dict | Answer:
     try:
-        return _CHILD.run_validation(item)
+        return s.event_validated(item)
     except ValidationError as error:
         return Answer(400, errors=error.detail)
 
@@ -119,7 +114,7 @@ def _validated(item: dict) -> dict | Answer:
 def _result(index: int, answer: Answer) -> dict:
     result = {"index": index, "status": answer.status, "created": answer.created}
     if answer.event is not None:
-        result["event"] = _OUT.to_representation(answer.event)
+        result["event"] = s.EVENT_OUT.to_representation(answer.event)
     if answer.errors is not None:
         result["errors"] = answer.errors
     return result

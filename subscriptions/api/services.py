@@ -162,7 +162,9 @@ def status_after(current: str, reported: str) -> str:
 
 def order_apply(order: Order, event_type: str, at: datetime) -> list[str]:
     """Move `order` (in memory) as the event says; the fields it changed. Events may arrive late
-    or out of order: stamps keep the first report, and the status moves as status_after says."""
+    or out of order: stamps keep the first report, and the status moves as status_after says.
+    On PostgreSQL the events API applies the same rule in SQL (event_batches._RECEIVE);
+    tests/subscriptions/test_api_event_order_moves.py holds the two to each other."""
     status = EVENT_STATUS[event_type]
     stamp = STAMPS.get(status)
     changed = []

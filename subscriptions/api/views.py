@@ -75,13 +75,11 @@ class EventReceiveApi(ApiView):
         responses={201: s.EventOut} | errors(400, 401, 409, 413, 415),
     )
     def post(self, request: Request) -> Response:
-        incoming = s.EventIn(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        # A batch of one: the same few statements, and the same answer as in a batch.
-        [answer] = order_events_receive([incoming.validated_data])
+        # A batch of one: the same statement, and the same answer as in a batch.
+        [answer] = order_events_receive([s.event_validated(request.data)])
         if answer.status == status.HTTP_409_CONFLICT:
             raise Conflict(answer.errors["detail"])
         if answer.status != status.HTTP_201_CREATED:
             raise ValidationError(answer.errors)
         # Created or a faithful repeat: the same answer either way, so retries are safe.
-        return Response(s.EventOut(answer.event).data, status=status.HTTP_201_CREATED)
+        return Response(s.EVENT_OUT.to_representation(answer.event), status=status.HTTP_201_CREATED)

@@ -117,9 +117,11 @@ def test_a_malformed_batch_is_a_400_naming_events_and_stores_nothing(api, order,
 
 
 def test_an_item_that_is_not_an_object_fails_alone(api, order):
-    response = post(api, "evt-1", event_body())
+    response = post(api, "evt-1", None, event_body())
 
-    assert [r["status"] for r in response.json()["results"]] == [400, 201]
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [400, 400, 201]
+    assert [list(r["errors"]) for r in results[:2]] == [["non_field_errors"]] * 2
     assert OrderEvent.objects.count() == 1
 
 

@@ -105,6 +105,15 @@ def test_it_answers_400_for_an_infinite_number_in_data(api, order):
     assert "data" in response.json()
 
 
+@pytest.mark.parametrize("raw", [b"null", b"[]", b"42", b'"evt-1"'])
+def test_it_answers_400_with_a_non_field_error_for_a_body_that_is_no_object(api, order, raw):
+    response = api.post(URL, raw, content_type="application/json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["non_field_errors"]
+    assert not OrderEvent.objects.exists()
+
+
 def test_it_moves_status_forward_only_and_keeps_cancelled_final(api, order):
     # given delivered first, then a late "paid", then cancelled, then delivered again
     steps = [
