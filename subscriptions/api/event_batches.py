@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -122,11 +121,7 @@ def order_events_receive(items: list[dict[str, Any] | Answer]) -> list[Answer]:
 
 def _store(events: list[dict[str, Any]]) -> dict[str, OrderEvent]:
     """The events stored now, by event id (one stored before, by anyone, is not among them)."""
-    connection.ensure_connection()
-    # Parameters bound on the server: Django's cursors quote each array into the statement's
-    # text, which cost the web process about 0.2 ms a request (bench/api_intake.py). Preparing
-    # the statement as well made it slower there, so it is not prepared.
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             _RECEIVE,
             {
