@@ -109,8 +109,9 @@ def inbound_events_drain(
                 _reply_enqueue(event.account, reply)
         if len(batch) < DRAIN_BATCH:
             return handled
-    if stream is not None:
-        inbound_wake({stream})  # more than one task's share: the rest in the next one
+    # More than one task's share: the rest in the next one. The sweep hands its backlog to
+    # every stream's drain, which take it at their pace rather than 5,000 per sweep interval.
+    inbound_wake({stream} if stream is not None else set(range(settings.INBOUND_STREAMS)))
     return handled
 
 

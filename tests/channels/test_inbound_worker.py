@@ -9,14 +9,16 @@ import pytest
 from django.utils import timezone
 
 from channels.events import EventKind
-from channels.inbound import inbound_events_drain, inbound_stream
+from channels.inbound import INBOUND_TASK, inbound_events_drain, inbound_stream
 from channels.models import InboundEvent
 from channels.providers.base import Reply
+from config.wakeups import woken
 from subscriptions import replies
 from subscriptions.models import Subscription
 from subscriptions.tokens import order_token_issue
 from tests.channels.webhooks import assert_stored_once, deliver_signed, fixture
 from tests.factories import ChannelAccountFactory, CustomerFactory, OrderFactory
+from tests.subscriptions.test_api_events import _queued_tasks
 from tests.workers import celery_worker, queued, wait_for
 
 HANDLED: list[tuple[str, str]] = []  # (user, text) as record() saw them, in order
@@ -146,6 +148,31 @@ def test_a_failing_event_holds_back_nothing_and_the_sweep_tries_it_again(client,
     )
     assert inbound_events_drain(older_than=sweep_age) == 1
     assert recorded == [("7", "after"), ("7", "fixed")]
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_sweep_with_more_than_its_share_wakes_every_streams_drain(
+    client, recorded, monkeypatch, settings
+):
+    # given three old events the sweep may take only two of (its share made small)
+    monkeypatch.setattr("channels.inbound.DRAIN_BATCH", 1)
+    monkeypatch.setattr("channels.inbound.DRAIN_BATCHES", 2)
+    account = ChannelAccountFactory(kind="telegram")
+    for update_id in (1, 2, 3):
+        deliver_signed(client, account, telegram_text(update_id, 7, f"m{update_id}"))
+    InboundEvent.objects.update(received_at=timezone.now() - timedelta(minutes=1))
+    for stream in range(settings.INBOUND_STREAMS):
+        woken(INBOUND_TASK, key=str(stream))  # no wake-up on its way before the sweep
+    _queued_tasks(take=True)
+
+    # when
+    handled = inbound_events_drain(older_than=timedelta(seconds=30))
+
+    # then it handled its share and woke each stream's drain for the rest
+    assert handled == 2 and recorded == [("7", "m1"), ("7", "m2")]
+    wakes = sorted(args for name, args in _queued_tasks(take=True) if name == INBOUND_TASK)
+    assert wakes == [[stream] for stream in range(settings.INBOUND_STREAMS)]
 
 
 @pytest.mark.django_db
