@@ -1,6 +1,8 @@
 """A real Celery worker process, started against the test database and the real broker."""
 
+import base64
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -118,3 +120,23 @@ def queued() -> int:
         return int(client.llen(settings.CELERY_TASK_DEFAULT_QUEUE))
     finally:
         client.close()
+
+
+def queued_tasks(*, take: bool = False) -> list[tuple[str, list]]:
+    """(task name, args) of the messages waiting in this test process's Celery queue; with
+    `take`, removed from it, so nothing is left for a later test's worker to pick up."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    tasks = []
+    try:
+        for raw in client.lrange(queue, 0, -1):
+            message = json.loads(raw)
+            args, _, _ = json.loads(base64.b64decode(message["body"]))
+            tasks.append((message["headers"]["task"], args))
+            if take:
+                client.lrem(queue, 1, raw)
+    finally:
+        client.close()
+    return tasks

@@ -18,8 +18,7 @@ from subscriptions.models import Subscription
 from subscriptions.tokens import order_token_issue
 from tests.channels.webhooks import assert_stored_once, deliver_signed, fixture
 from tests.factories import ChannelAccountFactory, CustomerFactory, OrderFactory
-from tests.subscriptions.test_api_events import _queued_tasks
-from tests.workers import celery_worker, queued, wait_for
+from tests.workers import celery_worker, queued, queued_tasks, wait_for
 
 HANDLED: list[tuple[str, str]] = []  # (user, text) as record() saw them, in order
 
@@ -164,14 +163,14 @@ def test_a_sweep_with_more_than_its_share_wakes_every_streams_drain(
     InboundEvent.objects.update(received_at=timezone.now() - timedelta(minutes=1))
     for stream in range(settings.INBOUND_STREAMS):
         woken(INBOUND_TASK, key=str(stream))  # no wake-up on its way before the sweep
-    _queued_tasks(take=True)
+    queued_tasks(take=True)
 
     # when
     handled = inbound_events_drain(older_than=timedelta(seconds=30))
 
     # then it handled its share and woke each stream's drain for the rest
     assert handled == 2 and recorded == [("7", "m1"), ("7", "m2")]
-    wakes = sorted(args for name, args in _queued_tasks(take=True) if name == INBOUND_TASK)
+    wakes = sorted(args for name, args in queued_tasks(take=True) if name == INBOUND_TASK)
     assert wakes == [[stream] for stream in range(settings.INBOUND_STREAMS)]
 
 

@@ -10,7 +10,7 @@ from tests.subscriptions.api_support import (  # noqa: F401 - fixtures
     api_key_fixture,
     event_body,
 )
-from tests.subscriptions.test_api_events import _queued_tasks
+from tests.workers import queued_tasks
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/events/batch/"
@@ -139,5 +139,5 @@ def test_a_batch_wakes_the_campaign_engine_once_after_commit(
 
     newest = OrderEvent.objects.order_by("-pk").first()
     # (a task another test of this process left in the queue is not this batch's)
-    woken = [task for task in _queued_tasks(take=True) if task[0] == ORDER_EVENT_TASK]
+    woken = [task for task in queued_tasks(take=True) if task[0] == ORDER_EVENT_TASK]
     assert woken == [(ORDER_EVENT_TASK, [newest.pk])]

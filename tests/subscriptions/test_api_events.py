@@ -1,11 +1,7 @@
-import base64
 import json
-import os
 
 import pytest
-import redis
 
-from config.celery import app
 from subscriptions.api.services import ORDER_EVENT_TASK
 from subscriptions.models import Order, OrderEvent
 from tests.factories import OrderFactory
@@ -14,6 +10,7 @@ from tests.subscriptions.api_support import (  # noqa: F401 - fixtures
     api_key_fixture,
     event_body,
 )
+from tests.workers import queued_tasks
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/events/"
@@ -133,20 +130,6 @@ def test_it_moves_status_forward_only_and_keeps_cancelled_final(api, order):
     assert order.paid_at is not None and order.cancelled_at is not None
 
 
-def _queued_tasks(*, take: bool = False) -> list[tuple[str, list]]:
-    """(task name, args) of the messages waiting in this test process's queue."""
-    client = redis.Redis.from_url(os.environ["REDIS_URL"])
-    queue = app.conf.task_default_queue
-    tasks = []
-    for raw in client.lrange(queue, 0, -1):
-        message = json.loads(raw)
-        args, _, _ = json.loads(base64.b64decode(message["body"]))
-        tasks.append((message["headers"]["task"], args))
-        if take:  # leave nothing behind for a later test's worker to pick up
-            client.lrem(queue, 1, raw)
-    return tasks
-
-
 @pytest.mark.redis
 def test_it_announces_the_stored_event_to_the_campaign_engine_after_commit(
     api, order, django_capture_on_commit_callbacks
@@ -154,13 +137,13 @@ def test_it_announces_the_stored_event_to_the_campaign_engine_after_commit(
     # when
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         api.post(URL, event_body(), format="json")
-        queued_before_commit = _queued_tasks()
+        queued_before_commit = queued_tasks()
 
     # then
     event = OrderEvent.objects.get()
     assert len(callbacks) == 1
     assert (ORDER_EVENT_TASK, [event.pk]) not in queued_before_commit
-    assert (ORDER_EVENT_TASK, [event.pk]) in _queued_tasks(take=True)
+    assert (ORDER_EVENT_TASK, [event.pk]) in queued_tasks(take=True)
 
 
 @pytest.mark.redis
@@ -177,7 +160,7 @@ def test_a_burst_of_events_sends_one_wake_up_until_the_task_starts(
             assert api.post(URL, body, format="json").status_code == 201
 
     # then one task was sent: it fires every unfired event, so one is enough
-    assert [name for name, _ in _queued_tasks(take=True)] == [ORDER_EVENT_TASK]
+    assert [name for name, _ in queued_tasks(take=True)] == [ORDER_EVENT_TASK]
 
     # and once the task has started, the next event sends a new one
     order_event_received(OrderEvent.objects.first().pk)
@@ -185,7 +168,7 @@ def test_a_burst_of_events_sends_one_wake_up_until_the_task_starts(
     with django_capture_on_commit_callbacks(execute=True):
         body = event_body(event_id="after", order_external_id=orders[0].external_id)
         api.post(URL, body, format="json")
-    assert [name for name, _ in _queued_tasks(take=True)] == [ORDER_EVENT_TASK]
+    assert [name for name, _ in queued_tasks(take=True)] == [ORDER_EVENT_TASK]
 
 
 def test_it_stores_the_event_when_the_broker_is_down(
