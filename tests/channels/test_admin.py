@@ -91,19 +91,42 @@ def test_it_refuses_an_unknown_key_naming_the_ones_it_takes(admin_client, accoun
     assert account.credentials == CREDENTIALS["messenger"]
 
 
-def test_the_inbound_list_shows_what_waits_for_a_worker(admin_client, account):
-    def event(event_id: str, **fields) -> None:
+@pytest.mark.parametrize(
+    "handled, shown",
+    [
+        ("waiting", {"waiting-one"}),
+        ("yes", {"handled-one"}),
+        ("no", {"waiting-one", "failed-in-request"}),
+        (None, {"waiting-one", "handled-one", "failed-in-request"}),
+    ],
+)
+def test_the_inbound_list_filters_by_handling(admin_client, account, handled, shown):
+    for event_id, fields in [
+        ("waiting-one", {"deferred": True}),
+        ("handled-one", {"deferred": True, "processed_at": timezone.now()}),
+        ("failed-in-request", {}),
+    ]:
         InboundEvent.objects.create(
             account=account, kind="text", platform_user_id="7", event_id=event_id,
             occurred_at=timezone.now(), text=event_id, **fields,
         )  # fmt: skip
 
-    event("waiting-one", deferred=True)
-    event("handled-one", deferred=True, processed_at=timezone.now())
-    event("failed-in-request")
+    query = f"?handled={handled}" if handled else ""
+    page = admin_client.get(f"/admin/channels/inboundevent/{query}").content.decode()
 
-    page = admin_client.get("/admin/channels/inboundevent/?handled=waiting").content.decode()
+    listed = {e for e in ("waiting-one", "handled-one", "failed-in-request") if e in page}
+    assert listed == shown
+    labels = {"waiting-one": "waiting for a worker", "handled-one": "yes, by a worker",
+              "failed-in-request": "no (its request failed)"}  # fmt: skip
+    assert all(labels[event_id] in page for event_id in shown)
 
-    assert "waiting-one" in page
-    assert "handled-one" not in page and "failed-in-request" not in page
-    assert "waiting for a worker" in page
+
+def test_the_inbound_list_cuts_a_long_text_to_40_characters(admin_client, account):
+    text = "Could you deliver on Saturday instead of Friday this week, please?"
+    InboundEvent.objects.create(account=account, kind="text", platform_user_id="7",
+                                event_id="long", occurred_at=timezone.now(), text=text)  # fmt: skip
+
+    page = admin_client.get("/admin/channels/inboundevent/").content.decode()
+
+    assert text[:39] + "…" in page
+    assert text not in page

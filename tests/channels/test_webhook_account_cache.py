@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from channels.models import ChannelAccount
+from channels.models import ChannelAccount, InboundEvent
 from channels.views import ACCOUNT_CACHE_SECONDS
 from tests.channels.webhooks import deliver_signed, fixture
 from tests.factories import ChannelAccountFactory
@@ -20,7 +20,11 @@ def test_an_account_disabled_here_stops_answering_at_once(client):
     account.enabled = False
     account.save()
 
-    assert deliver_signed(client, account, fixture("telegram", "message_text")).status_code == 404
+    response = deliver_signed(client, account, fixture("telegram", "message_text"))
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/plain")  # for a machine, not a page
+    assert response.content == b"no such account"
+    assert InboundEvent.objects.count() == 1  # the first update only
 
 
 def test_an_account_disabled_elsewhere_stops_within_the_cache_time(client, monkeypatch):

@@ -50,3 +50,8 @@ def test_it_turns_off_server_side_cursors_and_prepared_statements_behind_pgbounc
 def test_it_rejects_an_unknown_database_pooling():
     output = _settings_error(DEBUG="1", DATABASE_URL="postgres://a@h/d", DATABASE_POOLING="stmt")
     assert "DATABASE_POOLING must be 'session' or 'transaction'" in output
+
+
+def test_it_rejects_fewer_than_one_inbound_stream():
+    output = _settings_error(DEBUG="1", INBOUND_STREAMS="0")
+    assert "INBOUND_STREAMS must be 1 or more" in output
