@@ -45,8 +45,8 @@ check: $(VENV)/.installed-dev
 # loudly announced fallback when no PostgreSQL can be reached. The suite runs twice at once:
 # whole, straight to PostgreSQL, and every test that touches the database through PgBouncer in
 # transaction pooling mode (Debian's package, bin/ensure-pgbouncer; skipped, loudly, when it
-# cannot be installed). Tests marked
-# `alone` (seconds of a real worker's time) run after the rest, one at a time (bin/test-passes).
+# cannot be installed). Tests marked `alone` (seconds of a real worker's time) run after the
+# rest, one at a time (bin/test-passes).
 test: check
 	@bin/ensure-browser
 	@PY=$(PY) PYTEST_ARGS="$(PYTEST_ARGS)" bin/test-passes
