@@ -70,7 +70,7 @@ class ChannelAccountAdmin(admin.ModelAdmin):
 class HandledFilter(admin.SimpleListFilter):
     """Which events the handlers have run on; those a worker has yet to take stand out."""
 
-    title = "handled"
+    title = "handling"  # the sidebar reads "By handling"
     parameter_name = "handled"
 
     def lookups(self, request, model_admin):
