@@ -45,12 +45,17 @@ def _announce_bulk_lane(sender: object, **_: object) -> None:
         ).start()
 
 
+WAKE_EXPIRES_SECONDS = 30.0
+
+
 def _enqueue(account_id: int, lane: str = lanes.MAIN) -> None:
-    # A wake that waits longer than a few ticks is stale (the tick has re-sent it by then):
-    # the worker drops it instead of starting a run for nothing.
-    # At least 10 s: a busy worker may take that long to reach it, and a chained run (time up,
-    # more due) has no tick behind it when beat is down.
-    expires = max(settings.DISPATCH_TICK_SECONDS * 5, 10.0)
+    # A wake that waits too long is stale (the tick has re-sent it by then): the worker drops
+    # it instead of starting a run for nothing. But not before WAKE_EXPIRES_SECONDS: a worker
+    # whose consumer lagged 10 s (seen: messages taken in 10-s bursts) dropped every wake its
+    # own ticks sent, each arriving just past a 10-s expiry, and sent nothing until the lag
+    # ended. A stale wake costs a short run that finds the lease held or nothing due; and a
+    # chained run (time up, more due) has no tick behind it when beat is down.
+    expires = max(settings.DISPATCH_TICK_SECONDS * 5, WAKE_EXPIRES_SECONDS)
     queue = lanes.bulk_queue() if lane == lanes.BULK else None  # None: the default queue
     dispatch_account.apply_async((account_id, lane), expires=expires, queue=queue)
 

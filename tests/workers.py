@@ -125,18 +125,25 @@ def queued() -> int:
 def queued_tasks(*, take: bool = False) -> list[tuple[str, list]]:
     """(task name, args) of the messages waiting in this test process's Celery queue; with
     `take`, removed from it, so nothing is left for a later test's worker to pick up."""
+    tasks = []
+    for message in queued_messages(take=take):
+        args, _, _ = json.loads(base64.b64decode(message["body"]))
+        tasks.append((message["headers"]["task"], args))
+    return tasks
+
+
+def queued_messages(*, take: bool = False) -> list[dict]:
+    """The messages waiting in this test process's Celery queue, as kombu stored them."""
     import redis
 
     client = redis.Redis.from_url(settings.REDIS_URL)
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    tasks = []
+    messages = []
     try:
         for raw in client.lrange(queue, 0, -1):
-            message = json.loads(raw)
-            args, _, _ = json.loads(base64.b64decode(message["body"]))
-            tasks.append((message["headers"]["task"], args))
+            messages.append(json.loads(raw))
             if take:
                 client.lrem(queue, 1, raw)
     finally:
         client.close()
-    return tasks
+    return messages
