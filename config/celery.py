@@ -17,8 +17,10 @@ app.conf.update(
     # No result backend: the database records every outcome.
     task_ignore_result=True,
     result_backend=None,
-    # One task at a time per process: dispatch tasks are long and must not hoard queued work.
-    worker_prefetch_multiplier=1,
+    # Celery's default, 4 per thread. At 1, a threads-pool worker whose slots were all reserved
+    # stopped reading Redis until kombu's 10-s restore timer woke its loop (reproduced: ticks
+    # sent every 0.5 s arrived in bursts 10 s apart), so wake-ups waited or expired.
+    worker_prefetch_multiplier=4,
     # A stuck task is killed rather than holding a worker slot (and its lease) forever.
     task_soft_time_limit=120,
     task_time_limit=150,
