@@ -94,7 +94,10 @@ class InboundEvent(models.Model):
     """A verified platform event, stored before anything acts on it."""
 
     account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=20, choices=[(k.value, k.name.title()) for k in EventKind])
+    kind = models.CharField(
+        max_length=20,
+        choices=[(k.value, k.value.replace("_", " ").capitalize()) for k in EventKind],
+    )
     platform_user_id = models.CharField(max_length=255, db_index=True)
     event_id = models.CharField(max_length=255)
     occurred_at = models.DateTimeField()

@@ -130,3 +130,15 @@ def test_the_inbound_list_cuts_a_long_text_to_40_characters(admin_client, accoun
 
     assert text[:39] + "…" in page
     assert text not in page
+
+
+def test_the_inbound_list_names_each_kind_in_plain_words(admin_client, account):
+    InboundEvent.objects.create(account=account, kind="marketing_stopped", platform_user_id="7",
+                                event_id="stop", occurred_at=timezone.now())  # fmt: skip
+
+    page = admin_client.get("/admin/channels/inboundevent/").content.decode()
+
+    # in the Kind filter and in the row: words, not the enum's name
+    assert page.count("Marketing stopped") >= 2
+    assert "Marketing resumed" in page
+    assert "Marketing_" not in page
