@@ -16,7 +16,10 @@ race past that check.
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -31,6 +34,7 @@ from channels.providers import PROVIDERS
 NULL = Sql("CAST(NULL AS BIGINT)")
 SLICE = object()  # stands for the slice number among a statement's parameters
 NO_SQL = Sql("")
+_SLICING = ContextVar("materialize_slicing", default=True)
 COLUMNS = (
     "campaign_id, occurrence, subscription_id, account_id, order_id, order_event_id, priority,"
     " due_at, state, attempts, claimed_by, provider_message_id, reason, created_at"
@@ -144,26 +148,43 @@ def _execute_slice(sql: str, params: list) -> int:
     so no other pass writes the campaign's rows meanwhile. (The slices never touch the
     campaign's row: Delivery.campaign has no database constraint to check.) A pass that fails
     after some slices have committed is finished by the next one: each statement is
-    idempotent.
+    idempotent. A slice's rows are due (and claimed) as soon as it commits, so a big one
+    commits with statistics that count them, as a single statement's caller does.
     """
     try:
         with transaction.atomic():
-            return _execute(sql, params)
+            written = _execute(sql, params)
+            if written >= settings.MATERIALIZE_ANALYZE_ROWS:
+                analyze_deliveries()  # the slices' ANALYZEs take turns (a self-conflicting lock)
+            return written
     finally:
         connection.close()
+
+
+@contextmanager
+def one_statement() -> Iterator[None]:
+    """Write every row on the caller's connection, whatever MATERIALIZE_SLICES says: rows that
+    must commit with the caller's transaction or not at all (a launch that may still fail)."""
+    token = _SLICING.set(False)
+    try:
+        yield
+    finally:
+        _SLICING.reset(token)
 
 
 def _slices() -> int:
     """How many connections write one statement's rows: several only on PostgreSQL and for
     big audiences (the subscriptions table's size, as the planner knows it, is the bound).
 
-    One statement runs on one core; a million rows took PostgreSQL about 17 s on one core and
-    about 12 s split in two on two (bench/materialize.py). Slices commit on their own
-    connections, so they never see rows the caller's transaction has not committed: below
-    the threshold (and in tests that run inside a transaction) one statement does it all.
+    One statement runs on one core. On two cores, a million rows take about as long in two
+    slices as in one statement (6 s) at 45% more PostgreSQL CPU: the writers contend for the
+    same index pages (bench/materialize.py), hence one by default; a database with cores to
+    spare may gain. Slices commit on their own connections, so they never see rows the
+    caller's transaction has not committed: below the threshold (and in tests that run inside
+    a transaction) one statement does it all.
     """
     wanted, at_least = settings.MATERIALIZE_SLICES, settings.MATERIALIZE_SLICE_MIN_ROWS
-    if wanted <= 1 or connection.vendor != "postgresql":
+    if wanted <= 1 or connection.vendor != "postgresql" or not _SLICING.get():
         return 1
     if at_least <= 0:
         return wanted

@@ -184,10 +184,13 @@ def marketing_counts(
     since = now - timedelta(days=settings.MARKETING_CAP_DAYS)
     marketing = Campaign.objects.filter(category=MARKETING).values("pk")
     # Counted per subscription, in a subquery run once for each on the index
-    # (subscription, sent_at), whatever the statistics say. A join let the planner start from
-    # the deliveries when its statistics were stale (a campaign just written, or just sent:
-    # sent_at was NULL when last analyzed), and each batch then read every marketing delivery
-    # (60 ms a batch at 90,000 rows; bench/dispatch.py).
+    # (subscription, sent_at). A join let the planner start from the deliveries when its
+    # statistics were stale (a campaign just written, or just sent: sent_at was NULL when last
+    # analyzed), and each batch then read every marketing delivery (60 ms a batch at 90,000
+    # rows; bench/dispatch.py). Statistics that know nothing of a big campaign still mislead
+    # it: it took the (campaign, occurrence, subscription) key and read the whole campaign per
+    # subscription (23 s a batch beside a 1M-row one). So rows commit with their statistics
+    # (campaigns/materialize.py).
     sent = Delivery.objects.filter(
         subscription=OuterRef("pk"),
         campaign__in=marketing,

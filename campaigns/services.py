@@ -11,7 +11,12 @@ from django.utils import timezone
 
 from campaigns.already_ordered import DAYS_CONDITION, SKIP_CONDITION
 from campaigns.fallbacks import fallbacks_tick
-from campaigns.materialize import analyze_deliveries, one_off_materialize, recurring_materialize
+from campaigns.materialize import (
+    analyze_deliveries,
+    one_off_materialize,
+    one_statement,
+    recurring_materialize,
+)
 from campaigns.models import Campaign, Delivery
 from campaigns.triggers import (
     CONDITIONS,
@@ -190,7 +195,8 @@ def campaign_launch(*, campaign_id: int, now: dt.datetime | None = None) -> tupl
         campaign.status = Campaign.Status.SCHEDULED if one_off else Campaign.Status.RUNNING
         campaign.launched_at = now
         campaign.save(update_fields=["status", "launched_at", "updated_at"])
-        created = _materialize(campaign, now)
+        with one_statement():  # rows of a launch that fails must not be left due
+            created = _materialize(campaign, now)
         if created >= settings.MATERIALIZE_ANALYZE_ROWS:
             analyze_deliveries()  # before the rows commit: see analyze_deliveries
         if created:
