@@ -84,6 +84,9 @@ if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, with a health check that reads the socket, not a round trip.
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
     if env_str("DATABASE_TEST_NAME"):
         # Lets concurrent test runs on one server each create their own test database.
         DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
