@@ -402,6 +402,19 @@ class StatsSnapshot(models.Model):
         return f"stats of campaign {self.campaign_id} at {self.computed_at:%Y-%m-%d %H:%M:%S}"
 
 
+class ProgrammeSnapshot(models.Model):
+    """The programme dashboard's figures over the last `days` days as last computed
+    (campaigns/stats_snapshot.py): over millions of deliveries they take seconds."""
+
+    days = models.PositiveSmallIntegerField(unique=True)
+    computed_at = models.DateTimeField()
+    seconds = models.FloatField(help_text="How long computing the figures took.")
+    figures = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"programme of {self.days} days at {self.computed_at:%Y-%m-%d %H:%M:%S}"
+
+
 class Reorder(models.Model):
     """The customer asked from the chat to order again ("Order for next week", "Repeat my last
     order"); the shop is told (reorder.requested) and answers through the order API."""

@@ -14,8 +14,8 @@ from django.template.response import TemplateResponse
 from campaigns import charts
 from campaigns.figures import BUCKETS, RECEIPTS
 from campaigns.models import Campaign
-from campaigns.programme import DEFAULT_DAYS, MAX_DAYS, programme_stats
-from campaigns.stats_snapshot import campaign_stats_snapshot
+from campaigns.programme import DEFAULT_DAYS, MAX_DAYS
+from campaigns.stats_snapshot import campaign_stats_snapshot, programme_stats_snapshot
 
 CHANNEL_COLUMNS = ("sent", "delivered", "read", "open_rate", "clicked", "click_rate", "answered",
                    "replied", "engaged", "engaged_rate", "unsubscribed", "blocked")  # fmt: skip
@@ -44,7 +44,7 @@ def programme_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> Any:
     except ValueError:
         days = DEFAULT_DAYS
     return _page(
-        model_admin, request, programme_stats(days=days),
+        model_admin, request, programme_stats_snapshot(days=days),
         csv_name=f"programme-{days}d", template="programme.html",
         title=f"Programme: the last {days} days", days=days,
         day_choices=sorted({7, 30, 90, 365, days}),

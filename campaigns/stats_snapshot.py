@@ -1,11 +1,13 @@
-"""A campaign's figures kept by the workers, so its stats page answers in milliseconds.
+"""Figures kept by the workers, so the stats pages answer in milliseconds.
 
 Computing every figure of a 1,000,000-delivery campaign takes seconds (eight aggregates over
-its rows; bench/stats.py). A beat task recomputes the figures of every campaign still moving
-(launched, or with a delivery sent within the attribution window plus a day: reads, clicks and
-attributed orders still arrive) every STATS_SNAPSHOT_SECONDS and keeps them in StatsSnapshot.
-Readers take the snapshot while it is younger than STATS_SNAPSHOT_MAX_AGE, else compute the
-figures at once and keep them; either way the answer says when it was computed.
+its rows; bench/stats.py), the programme's over a month of deliveries longer still. A beat task
+recomputes the figures of every campaign still moving (launched, or with a delivery sent within
+the attribution window plus a day: reads, clicks and attributed orders still arrive) every
+STATS_SNAPSHOT_SECONDS and keeps them in StatsSnapshot; another keeps the programme dashboard's
+default period in ProgrammeSnapshot every PROGRAMME_SNAPSHOT_SECONDS. Readers take a snapshot
+while it is younger than STATS_SNAPSHOT_MAX_AGE, else compute the figures at once and keep them
+(another period of the programme the same way); either way the answer says when it was computed.
 """
 
 import datetime as dt
@@ -16,7 +18,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from campaigns.models import Campaign, Delivery, StatsSnapshot
+from campaigns.models import Campaign, Delivery, ProgrammeSnapshot, StatsSnapshot
+from campaigns.programme import DEFAULT_DAYS, programme_stats
 from campaigns.stats import campaign_stats
 
 
@@ -60,3 +63,33 @@ def stats_snapshots_refresh(*, now: dt.datetime | None = None) -> int:
         stats_snapshot_refresh(campaign=campaign, now=now)
         refreshed += 1
     return refreshed
+
+
+def programme_stats_snapshot(*, days: int, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The programme's figures over the last `days` days, from a fresh enough snapshot or
+    computed now (and kept)."""
+    now = now or timezone.now()
+    max_age = dt.timedelta(seconds=settings.STATS_SNAPSHOT_MAX_AGE)
+    kept = ProgrammeSnapshot.objects.filter(days=days, computed_at__gte=now - max_age).first()
+    if kept is None:
+        kept = programme_snapshot_refresh(days=days, now=now)
+    return {**kept.figures, "computed_at": kept.computed_at.isoformat()}
+
+
+def programme_snapshot_refresh(
+    *, days: int = DEFAULT_DAYS, now: dt.datetime | None = None
+) -> ProgrammeSnapshot:
+    """Compute the programme's figures over the last `days` days and keep them (beat, for the
+    dashboard's default period)."""
+    now = now or timezone.now()
+    started = time.perf_counter()
+    figures = programme_stats(days=days, now=now)
+    snapshot, _ = ProgrammeSnapshot.objects.update_or_create(
+        days=days,
+        defaults={
+            "computed_at": now,
+            "seconds": round(time.perf_counter() - started, 3),
+            "figures": figures,
+        },
+    )
+    return snapshot

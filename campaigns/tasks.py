@@ -137,6 +137,15 @@ def survey_alerts() -> int:
     return survey_alerts_send()
 
 
+@shared_task(name="campaigns.programme_snapshot", ignore_result=True)
+def programme_snapshot() -> None:
+    """Beat, every PROGRAMME_SNAPSHOT_SECONDS: recompute the programme dashboard's default
+    period, so the page never computes it while a marketer waits."""
+    from campaigns.stats_snapshot import programme_snapshot_refresh
+
+    programme_snapshot_refresh()
+
+
 @shared_task(name="campaigns.stats_snapshots", ignore_result=True)
 def stats_snapshots() -> int:
     """Beat, every STATS_SNAPSHOT_SECONDS: recompute the figures of campaigns still moving."""

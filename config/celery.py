@@ -68,6 +68,7 @@ app.conf.beat_schedule = {
 # survey alerts (campaigns/surveys.py). Both idempotent, like everything above.
 MATERIALIZE_TICK_SECONDS = env_float("MATERIALIZE_TICK_SECONDS", 10.0)
 STATS_SNAPSHOT_SECONDS = env_float("STATS_SNAPSHOT_SECONDS", 60.0)
+PROGRAMME_SNAPSHOT_SECONDS = env_float("PROGRAMME_SNAPSHOT_SECONDS", 120.0)
 app.conf.beat_schedule |= {
     "campaigns-materialize-tick": {
         "task": "campaigns.materialize_tick",
@@ -80,6 +81,13 @@ app.conf.beat_schedule |= {
         "task": "campaigns.stats_snapshots",
         "schedule": STATS_SNAPSHOT_SECONDS,
         "options": {"expires": STATS_SNAPSHOT_SECONDS},
+    },
+    # The programme dashboard's default period: seconds of aggregates over a month of
+    # deliveries, so less often than the campaigns' (still well inside STATS_SNAPSHOT_MAX_AGE).
+    "campaigns-programme-snapshot": {
+        "task": "campaigns.programme_snapshot",
+        "schedule": PROGRAMME_SNAPSHOT_SECONDS,
+        "options": {"expires": PROGRAMME_SNAPSHOT_SECONDS},
     },
     # Purges what is past its retention, in short batches (subscriptions/privacy/retention.py).
     "subscriptions-retention-purge": {"task": "subscriptions.retention_purge", "schedule": 3600.0},

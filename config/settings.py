@@ -338,8 +338,9 @@ if not 0 <= GLOBAL_HOLDOUT_PERCENT < 100:
         f"GLOBAL_HOLDOUT_PERCENT={GLOBAL_HOLDOUT_PERCENT} is not in [0, 100)"
     )
 GLOBAL_HOLDOUT_SALT = env_str("GLOBAL_HOLDOUT_SALT", "comeback-global-holdout")
-# Stats pages read a campaign's figures as a worker last computed them while younger than this
-# (campaigns/stats_snapshot.py; beat refreshes them every STATS_SNAPSHOT_SECONDS, config/celery.py).
+# Stats pages read a campaign's (and the programme's) figures as a worker last computed them
+# while younger than this (campaigns/stats_snapshot.py; beat refreshes them every
+# STATS_SNAPSHOT_SECONDS and PROGRAMME_SNAPSHOT_SECONDS, config/celery.py).
 STATS_SNAPSHOT_MAX_AGE = env_float("STATS_SNAPSHOT_MAX_AGE", 300.0)
 # Surveys (campaigns/surveys.py): scores at or below LOW_SCORE alert the shop by e-mail, once the
 # customer has commented or GRACE minutes passed (so one e-mail carries score and comment).

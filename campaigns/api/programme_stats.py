@@ -11,7 +11,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from campaigns.programme import DEFAULT_DAYS, MAX_DAYS, programme_stats
+from campaigns.programme import DEFAULT_DAYS, MAX_DAYS
+from campaigns.stats_snapshot import programme_stats_snapshot
 from subscriptions import funnel
 from subscriptions.api.base import ApiView
 from subscriptions.api.docs import errors
@@ -54,11 +55,16 @@ class ProgrammeStatsOut(serializers.Serializer):
         child=serializers.DictField(), help_text="[{day, sent, read, clicked, answered}]"
     )
     funnel = serializers.DictField(help_text=funnel.HELP)
+    computed_at = serializers.DateTimeField(
+        help_text="When the figures other than `funnel` were computed: the default period is "
+        "kept by a worker every couple of minutes, another is computed on the first request "
+        "and kept for STATS_SNAPSHOT_MAX_AGE seconds."
+    )
 
 
 def sections(*, days: int) -> dict[str, Any]:
     """Every section of the programme's figures for the last `days` days."""
-    return {**programme_stats(days=days), "funnel": funnel.funnel_figures(days=days)}
+    return {**programme_stats_snapshot(days=days), "funnel": funnel.funnel_figures(days=days)}
 
 
 EXAMPLE = {
@@ -112,6 +118,7 @@ EXAMPLE = {
         {"day": "2026-12-04", "sent": 1300, "read": 410, "clicked": 105, "answered": 46},
     ],
     "funnel": funnel.EXAMPLE,
+    "computed_at": "2026-12-05T11:59:10+00:00",
 }  # fmt: skip
 
 

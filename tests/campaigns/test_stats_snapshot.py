@@ -68,3 +68,59 @@ def test_the_api_and_the_page_say_when_the_figures_were_computed(
     assert body["computed_at"] == snapshot.computed_at.isoformat()
     page = admin_client.get(f"/admin/campaigns/campaign/{campaign.pk}/stats/")
     assert f"figures as of {snapshot.computed_at:%Y-%m-%d %H:%M:%S} UTC" in page.content.decode()
+
+
+def test_the_programme_is_served_from_a_fresh_snapshot_per_period(five_minutes):
+    from campaigns.models import ProgrammeSnapshot
+    from campaigns.programme import programme_stats
+    from campaigns.stats_snapshot import programme_stats_snapshot
+
+    DeliveryFactory(state="sent", sent_at=timezone.now())
+    first = programme_stats_snapshot(days=30)
+    DeliveryFactory(state="sent", sent_at=timezone.now())
+
+    # a minute later: the kept figures; another period is computed on its own
+    later = programme_stats_snapshot(days=30, now=timezone.now() + dt.timedelta(minutes=1))
+    assert later == first
+    assert sum(c["sent"] for c in later["channels"].values()) == 1
+    week = programme_stats_snapshot(days=7)
+    assert sum(c["sent"] for c in week["channels"].values()) == 2
+
+    # six minutes later: computed again, and kept
+    now = timezone.now() + dt.timedelta(minutes=6)
+    stale = programme_stats_snapshot(days=30, now=now)
+    assert {k: v for k, v in stale.items() if k != "computed_at"} == programme_stats(
+        days=30, now=now
+    )
+    assert set(ProgrammeSnapshot.objects.values_list("days", flat=True)) == {7, 30}
+
+
+def test_the_beat_task_keeps_the_dashboards_default_period(five_minutes):
+    from campaigns.models import ProgrammeSnapshot
+    from campaigns.programme import DEFAULT_DAYS
+    from campaigns.tasks import programme_snapshot
+
+    DeliveryFactory(state="sent", sent_at=timezone.now())
+
+    programme_snapshot()
+
+    kept = ProgrammeSnapshot.objects.get()
+    assert kept.days == DEFAULT_DAYS
+    assert sum(c["sent"] for c in kept.figures["channels"].values()) == 1
+
+
+def test_the_programme_api_and_dashboard_say_when_the_figures_were_computed(
+    five_minutes, client, admin_client
+):
+    from campaigns.models import ProgrammeSnapshot
+    from subscriptions.models import ApiKey
+
+    DeliveryFactory(state="sent", sent_at=timezone.now())
+    _, key = ApiKey.issue("shop")
+
+    body = client.get("/api/v1/stats/", headers={"Authorization": f"Api-Key {key}"}).json()
+
+    snapshot = ProgrammeSnapshot.objects.get(days=30)
+    assert body["computed_at"] == snapshot.computed_at.isoformat()
+    page = admin_client.get("/admin/campaigns/campaign/programme/").content.decode()
+    assert f"figures as of {snapshot.computed_at:%Y-%m-%d %H:%M:%S} UTC" in page
