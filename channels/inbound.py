@@ -66,11 +66,13 @@ def webhook_receive(*, account: ChannelAccount, request: WebhookRequest) -> Http
     return response
 
 
-def inbound_wake(streams: set[int]) -> None:
-    """Wake the drains of these streams (once per burst each: config/wakeups.py)."""
+def inbound_wake(streams: set[int], *, after: int = 0) -> None:
+    """Wake the drains of these streams (once per burst each: config/wakeups.py), to start
+    after event id `after` (a drain going on with its backlog), or from the oldest."""
     try:
         for stream in sorted(streams):
-            wake_once(INBOUND_TASK, args=(stream,), key=str(stream))
+            args = (stream, after) if after else (stream,)
+            wake_once(INBOUND_TASK, args=args, key=str(stream))
     except Exception:
         # The events are stored and the platform must hear 200; the sweep handles them later.
         log.exception("inbound events stored but not announced (broker unreachable?)")
@@ -83,18 +85,18 @@ def inbound_stream(account: ChannelAccount, platform_user_id: str) -> int:
 
 
 def inbound_events_drain(
-    *, stream: int | None = None, older_than: dt.timedelta | None = None
+    *, stream: int | None = None, older_than: dt.timedelta | None = None, after: int = 0
 ) -> int:
-    """Handle the deferred events of `stream` (None: of all), oldest first, so one customer's
-    messages are handled in the order they came (the inbound task; with `older_than`, the sweep
-    for events whose wake-up was lost). Returns how many were handled; a failing one is logged
-    and left to the sweep."""
+    """Handle the deferred events of `stream` (None: of all) with ids above `after`, oldest
+    first, so one customer's messages are handled in the order they came (the inbound task;
+    with `older_than`, the sweep for events whose wake-up was lost). Returns how many were
+    handled; a failing one is logged and left to the sweep."""
     pending = InboundEvent.objects.filter(deferred=True, processed_at=None).order_by("pk")
     if stream is not None:
         pending = pending.filter(stream=stream)
     if older_than is not None:
         pending = pending.filter(received_at__lte=timezone.now() - older_than)
-    handled, after = 0, 0
+    handled = 0
     for _ in range(DRAIN_BATCHES):
         batch = list(pending.filter(pk__gt=after).select_related("account")[:DRAIN_BATCH])
         for event in batch:
@@ -109,9 +111,14 @@ def inbound_events_drain(
                 _reply_enqueue(event.account, reply)
         if len(batch) < DRAIN_BATCH:
             return handled
-    # More than one task's share: the rest in the next one. The sweep hands its backlog to
-    # every stream's drain, which take it at their pace rather than 5,000 per sweep interval.
-    inbound_wake({stream} if stream is not None else set(range(settings.INBOUND_STREAMS)))
+    # More than one task's share: the rest in the next one. A stream's drain goes on after the
+    # last event it looked at: from the oldest again, a share of events that keep failing
+    # would be all it ever looked at, over and over. The sweep hands its backlog to every
+    # stream's drain, which take it at their pace rather than 5,000 per sweep interval.
+    if stream is not None:
+        inbound_wake({stream}, after=after)
+    else:
+        inbound_wake(set(range(settings.INBOUND_STREAMS)))
     return handled
 
 

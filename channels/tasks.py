@@ -32,11 +32,11 @@ def send_reply(
 
 
 @shared_task(name=INBOUND_TASK, ignore_result=True)
-def inbound_drain(stream: int | None = None) -> int:
+def inbound_drain(stream: int | None = None, after: int = 0) -> int:
     """Woken by the webhook view (once per burst and stream): handle the events it stored for
-    a worker in that stream."""
+    a worker in that stream (above event id `after`: a drain going on with a long backlog)."""
     woken(INBOUND_TASK, key="" if stream is None else str(stream))
-    return inbound_events_drain(stream=stream)
+    return inbound_events_drain(stream=stream, after=after)
 
 
 @shared_task(name="channels.inbound_sweep", ignore_result=True)

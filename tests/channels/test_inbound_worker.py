@@ -174,6 +174,42 @@ def test_a_sweep_with_more_than_its_share_wakes_every_streams_drain(
     assert wakes == [[stream] for stream in range(settings.INBOUND_STREAMS)]
 
 
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_streams_drain_goes_on_after_its_share_not_from_the_oldest_again(
+    client, recorded, monkeypatch, settings
+):
+    # given one customer's stream whose two oldest events keep failing, then two good ones,
+    # and a drain whose share is two events
+    monkeypatch.setattr("channels.inbound.DRAIN_BATCH", 1)
+    monkeypatch.setattr("channels.inbound.DRAIN_BATCHES", 2)
+    account = ChannelAccountFactory(kind="telegram")
+    for update_id, text in [(1, "fail"), (2, "fail"), (3, "m3"), (4, "m4")]:
+        deliver_signed(client, account, telegram_text(update_id, 7, text))
+    stream = InboundEvent.objects.first().stream
+    woken(INBOUND_TASK, key=str(stream))
+    queued_tasks(take=True)
+    second = InboundEvent.objects.order_by("pk")[1].pk
+
+    # when its drain has looked at its share (both failing)
+    assert inbound_events_drain(stream=stream) == 0
+
+    # then its next pass is woken to start after them: from the oldest again, it would only
+    # ever meet the same failing events
+    wakes = [args for name, args in queued_tasks(take=True) if name == INBOUND_TASK]
+    assert wakes == [[stream, second]]
+    from channels.tasks import inbound_drain
+
+    assert inbound_drain(*wakes[0]) == 2
+    assert recorded == [("7", "m3"), ("7", "m4")]
+    # and the pass after that (its share was full again) finds the end and wakes nothing;
+    # the failing two wait for the sweep
+    [wake] = [args for name, args in queued_tasks(take=True) if name == INBOUND_TASK]
+    assert inbound_drain(*wake) == 0
+    assert [name for name, _ in queued_tasks(take=True) if name == INBOUND_TASK] == []
+    assert InboundEvent.objects.filter(processed_at=None).count() == 2
+
+
 @pytest.mark.django_db
 def test_a_start_with_a_token_is_handled_in_the_request(client, worker_mode):
     account = ChannelAccountFactory(kind="telegram")
