@@ -5,14 +5,17 @@ from hypothesis import strategies as st
 
 from channels.messages import Button, RichMessage
 from channels.providers.base import SendOptions
-from channels.providers.viber.provider import MAX_CAPTION, MAX_SENDER_NAME, MAX_TEXT, encode
 from channels.providers.viber.render import (
     MAX_ACTION_BODY,
     MAX_BUTTON_TEXT,
+    MAX_CAPTION,
     MAX_CARDS,
     MAX_GROUP_ROWS,
     MAX_REQUEST_BYTES,
+    MAX_SENDER_NAME,
+    MAX_TEXT,
     action_body,
+    encode,
 )
 from tests.channels.rendering import (
     MIXED,

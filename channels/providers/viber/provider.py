@@ -6,7 +6,7 @@ buttons are cut to what fits the 7-row group under its image and title; the welc
 `conversation_started` carries a single message (Viber allows one, in the webhook answer); a
 reply payload over 252 characters goes in its stable short form (messages.short_payload); a
 request over 30 KB has its text cut, and only if the rest is still too big, its last keyboard
-buttons and then its last cards dropped (see `_fit`).
+buttons and then its last cards dropped (render.py).
 """
 
 import hashlib
@@ -29,7 +29,7 @@ from channels.errors import (
 )
 from channels.events import EventKind, NormalizedEvent, platform_id, unix_time
 from channels.http import json_or_empty
-from channels.messages import RichMessage, truncate
+from channels.messages import RichMessage
 from channels.providers.base import (
     Provider,
     Reply,
@@ -40,14 +40,8 @@ from channels.providers.base import (
 )
 from channels.providers.viber.render import (
     BUTTON_PREFIX,
-    EMPTY_TEXT,
-    MAX_CAPTION,
-    MAX_SENDER_NAME,
-    MAX_TEXT,
-    _carousel,
-    _fit,
-    _keyboard,
     encode,
+    render_message,
 )
 
 log = logging.getLogger(__name__)
@@ -195,22 +189,8 @@ class ViberProvider(Provider):
 
     # --- messages out -------------------------------------------------------------------------
     def render(self, message: RichMessage, options: SendOptions) -> list[dict[str, Any]]:
-        """send_message bodies without `receiver`."""
-        parts: list[dict[str, Any]] = []
-        text = message.text if message.text.strip() else ""  # blank counts as no text
-        if message.image_url:
-            caption = text if len(text) <= MAX_CAPTION else ""
-            parts.append({"type": "picture", "media": message.image_url, "text": caption})
-            text = "" if caption else text
-        keyboard = _keyboard(message.buttons, message.quick_replies)
-        if text or (keyboard and not parts and not message.cards):
-            parts.append({"type": "text", "text": truncate(text, MAX_TEXT) or EMPTY_TEXT})
-        if message.cards:
-            parts.append(_carousel(message.cards))
-        if parts and keyboard:
-            parts[-1]["keyboard"] = keyboard
-        sender = {"name": truncate(self.account.name, MAX_SENDER_NAME)}
-        return [_fit({"sender": sender, **part}, message.cards) for part in parts]
+        """send_message bodies without `receiver` (render.py)."""
+        return render_message(message, self.account.name)
 
     def send_part(self, recipient: str, part: dict[str, Any], options: SendOptions) -> str:
         answer = self._call("send_message", {"receiver": recipient, **part})

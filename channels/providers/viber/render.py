@@ -6,7 +6,7 @@ import logging
 from html import escape
 from typing import Any
 
-from channels.messages import Button, Card, short_payload, truncate
+from channels.messages import Button, Card, RichMessage, short_payload, truncate
 
 log = logging.getLogger(__name__)
 # https://creators.viber.com/docs/bots-api/data-models/message (text 7,000; sender.name 28);
@@ -153,3 +153,23 @@ def _fit(part: dict[str, Any], cards: tuple[Card, ...]) -> dict[str, Any]:
         part[key] = truncate(text, low)
     log.warning("viber message cut to fit %d bytes", MAX_REQUEST_BYTES)
     return part
+
+
+def render_message(message: RichMessage, sender_name: str) -> list[dict[str, Any]]:
+    """send_message bodies without `receiver`: a picture (with the text as its caption when it
+    fits), a text, a carousel; the keyboard on the last of them."""
+    parts: list[dict[str, Any]] = []
+    text = message.text if message.text.strip() else ""  # blank counts as no text
+    if message.image_url:
+        caption = text if len(text) <= MAX_CAPTION else ""
+        parts.append({"type": "picture", "media": message.image_url, "text": caption})
+        text = "" if caption else text
+    keyboard = _keyboard(message.buttons, message.quick_replies)
+    if text or (keyboard and not parts and not message.cards):
+        parts.append({"type": "text", "text": truncate(text, MAX_TEXT) or EMPTY_TEXT})
+    if message.cards:
+        parts.append(_carousel(message.cards))
+    if parts and keyboard:
+        parts[-1]["keyboard"] = keyboard
+    sender = {"name": truncate(sender_name, MAX_SENDER_NAME)}
+    return [_fit({"sender": sender, **part}, message.cards) for part in parts]

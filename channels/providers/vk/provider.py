@@ -39,7 +39,7 @@ from channels.providers.base import (
     json_object,
 )
 from channels.providers.vk.render import (
-    _json,
+    compact_json,
     render_message,
 )
 
@@ -251,7 +251,7 @@ def _payload(raw: Any) -> str:
     data = _decoded(raw)
     if isinstance(data, dict) and isinstance(data.get("p"), str):
         return data["p"]
-    return raw if isinstance(raw, str) else _json(raw)
+    return raw if isinstance(raw, str) else compact_json(raw)
 
 
 def _message_new(message: dict[str, Any]) -> tuple[EventKind, dict[str, Any]]:

@@ -30,7 +30,8 @@ INTENTS = {
 }
 
 
-def _json(data: Any) -> str:
+def compact_json(data: Any) -> str:
+    """JSON as VK takes it in form fields (keyboard, template, payload): compact, UTF-8 text."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -41,8 +42,8 @@ def button_payload(payload: str) -> str:
     A payload that does not fit goes in its stable short form (`messages.short_payload`);
     handlers compare with the `p` of `button_payload(expected)`.
     """
-    short = short_payload(payload, lambda p: len(_json({"p": p})) <= MAX_PAYLOAD)
-    return _json({"p": short})
+    short = short_payload(payload, lambda p: len(compact_json({"p": p})) <= MAX_PAYLOAD)
+    return compact_json({"p": short})
 
 
 def _button(button: Button) -> dict[str, Any]:
@@ -90,12 +91,12 @@ def render_message(message: RichMessage, options: SendOptions) -> list[dict[str,
         text = f"{truncate(text, room)}\n\n{message.image_url}" if text else message.image_url
     fields: dict[str, Any] = {}
     if message.cards:
-        fields["template"] = _json(_carousel(message.cards))
+        fields["template"] = compact_json(_carousel(message.cards))
         text = text or message.cards[0].title or NO_TEXT
     else:
         keyboard = _keyboard(message.buttons, message.quick_replies)
         if keyboard:
-            fields["keyboard"] = _json(keyboard)
+            fields["keyboard"] = compact_json(keyboard)
             text = text or NO_TEXT
     if not text:
         return []
