@@ -80,11 +80,13 @@ def template_language(delivery: "Delivery") -> str:
 
 
 def uses_items(campaign: "Campaign", kind: str) -> bool:
-    """True if the message in any language (or, on WhatsApp, its template's parameters)
-    mentions {items}: the dispatcher then loads order items in bulk."""
+    """True if the message in any language (or, on a channel that sends a template outside
+    its window: WhatsApp, its template's parameters) mentions {items}: the dispatcher then
+    loads order items in bulk."""
     variants = [campaign.content, *(campaign.content_variants or {}).values()]
     content = "".join(str(v.get(kind) or v.get("default") or "") for v in variants)
-    params = str(campaign.whatsapp_template_params) if kind == "whatsapp" else ""
+    templated = PROVIDERS[kind].window.outside == "template"
+    params = str(campaign.whatsapp_template_params) if templated else ""
     return "{items}" in content + params
 
 
