@@ -3,9 +3,9 @@
 1 subscription active, 2 topic consent (2b: a weekly menu's customer has not ordered for the
 coming week since - campaigns/already_ordered.py), 3 platform window, 4 quiet hours (defer,
 never drop), 5 frequency cap across campaigns (marketing; customers in the global holdout,
-campaigns/holdout.py, get none), 6 holdout. `evaluate` decides a whole batch
-with one query for the frequency cap and one for recent orders (only when a weekly campaign
-is in the batch).
+campaigns/holdout.py, get none), 6 holdout. `evaluate` decides a whole batch with the frequency
+cap's counts (campaigns/cap_counts.py) and one query for recent orders (only when a weekly
+campaign is in the batch).
 """
 
 import hashlib
@@ -16,19 +16,18 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Func, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Max
 
 from campaigns.already_ordered import ALREADY_ORDERED, ordered_since
+from campaigns.cap_counts import marketing_counts
 from campaigns.holdout import GLOBAL_HOLDOUT, in_global_holdout
 from campaigns.models import Campaign, Delivery
 from channels.providers import PROVIDERS
 from channels.providers.base import SendOptions
-from subscriptions.models import Order, Subscription
+from subscriptions.models import Order
 
 SEND, SKIP, DEFER = "send", "skip", "defer"
 SERVICE, MARKETING = Campaign.Category.SERVICE, Campaign.Category.MARKETING
-# States whose request left (or may have): they count against the frequency cap.
-SENT_OR_MAYBE = (Delivery.State.SENT, Delivery.State.SENDING, Delivery.State.UNKNOWN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,73 +164,6 @@ class FrequencyCap:
 
     def count(self, customer_id: int) -> None:
         self.counts[customer_id] += 1
-
-
-def marketing_counts(
-    customers: set[int], *, now: datetime, queued: tuple[int, list[int]] | None = None
-) -> tuple[Counter[int], frozenset[int]]:
-    """Each customer's marketing messages sent (or maybe sent) in the cap's window, and the
-    customers with more than one active chat.
-
-    With `queued` = (account, batch): also the rows that account's dispatcher holds `queued`
-    outside the batch, whose own decisions were made in earlier batches: a row decided while
-    another of the customer's waits for its pacing slot must see it (the cap leaked there).
-    Rows queued on other accounts are left to the fence at marking (cap_fence.py): counted
-    here by both dispatchers, two rows queued at once would hold each other back.
-    """
-    if not customers:
-        return Counter(), frozenset()
-    since = now - timedelta(days=settings.MARKETING_CAP_DAYS)
-    marketing = Campaign.objects.filter(category=MARKETING).values("pk")
-    # Counted per subscription, in a subquery run once for each on the index
-    # (subscription, sent_at). A join let the planner start from the deliveries when its
-    # statistics were stale (a campaign just written, or just sent: sent_at was NULL when last
-    # analyzed), and each batch then read every marketing delivery (60 ms a batch at 90,000
-    # rows; bench/dispatch.py). Statistics that know nothing of a big campaign still mislead
-    # it: it took the (campaign, occurrence, subscription) key and read the whole campaign per
-    # subscription (23 s a batch beside a 1M-row one). So rows commit with their statistics
-    # (campaigns/materialize.py).
-    sent = Delivery.objects.filter(
-        subscription=OuterRef("pk"),
-        campaign__in=marketing,
-        state__in=SENT_OR_MAYBE,
-        sent_at__gte=since,
-        repeats_sent=False,
-    )
-    rows = Subscription.objects.filter(customer_id__in=customers).values_list(
-        "customer_id", "status", _count(sent)
-    )
-    counts: Counter[int] = Counter()
-    chats: Counter[int] = Counter()
-    for customer_id, status, number in rows:
-        counts[customer_id] += number
-        chats[customer_id] += status == Subscription.Status.ACTIVE
-    if queued is not None:
-        # One pass over the account's queued rows (a batch or two), grouped: counted per
-        # subscription like `sent`, it read all of them once per subscription, 500 x 500 row
-        # checks a batch at full speed (100 ms of PostgreSQL; bench/dispatch.py).
-        account, batch = queued
-        waiting = (
-            Delivery.objects.filter(
-                account=account,
-                state=Delivery.State.QUEUED,
-                campaign__in=marketing,
-                repeats_sent=False,
-                subscription__customer_id__in=customers,
-            )
-            .exclude(pk__in=batch)
-            .values_list("subscription__customer_id")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        for customer_id, number in waiting:
-            counts[customer_id] += number
-    return counts, frozenset(c for c, active in chats.items() if active > 1)
-
-
-def _count(rows: "QuerySet[Delivery]") -> Subquery:
-    # COUNT as a plain function: no GROUP BY, one number per subscription.
-    return Subquery(rows.annotate(n=Func("pk", function="COUNT")).values("n"))
 
 
 class RecentOrders:

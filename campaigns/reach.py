@@ -21,11 +21,12 @@ from django.utils import timezone
 
 from campaigns.already_ordered import DAYS_CONDITION, applies
 from campaigns.audience import FROM, audience_where, db_time
+from campaigns.cap_counts import SENT_OR_MAYBE
 from campaigns.content import content_for
 from campaigns.holdout import in_global_holdout_sql
 from campaigns.materialize import MOST_RECENTLY_ACTIVE
 from campaigns.models import Campaign
-from campaigns.policies import SENT_OR_MAYBE, held_out
+from campaigns.policies import held_out
 from channels.errors import SendError
 from channels.messages import RichMessage
 from channels.models import ChannelAccount

@@ -14,8 +14,9 @@ from datetime import datetime
 
 from django.db import connection
 
+from campaigns.cap_counts import marketing_counts
 from campaigns.dispatch.outcomes import Job
-from campaigns.policies import FrequencyCap, marketing_counts
+from campaigns.policies import FrequencyCap
 
 LOCK_SPACE = 0x636F6D65  # "come": the advisory lock namespace of customers' caps
 

@@ -24,9 +24,9 @@ from django.db.models import (
     prefetch_related_objects,
 )
 
+from campaigns.cap_counts import SENT_OR_MAYBE
 from campaigns.content import uses_items
 from campaigns.models import Campaign, Delivery, DispatchLease
-from campaigns.policies import SENT_OR_MAYBE
 from channels.models import ChannelAccount
 from subscriptions.models import Customer, Order, Subscription
 

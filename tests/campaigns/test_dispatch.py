@@ -23,10 +23,11 @@ from tests.workers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 # Queries that read rows a delivery refers to, or a deferred field of one delivery (claims and
-# flushes repeat with timing; these must not repeat per row).
+# flushes repeat with timing; these must not repeat per row); the frequency cap's are SQL over
+# the batch's customers (campaigns/cap_counts.py).
 READS = re.compile(
     r'"subscriptions_\w+"\.|SELECT "(campaigns_campaign|channels_channelaccount)"\.'
-    r'|"campaigns_delivery"\."id" = '
+    r'|"campaigns_delivery"\."id" = |customer_id = ANY\('
 )
 FINAL = ("sent", "failed", "skipped", "unknown")
 TELEGRAM_429 = {
