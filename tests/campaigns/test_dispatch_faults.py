@@ -68,7 +68,7 @@ def test_a_worker_killed_while_rows_wait_for_pacing_leaves_them_pending_and_each
 def test_a_warm_shutdown_hands_the_lease_and_queued_rows_back_at_once(account_on, fake_platform):
     # given a worker dispatching a slowly paced account with many rows still to go
     account = account_on("telegram", rate_limit=2)
-    deliveries = make_deliveries(account, 30)
+    deliveries = make_deliveries(account, 12)  # 2 a second: seconds of sends still to go
     with celery_worker(concurrency=2) as worker:
         dispatch_account.delay(account.pk)
         wait_for(lambda: states(account)["sent"] >= 2, timeout=30)
