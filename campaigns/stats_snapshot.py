@@ -12,6 +12,8 @@ while it is younger than STATS_SNAPSHOT_MAX_AGE, else compute the figures at onc
 
 import datetime as dt
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -27,27 +29,14 @@ def campaign_stats_snapshot(
     campaign: Campaign, *, now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """The campaign's figures, from a fresh enough snapshot or computed now (and kept)."""
-    now = now or timezone.now()
-    max_age = dt.timedelta(seconds=settings.STATS_SNAPSHOT_MAX_AGE)
-    kept = StatsSnapshot.objects.filter(campaign=campaign, computed_at__gte=now - max_age).first()
-    if kept is None:
-        kept = stats_snapshot_refresh(campaign=campaign, now=now)
-    return {**kept.figures, "computed_at": kept.computed_at.isoformat()}
+    return _kept_or_computed(
+        StatsSnapshot, {"campaign": campaign}, now, partial(campaign_stats, campaign)
+    )
 
 
 def stats_snapshot_refresh(*, campaign: Campaign, now: dt.datetime | None = None) -> StatsSnapshot:
     """Compute the campaign's figures and keep them."""
-    started = time.perf_counter()
-    figures = campaign_stats(campaign)
-    snapshot, _ = StatsSnapshot.objects.update_or_create(
-        campaign=campaign,
-        defaults={
-            "computed_at": now or timezone.now(),
-            "seconds": round(time.perf_counter() - started, 3),
-            "figures": figures,
-        },
-    )
-    return snapshot
+    return _keep(StatsSnapshot, {"campaign": campaign}, now, partial(campaign_stats, campaign))
 
 
 def stats_snapshots_refresh(*, now: dt.datetime | None = None) -> int:
@@ -69,11 +58,9 @@ def programme_stats_snapshot(*, days: int, now: dt.datetime | None = None) -> di
     """The programme's figures over the last `days` days, from a fresh enough snapshot or
     computed now (and kept)."""
     now = now or timezone.now()
-    max_age = dt.timedelta(seconds=settings.STATS_SNAPSHOT_MAX_AGE)
-    kept = ProgrammeSnapshot.objects.filter(days=days, computed_at__gte=now - max_age).first()
-    if kept is None:
-        kept = programme_snapshot_refresh(days=days, now=now)
-    return {**kept.figures, "computed_at": kept.computed_at.isoformat()}
+    return _kept_or_computed(
+        ProgrammeSnapshot, {"days": days}, now, partial(programme_stats, days=days, now=now)
+    )
 
 
 def programme_snapshot_refresh(
@@ -82,14 +69,39 @@ def programme_snapshot_refresh(
     """Compute the programme's figures over the last `days` days and keep them (beat, for the
     dashboard's default period)."""
     now = now or timezone.now()
+    return _keep(
+        ProgrammeSnapshot, {"days": days}, now, partial(programme_stats, days=days, now=now)
+    )
+
+
+Snapshot = StatsSnapshot | ProgrammeSnapshot
+Figures = Callable[[], dict[str, Any]]
+
+
+def _kept_or_computed(
+    model: type[Snapshot], key: dict[str, Any], now: dt.datetime | None, figures: Figures
+) -> dict[str, Any]:
+    """The figures kept under `key` while younger than STATS_SNAPSHOT_MAX_AGE, else computed
+    now and kept; with when they were computed."""
+    now = now or timezone.now()
+    max_age = dt.timedelta(seconds=settings.STATS_SNAPSHOT_MAX_AGE)
+    kept = model.objects.filter(**key, computed_at__gte=now - max_age).first()
+    if kept is None:
+        kept = _keep(model, key, now, figures)
+    return {**kept.figures, "computed_at": kept.computed_at.isoformat()}
+
+
+def _keep(
+    model: type[Snapshot], key: dict[str, Any], now: dt.datetime | None, figures: Figures
+) -> Snapshot:
     started = time.perf_counter()
-    figures = programme_stats(days=days, now=now)
-    snapshot, _ = ProgrammeSnapshot.objects.update_or_create(
-        days=days,
+    computed = figures()
+    snapshot, _ = model.objects.update_or_create(
+        **key,
         defaults={
-            "computed_at": now,
+            "computed_at": now or timezone.now(),
             "seconds": round(time.perf_counter() - started, 3),
-            "figures": figures,
+            "figures": computed,
         },
     )
     return snapshot
