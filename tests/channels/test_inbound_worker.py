@@ -12,6 +12,7 @@ from channels.events import EventKind
 from channels.inbound import INBOUND_TASK, inbound_events_drain, inbound_stream
 from channels.models import InboundEvent
 from channels.providers.base import Reply
+from channels.tasks import inbound_drain
 from config.wakeups import woken
 from subscriptions import replies
 from subscriptions.models import Subscription
@@ -149,14 +150,24 @@ def test_a_failing_event_holds_back_nothing_and_the_sweep_tries_it_again(client,
     assert recorded == [("7", "after"), ("7", "fixed")]
 
 
+@pytest.fixture
+def share_of_two(monkeypatch):
+    """A drain's share made two events (two batches of one)."""
+    monkeypatch.setattr("channels.inbound.DRAIN_BATCH", 1)
+    monkeypatch.setattr("channels.inbound.DRAIN_BATCHES", 2)
+
+
+def drain_wakes() -> list[list]:
+    """The arguments of the drain tasks queued since the last look (and taken)."""
+    return [args for name, args in queued_tasks(take=True) if name == INBOUND_TASK]
+
+
 @pytest.mark.redis
 @pytest.mark.django_db
 def test_a_sweep_with_more_than_its_share_wakes_every_streams_drain(
-    client, recorded, monkeypatch, settings
+    client, recorded, share_of_two, settings
 ):
     # given three old events the sweep may take only two of (its share made small)
-    monkeypatch.setattr("channels.inbound.DRAIN_BATCH", 1)
-    monkeypatch.setattr("channels.inbound.DRAIN_BATCHES", 2)
     account = ChannelAccountFactory(kind="telegram")
     for update_id in (1, 2, 3):
         deliver_signed(client, account, telegram_text(update_id, 7, f"m{update_id}"))
@@ -170,19 +181,16 @@ def test_a_sweep_with_more_than_its_share_wakes_every_streams_drain(
 
     # then it handled its share and woke each stream's drain for the rest
     assert handled == 2 and recorded == [("7", "m1"), ("7", "m2")]
-    wakes = sorted(args for name, args in queued_tasks(take=True) if name == INBOUND_TASK)
-    assert wakes == [[stream] for stream in range(settings.INBOUND_STREAMS)]
+    assert sorted(drain_wakes()) == [[stream] for stream in range(settings.INBOUND_STREAMS)]
 
 
 @pytest.mark.redis
 @pytest.mark.django_db
 def test_a_streams_drain_goes_on_after_its_share_not_from_the_oldest_again(
-    client, recorded, monkeypatch, settings
+    client, recorded, share_of_two
 ):
     # given one customer's stream whose two oldest events keep failing, then two good ones,
     # and a drain whose share is two events
-    monkeypatch.setattr("channels.inbound.DRAIN_BATCH", 1)
-    monkeypatch.setattr("channels.inbound.DRAIN_BATCHES", 2)
     account = ChannelAccountFactory(kind="telegram")
     for update_id, text in [(1, "fail"), (2, "fail"), (3, "m3"), (4, "m4")]:
         deliver_signed(client, account, telegram_text(update_id, 7, text))
@@ -196,17 +204,15 @@ def test_a_streams_drain_goes_on_after_its_share_not_from_the_oldest_again(
 
     # then its next pass is woken to start after them: from the oldest again, it would only
     # ever meet the same failing events
-    wakes = [args for name, args in queued_tasks(take=True) if name == INBOUND_TASK]
-    assert wakes == [[stream, second]]
-    from channels.tasks import inbound_drain
-
-    assert inbound_drain(*wakes[0]) == 2
+    [wake] = drain_wakes()
+    assert wake == [stream, second]
+    assert inbound_drain(*wake) == 2
     assert recorded == [("7", "m3"), ("7", "m4")]
     # and the pass after that (its share was full again) finds the end and wakes nothing;
     # the failing two wait for the sweep
-    [wake] = [args for name, args in queued_tasks(take=True) if name == INBOUND_TASK]
+    [wake] = drain_wakes()
     assert inbound_drain(*wake) == 0
-    assert [name for name, _ in queued_tasks(take=True) if name == INBOUND_TASK] == []
+    assert drain_wakes() == []
     assert InboundEvent.objects.filter(processed_at=None).count() == 2
 
 
