@@ -95,7 +95,7 @@ def test_the_programme_is_served_from_a_fresh_snapshot_per_period(five_minutes):
     assert set(ProgrammeSnapshot.objects.values_list("days", flat=True)) == {7, 30}
 
 
-def test_the_beat_task_keeps_the_dashboards_default_period(five_minutes):
+def test_the_beat_task_keeps_the_dashboards_default_period(five_minutes, settings):
     from campaigns.models import ProgrammeSnapshot
     from campaigns.programme import DEFAULT_DAYS
     from campaigns.tasks import programme_snapshot
@@ -107,6 +107,11 @@ def test_the_beat_task_keeps_the_dashboards_default_period(five_minutes):
     kept = ProgrammeSnapshot.objects.get()
     assert kept.days == DEFAULT_DAYS
     assert sum(c["sent"] for c in kept.figures["channels"].values()) == 1
+    # and beat sends it, well inside the age a reader still takes
+    from config.celery import PROGRAMME_SNAPSHOT_SECONDS, app
+
+    [entry] = [e for e in app.conf.beat_schedule.values() if e["task"] == programme_snapshot.name]
+    assert entry["schedule"] == PROGRAMME_SNAPSHOT_SECONDS < settings.STATS_SNAPSHOT_MAX_AGE
 
 
 def test_the_programme_api_and_dashboard_say_when_the_figures_were_computed(

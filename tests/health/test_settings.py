@@ -55,3 +55,12 @@ def test_it_rejects_an_unknown_database_pooling():
 def test_it_rejects_fewer_than_one_inbound_stream():
     output = _settings_error(DEBUG="1", INBOUND_STREAMS="0")
     assert "INBOUND_STREAMS must be 1 or more" in output
+
+
+def test_every_beat_entry_names_a_registered_task():
+    # A misspelt name would be sent every interval and dropped by the worker as unknown.
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    names = [entry["task"] for entry in app.conf.beat_schedule.values()]
+    assert names and [name for name in names if name not in app.tasks] == []
