@@ -154,11 +154,12 @@ class Delivery(models.Model):
     # (for the subscription, one that also locks the subscription's row), and those checks
     # were 40% of a million-row pass, then half of it with only the subscription's left. So
     # no link has a database constraint. The campaign's rows are written only by the pass
-    # that holds the campaign's lock; the subscription cannot go away (its consent events
-    # PROTECT it, and erasure blanks rather than deletes it); the account is a copy of the
-    # subscription's (for the claim index); the order and the order event are informational
-    # links. The ORM still applies every on_delete. No single-column indexes: the composite
-    # ones below lead with campaign, subscription and account.
+    # that holds the campaign's lock; a subscription goes only through the ORM, which takes
+    # its rows along (one with consent events not at all: they PROTECT it, and erasure blanks
+    # rather than deletes it); the account is a copy of the subscription's (for the claim
+    # index); the order and the order event are informational links. The ORM still applies
+    # every on_delete. No single-column indexes: the composite ones below lead with campaign,
+    # subscription and account.
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, related_name="deliveries", db_index=False,
         db_constraint=False,
