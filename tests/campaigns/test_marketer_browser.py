@@ -89,8 +89,14 @@ def test_a_marketer_builds_previews_tests_launches_and_watches(browser_page, liv
     chat.get_by_test_id("composer-input").fill(code)
     chat.get_by_test_id("composer-input").press("Enter")
     expect(chat.get_by_test_id("message-in").last).to_contain_text(code)
-    page.click("#cb-check-link")
-    page.wait_for_selector("text=Linked:")
+
+    def linked() -> bool:
+        # The chat shows the line as it is typed; the server may not have read it yet, and the
+        # page then says "No message ... yet": the marketer asks again.
+        page.click("#cb-check-link")
+        return page.locator("text=Linked:").count() > 0
+
+    wait_for(linked, timeout=20, interval=0.5)
     shot(page, "3-test-recipient-linked.png")
 
     # 4. Test-send the draft in Ukrainian: the sandbox chat shows it; no delivery, no stat.
