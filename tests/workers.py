@@ -77,9 +77,11 @@ def _celery(
             [sys.executable, "-m", "celery", "-A", "config", *args, "--loglevel", "INFO"],
             cwd=ROOT, env=worker_env(**env), stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
+        failed = True
         try:
             _wait_ready(proc, log, ready)
             yield proc
+            failed = False
         finally:
             proc.terminate()
             try:
@@ -87,6 +89,15 @@ def _celery(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            if failed:  # CI keeps no var/: the failed test's output carries what the worker did
+                _print_log(log)
+
+
+def _print_log(log: Path) -> None:
+    """The log's end, without the line per task received (the task's end is there too)."""
+    lines = log.read_text(errors="replace").splitlines()
+    kept = "\n".join(line for line in lines if "celery.worker.strategy" not in line)
+    sys.stdout.write(f"--- {log.name}, the last 20,000 characters ---\n{kept[-20_000:]}\n")
 
 
 def _wait_ready(proc: subprocess.Popen, log: Path, ready: bytes, timeout: float = 30) -> None:
