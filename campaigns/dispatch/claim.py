@@ -24,6 +24,7 @@ from django.db.models import (
     prefetch_related_objects,
 )
 
+from campaigns import pg_arrays
 from campaigns.cap_counts import SENT_OR_MAYBE
 from campaigns.content import uses_items
 from campaigns.models import Campaign, Delivery, DispatchLease
@@ -206,7 +207,7 @@ def _claim_and_load(account_id: int, *, owner: str, limit: int, now: datetime) -
 # nobody took is still ours: a database outage longer than the lease does not stop the run.
 MARK_SENDING_SQL = f"""
     UPDATE {T} SET state = 'sending', attempts = attempts + 1, sent_at = %(now)s
-    WHERE id = ANY(%(ids)s) AND state = 'queued' AND claimed_by = %(owner)s
+    WHERE id = ANY(%(ids)s::bigint[]) AND state = 'queued' AND claimed_by = %(owner)s
         AND EXISTS (SELECT 1 FROM {L} WHERE account_id = %(account)s AND owner = %(owner)s)
     RETURNING id
 """  # noqa: S608 - table names are ours, values are parameters
@@ -221,7 +222,7 @@ def mark_sending(ids: list[int], *, account_id: int, owner: str, now: datetime) 
     if not ids:
         return set()
     if connection.vendor == "postgresql":
-        params = {"ids": ids, "owner": owner, "account": account_id, "now": now}
+        params = {"ids": pg_arrays.ints(ids), "owner": owner, "account": account_id, "now": now}
         with connection.cursor() as cursor:
             cursor.execute(MARK_SENDING_SQL, params)
             return {row[0] for row in cursor.fetchall()}

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Q, When
 from django.db.models.functions import Coalesce
 
+from campaigns import pg_arrays
 from campaigns.models import Delivery
 from channels.errors import (
     ConfigurationError,
@@ -173,10 +174,10 @@ def record(outcomes: list[Outcome], *, owner: str) -> int:
     return changed
 
 
-# One statement for a whole batch of different outcomes. The columns travel as seven arrays,
-# not as VALUES rows: seven parameters instead of seven per row keeps the client-side query
-# building flat (measured in bench/dispatch.py), and bulk_update's CASE WHEN grows with the
-# square of the batch.
+# One statement for a whole batch of different outcomes. The columns travel as seven array
+# literals (pg_arrays.py), not as VALUES rows: seven parameters instead of seven per row keeps
+# the client-side query building flat (measured in bench/dispatch.py), and bulk_update's CASE
+# WHEN grows with the square of the batch.
 RECORD_SQL = f"""
     UPDATE {Delivery._meta.db_table} AS d SET state = v.state, reason = v.reason,
         provider_message_id = v.pid, sent_at = v.sent_at, due_at = v.due_at,
@@ -193,14 +194,16 @@ RECORD_SQL = f"""
 
 
 def _record_values(outcomes: list[Outcome], owner: str) -> int:
-    columns = zip(
-        *(
-            (o.delivery_id, str(o.state), o.reason, o.provider_message_id, o.sent_at, o.due_at,
-             o.attempts)
-            for o in outcomes
-        ),
-        strict=True,
-    )  # fmt: skip
+    params = [
+        pg_arrays.ints(o.delivery_id for o in outcomes),
+        pg_arrays.texts(o.state for o in outcomes),
+        pg_arrays.texts(o.reason for o in outcomes),
+        pg_arrays.texts(o.provider_message_id for o in outcomes),
+        pg_arrays.times(o.sent_at for o in outcomes),
+        pg_arrays.times(o.due_at for o in outcomes),
+        pg_arrays.ints(o.attempts for o in outcomes),
+        owner,
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(RECORD_SQL, [*map(list, columns), owner])
+        cursor.execute(RECORD_SQL, params)
         return cursor.rowcount
