@@ -25,6 +25,7 @@ pauses every slot until the retry-after has passed.
 """
 
 import heapq
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -62,11 +63,13 @@ class Pacer:
         self._stopped = False  # the run is ending: no slot is granted any more
         self._cap = max(1, int(limit)) if limit else 0  # 0: no window rule
         self._in_flight = 0
-        # Times sends came back within the last WINDOW (a heap: the oldest first), seeded as
-        # if sends had been coming back at our rate until now.
-        seeded = min(self._cap, int(WINDOW / self.interval) if self.interval else self._cap)
-        self._back = [now - k * self.interval for k in range(seeded)]
-        heapq.heapify(self._back)
+        # Times this run's sends came back within the last WINDOW (a heap: the oldest first).
+        self._back: list[float] = []
+        # And the previous run's, as if sends had been coming back at our rate until now: the
+        # newest now, one interval apart. Counted, not listed: at a limit of thousands a second
+        # a heap of them cost more to build and empty than the run's own slots (bench/dispatch).
+        self._seeded_at = now
+        self._seeded = min(self._cap, int(WINDOW / self.interval) if self.interval else self._cap)
 
     def wait(self) -> bool:
         """Block until this caller's slot; False if the account is paused (do not send)."""
@@ -92,13 +95,12 @@ class Pacer:
         while True:
             with self._lock:
                 now = self._clock()
-                while self._back and self._back[0] <= now - WINDOW:
-                    heapq.heappop(self._back)
-                if self._in_flight + len(self._back) < self._cap:
+                if self._in_flight + self._in_window(now) < self._cap:
                     self._in_flight += 1
                     return True
                 # The oldest answer leaves the window then; with all in flight, poll.
-                wake = self._back[0] + WINDOW if self._back else now + self.interval
+                oldest = self._oldest(now)
+                wake = oldest + WINDOW if oldest is not None else now + self.interval
             self._sleep(max(wake - now, MIN_SLEEP))
             if self._held(self._clock()):
                 return False
@@ -115,9 +117,7 @@ class Pacer:
                 return False
             if self._cap:
                 with self._lock:
-                    while self._back and self._back[0] <= now - WINDOW:
-                        heapq.heappop(self._back)
-                    if self._in_flight + len(self._back) >= self._cap:
+                    if self._in_flight + self._in_window(now) >= self._cap:
                         return False
                     self._in_flight += 1
             late = now - self._next
@@ -130,11 +130,46 @@ class Pacer:
         wait = max(self._next - now, self._paused_until - now, 0.0)
         if self._cap:
             with self._lock:
-                if self._in_flight + len(self._back) >= self._cap:
+                if self._in_flight + self._in_window(now) >= self._cap:
                     # The oldest answer leaves the window then; with all in flight, poll.
-                    oldest = self._back[0] + WINDOW - now if self._back else self.interval
-                    wait = max(wait, oldest, MIN_SLEEP)
+                    oldest = self._oldest(now)
+                    leaves = oldest + WINDOW - now if oldest is not None else self.interval
+                    wait = max(wait, leaves, MIN_SLEEP)
         return wait
+
+    def _in_window(self, now: float) -> int:
+        """Answers back within the WINDOW before `now`, the seeded ones included (under _lock)."""
+        while self._back and self._back[0] <= now - WINDOW:
+            heapq.heappop(self._back)
+        return self._seeded_in_window(now) + len(self._back)
+
+    def _seeded_in_window(self, now: float) -> int:
+        # The k-th seeded answer (0: the newest) came back at seeded_at - k * interval, and is
+        # in the window while that is after now - WINDOW.
+        if not self._seeded:
+            return 0
+        if not self.interval:
+            if self._seeded_at <= now - WINDOW:
+                self._seeded = 0
+            return self._seeded
+        since, at, step = now - WINDOW, self._seeded_at, self.interval
+        count = max(0, min(self._seeded, math.ceil((at - since) / step)))
+        # The division may round across a boundary: settle it on the answers' own times.
+        if count and at - (count - 1) * step <= since:
+            count -= 1
+        elif count < self._seeded and at - count * step > since:
+            count += 1
+        if not count:
+            self._seeded = 0  # all gone by: they never come back into the window
+        return count
+
+    def _oldest(self, now: float) -> float | None:
+        """When the oldest answer in the window came back (the seeded ones are all older than
+        this run's own); None if none is."""
+        seeded = self._seeded_in_window(now)
+        if seeded:
+            return self._seeded_at - (seeded - 1) * self.interval
+        return self._back[0] if self._back else None
 
     def _held(self, now: float) -> bool:
         return self._stopped or now < self._paused_until

@@ -4,7 +4,7 @@ from itertools import pairwise
 
 import pytest
 
-from campaigns.dispatch.pacing import TOLERANCE, Pacer, RecipientSpacing
+from campaigns.dispatch.pacing import TOLERANCE, WINDOW, Pacer, RecipientSpacing
 
 
 class FakeClock:
@@ -200,3 +200,21 @@ def test_a_send_of_an_earlier_run_holds_the_recipient_for_the_rest_of_the_interv
 
     assert spacing.ready_in("a") == pytest.approx(4.0)
     assert spacing.ready_in("b") == float("inf")
+
+
+@pytest.mark.parametrize(("rate", "limit"), [(9.7, 10), (990.0, 1000), (4950.0, 5000), (0, 5)])
+def test_the_previous_runs_answers_are_counted_as_if_listed_one_interval_apart(rate, limit):
+    # given a fresh pacer: the previous run's answers are counted, not kept one by one
+    clock = FakeClock()
+    pacer = Pacer(rate, limit=limit, clock=clock, sleep=clock.sleep)
+    interval = 1.0 / rate if rate else 0.0
+    seeded = min(limit, int(WINDOW / interval) if interval else limit)
+    listed = [1000.0 - k * interval for k in range(seeded)]  # the newest now, one interval apart
+
+    # then at every moment of the next second and a half, as many are in the window as if
+    # listed, and the oldest of them is the listed oldest
+    for step in range(0, 1510, 7):
+        now = 1000.0 + step / 1000
+        inside = [t for t in listed if t > now - WINDOW]
+        assert pacer._in_window(now) == len(inside), now
+        assert pacer._oldest(now) == (pytest.approx(min(inside)) if inside else None), now
