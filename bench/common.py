@@ -6,6 +6,7 @@ BENCH_DATABASE_URL as given, and leaves it in place) and drops it at the end.
 """
 
 import argparse
+import gc
 import os
 import platform
 import re
@@ -83,7 +84,10 @@ def django_setup(database_url: str) -> None:
     import django
     from django.core.management import call_command
 
+    from config import gc_tuning
+
     django.setup()
+    gc_tuning.apply()  # what runs in-process here (dispatch, materialize, drains) runs in workers
     call_command("migrate", verbosity=0)
 
 
@@ -298,6 +302,6 @@ def conditions() -> str:
         pg = cursor.fetchone()[0]
     return (
         f"{os.cpu_count()} CPUs ({platform.machine()}), load {os.getloadavg()[0]:.1f}, "
-        f"Python {platform.python_version()}, PostgreSQL {pg} on loopback, "
-        "fake platform as a separate process on loopback"
+        f"Python {platform.python_version()} (gc threshold {gc.get_threshold()[0]}), "
+        f"PostgreSQL {pg} on loopback, fake platform as a separate process on loopback"
     )

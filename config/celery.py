@@ -3,7 +3,9 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
+from config import gc_tuning
 from config.env import env_float
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -32,6 +34,12 @@ app.conf.update(
     worker_consumer="config.consumer:Consumer",
 )
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _tune_collector(**kwargs: object) -> None:
+    gc_tuning.apply()  # config/gc_tuning.py: the dispatcher's objects, not the web's
+
 
 # Read from the environment like config/settings.py does (same names and defaults): importing
 # Django settings here would run them while the `config` package is still being imported.
