@@ -274,7 +274,6 @@ class Dispatcher:
         for job in jobs:
             answer = answers[job.id]
             if not answer:
-                self.sender.submit(job)
                 going.append(job)
                 continue
             pacer.cancel()
@@ -285,11 +284,13 @@ class Dispatcher:
                 refused.append(outcomes.released(job))
                 stop = "lease lost"
             # WITHDRAWN: the row is no longer ours to send or to record
+        departures = outcomes.Departures(len(going))
+        for job in going:
+            job.departures = departures
+            self.sender.submit(job)
         # Until their requests start, the rows just committed are `sending` but not on the
         # wire: let the threads have the GIL now, not after this thread's next piece of work.
-        deadline = time.monotonic() + LEAVE_WAIT
-        for job in going:
-            job.leaving.wait(max(0.0, deadline - time.monotonic()))
+        departures.wait(LEAVE_WAIT)
         self._record(refused)
         return stop
 

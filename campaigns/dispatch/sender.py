@@ -126,7 +126,8 @@ class Sender:
         if self._aborted:
             self.pacer.cancel()
             return Result(job, outcomes.unsent(job), None)
-        job.leaving.set()
+        if job.departures is not None:
+            job.departures.one_left()
         started = time.monotonic()
         # sent_at is the moment just before the request left: the platform stamps the message
         # later, so a receipt up to its time (Messenger's read watermark) always covers it.
