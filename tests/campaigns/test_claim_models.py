@@ -49,7 +49,7 @@ def test_claimed_rows_are_what_from_db_builds(django_assert_num_queries):
         built = claimed_models(rows)
 
     # then each model is what Django's from_db makes of the same columns
-    spans = dict(zip((Delivery, Subscription, Customer, "order", "own"), claim._SPANS))
+    spans = dict(zip((Delivery, Subscription, Customer, "order", "own"), claim._SPANS, strict=True))
     expected = []
     for row in rows:
         for model, pk, key in (
