@@ -86,6 +86,9 @@ def test_a_marketer_builds_previews_tests_launches_and_watches(browser_page, liv
     chat = page.context.new_page()
     chat.goto(f"{live_server.url}/sandbox/")
     chat.get_by_test_id("start-demo").click()
+    # The chat is live once it shows the conversation started (its script runs): typed
+    # before, under load, the Enter went to a page whose script had not loaded yet.
+    expect(chat.get_by_test_id("system-note")).to_be_visible()
     chat.get_by_test_id("composer-input").fill(code)
     chat.get_by_test_id("composer-input").press("Enter")
     expect(chat.get_by_test_id("message-in").last).to_contain_text(code)
