@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from channels.models import ChannelAccount, InboundEvent, SandboxMessage
 from channels.providers import PROVIDERS
@@ -74,13 +76,20 @@ class HandledFilter(admin.SimpleListFilter):
     parameter_name = "handled"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Handled"), ("waiting", "Waiting for a worker"), ("no", "Not handled")]
+        return [
+            ("yes", "Handled"),
+            ("waiting", "Waiting for a worker"),
+            ("failing", "Failing, tried again later"),
+            ("no", "Not handled"),
+        ]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
             return queryset.exclude(processed_at=None)
         if self.value() == "waiting":
             return queryset.filter(processed_at=None, deferred=True)
+        if self.value() == "failing":
+            return queryset.filter(processed_at=None, attempts__gt=0)
         if self.value() == "no":
             return queryset.filter(processed_at=None)
         return queryset
@@ -99,6 +108,12 @@ class InboundEventAdmin(admin.ModelAdmin):
     def handled(self, obj: InboundEvent) -> str:
         if obj.processed_at is not None:
             return "yes, by a worker" if obj.deferred else "yes, in the request"
+        if obj.attempts and obj.retry_at is not None:
+            times = {1: "once", 2: "twice"}.get(obj.attempts, f"{obj.attempts} times")
+            again = timezone.localtime(obj.retry_at)
+            today = again.date() == timezone.localdate()
+            when = date_format(again, "TIME_FORMAT" if today else "SHORT_DATETIME_FORMAT")
+            return f"failed {times}; next try {when}"
         return "waiting for a worker" if obj.deferred else "no (its request failed)"
 
     search_fields = ("platform_user_id", "event_id", "token")

@@ -8,7 +8,9 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Least
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -27,6 +29,8 @@ MAX_LOCALE = 10  # Subscription.locale
 INBOUND_TASK = "channels.inbound_drain"
 DRAIN_BATCH = 200
 DRAIN_BATCHES = 25  # per task; a longer backlog goes on in the next task
+RETRY_MAX = dt.timedelta(hours=1)  # the longest wait before a failing event is tried again
+ATTEMPTS_MAX = 32767  # the column's ceiling (a failing event is still tried, hourly)
 
 
 def webhook_receive(*, account: ChannelAccount, request: WebhookRequest) -> HttpResponse:
@@ -90,12 +94,18 @@ def inbound_events_drain(
     """Handle the deferred events of `stream` (None: of all) with ids above `after`, oldest
     first, so one customer's messages are handled in the order they came (the inbound task;
     with `older_than`, the sweep for events whose wake-up was lost). Returns how many were
-    handled; a failing one is logged and left to the sweep."""
-    pending = InboundEvent.objects.filter(deferred=True, processed_at=None).order_by("pk")
+    handled; a failing one is logged and left to the sweep, which tries it again later after
+    each failure (`_retry_later`); until then every drain passes over it."""
+    now = timezone.now()
+    pending = (
+        InboundEvent.objects.filter(deferred=True, processed_at=None)
+        .filter(Q(retry_at=None) | Q(retry_at__lte=now))
+        .order_by("pk")
+    )
     if stream is not None:
         pending = pending.filter(stream=stream)
     if older_than is not None:
-        pending = pending.filter(received_at__lte=timezone.now() - older_than)
+        pending = pending.filter(received_at__lte=now - older_than)
     handled = 0
     for _ in range(DRAIN_BATCHES):
         batch = list(pending.filter(pk__gt=after).select_related("account")[:DRAIN_BATCH])
@@ -104,7 +114,9 @@ def inbound_events_drain(
             try:
                 replies = inbound_event_process(event=event)
             except Exception:
-                log.exception("handling inbound event %s failed; the sweep tries again", event.pk)
+                retry_at = _retry_later(event)
+                log.exception("handling inbound event %s failed (%s times); the sweep tries "
+                              "again from %s", event.pk, event.attempts + 1, retry_at)  # fmt: skip
                 continue
             handled += 1
             for reply in replies:
@@ -120,6 +132,22 @@ def inbound_events_drain(
     else:
         inbound_wake(set(range(settings.INBOUND_STREAMS)))
     return handled
+
+
+def _retry_later(event: InboundEvent) -> dt.datetime | None:
+    """Note a failed try: the next one waits a sweep interval, doubled after each failure up
+    to RETRY_MAX. None if the note could not be written (the event is tried at the next
+    sweep, as before)."""
+    sweep = dt.timedelta(seconds=settings.INBOUND_SWEEP_SECONDS)
+    retry_at = timezone.now() + min(sweep * 2 ** min(event.attempts, 16), RETRY_MAX)
+    try:
+        InboundEvent.objects.filter(pk=event.pk).update(
+            attempts=Least(F("attempts") + 1, ATTEMPTS_MAX), retry_at=retry_at
+        )
+    except DatabaseError:
+        log.exception("inbound event %s: its failed try not noted", event.pk)
+        return None
+    return retry_at
 
 
 def _reply_enqueue(account: ChannelAccount, reply: Reply) -> None:

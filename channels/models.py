@@ -119,6 +119,11 @@ class InboundEvent(models.Model):
     # Which of the INBOUND_STREAMS drains handles it: one customer's events are in one stream,
     # handled in the order they came; streams run side by side.
     stream = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # Times handling it failed (each logged), and when the drains may try it again: later after
+    # each failure (channels/inbound.py), so an event that keeps failing costs a try an hour
+    # at most rather than one every sweep, and is never dropped.
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]

@@ -94,15 +94,19 @@ def test_it_refuses_an_unknown_key_naming_the_ones_it_takes(admin_client, accoun
 @pytest.mark.parametrize(
     "handled, shown",
     [
-        ("waiting", {"waiting-one"}),
+        ("waiting", {"waiting-one", "failing-one"}),
+        ("failing", {"failing-one"}),
         ("yes", {"handled-one"}),
-        ("no", {"waiting-one", "failed-in-request"}),
-        (None, {"waiting-one", "handled-one", "failed-in-request"}),
+        ("no", {"waiting-one", "failing-one", "failed-in-request"}),
+        (None, {"waiting-one", "failing-one", "handled-one", "failed-in-request"}),
     ],
 )
-def test_the_inbound_list_filters_by_handling(admin_client, account, handled, shown):
+def test_the_inbound_list_filters_by_handling(admin_client, account, handled, shown, settings):
+    settings.TIME_ZONE = "UTC"
+    again = timezone.now().replace(year=2030, month=1, day=2, hour=9, minute=41)  # not today
     for event_id, fields in [
         ("waiting-one", {"deferred": True}),
+        ("failing-one", {"deferred": True, "attempts": 3, "retry_at": again}),
         ("handled-one", {"deferred": True, "processed_at": timezone.now()}),
         ("failed-in-request", {}),
     ]:
@@ -114,9 +118,12 @@ def test_the_inbound_list_filters_by_handling(admin_client, account, handled, sh
     query = f"?handled={handled}" if handled else ""
     page = admin_client.get(f"/admin/channels/inboundevent/{query}").content.decode()
 
-    listed = {e for e in ("waiting-one", "handled-one", "failed-in-request") if e in page}
+    listed = {
+        e for e in ("waiting-one", "failing-one", "handled-one", "failed-in-request") if e in page
+    }
     assert listed == shown
     labels = {"waiting-one": "waiting for a worker", "handled-one": "yes, by a worker",
+              "failing-one": "failed 3 times; next try 01/02/2030 9:41 a.m.",
               "failed-in-request": "no (its request failed)"}  # fmt: skip
     assert all(labels[event_id] in page for event_id in shown)
 

@@ -20,6 +20,7 @@ def test_the_inbound_list_filters_what_waits_for_a_worker(browser_page, live_ser
     for n, (text, fields) in enumerate([
         ("Was the borscht vegetarian?", {"deferred": True}),
         ("STOP", {"deferred": True, "processed_at": now}),
+        ("Пельмени?", {"deferred": True, "attempts": 2, "retry_at": now}),
         ("/start", {"processed_at": now}),
     ]):  # fmt: skip
         InboundEvent.objects.create(
@@ -31,9 +32,15 @@ def test_the_inbound_list_filters_what_waits_for_a_worker(browser_page, live_ser
     page.goto(f"{live_server.url}/admin/channels/inboundevent/")
     page.wait_for_selector("text=Waiting for a worker")
     page.screenshot(path=str(ARTIFACTS / "inbound-events.png"), full_page=True)
-    assert page.locator("#result_list tbody tr").count() == 3
+    assert page.locator("#result_list tbody tr").count() == 4
+    assert page.locator("text=failed twice; next try").count() == 1
 
     page.click("#changelist-filter a:has-text('Waiting for a worker')")
-    page.wait_for_selector("text=1 result")
+    page.wait_for_selector("text=2 results")
     page.screenshot(path=str(ARTIFACTS / "inbound-events-waiting.png"), full_page=True)
+    assert page.locator("#result_list tbody tr").count() == 2
+
+    page.click("#changelist-filter a:has-text('Failing, tried again later')")
+    page.wait_for_selector("text=1 result")
+    page.screenshot(path=str(ARTIFACTS / "inbound-events-failing.png"), full_page=True)
     assert page.locator("#result_list tbody tr").count() == 1

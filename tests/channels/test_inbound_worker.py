@@ -139,15 +139,53 @@ def test_a_failing_event_holds_back_nothing_and_the_sweep_tries_it_again(client,
     failed = InboundEvent.objects.get(processed_at=None)
     assert failed.text == "fail"
     assert "the sweep tries again" in caplog.text
+    assert failed.attempts == 1
+    assert timedelta(seconds=25) < failed.retry_at - timezone.now() <= timedelta(seconds=30)
 
-    # the sweep leaves it while it is young, then takes it (the handler fixed meanwhile)
+    # the sweep leaves it while it is young and until its retry time, then takes it (the
+    # handler fixed meanwhile)
     sweep_age = timedelta(seconds=30)
     assert inbound_events_drain(older_than=sweep_age) == 0
     InboundEvent.objects.filter(pk=failed.pk).update(
         received_at=timezone.now() - timedelta(seconds=31), text="fixed"
     )
+    assert inbound_events_drain(older_than=sweep_age) == 0
+    InboundEvent.objects.filter(pk=failed.pk).update(retry_at=timezone.now())
     assert inbound_events_drain(older_than=sweep_age) == 1
     assert recorded == [("7", "after"), ("7", "fixed")]
+
+
+@pytest.mark.django_db
+def test_an_event_that_keeps_failing_is_tried_less_often_up_to_hourly_and_never_dropped(
+    client, recorded
+):
+    # given an event whose handler fails every time
+    account = ChannelAccountFactory(kind="telegram")
+    deliver_signed(client, account, telegram_text(1, 7, "fail"))
+    event = InboundEvent.objects.get()
+    sweep_age = timedelta(seconds=30)
+    waits = []
+
+    # when the sweep tries it each time its wait has passed
+    for _ in range(10):
+        InboundEvent.objects.filter(pk=event.pk).update(
+            received_at=timezone.now() - timedelta(minutes=1),
+            retry_at=None if not waits else timezone.now(),
+        )
+        tried_at = timezone.now()
+        assert inbound_events_drain(older_than=sweep_age) == 0
+        event.refresh_from_db()
+        waits.append((event.retry_at - tried_at).total_seconds())
+
+        # meanwhile neither the sweep nor a drain woken by another event tries it again
+        deliver_signed(client, account, telegram_text(100 + len(waits), 7, "meanwhile"))
+        assert inbound_events_drain(stream=event.stream) == 1
+        assert inbound_events_drain(older_than=timedelta(0)) == 0
+        assert InboundEvent.objects.get(pk=event.pk).attempts == len(waits)
+
+    # then each wait is twice the one before (jitter-free), from the sweep's interval to an hour
+    assert [round(w) for w in waits] == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
+    assert event.processed_at is None and event.attempts == 10  # still there, still tried
 
 
 @pytest.fixture
