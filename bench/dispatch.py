@@ -17,6 +17,7 @@ Target: >= 2,500 deliveries/s.
 import argparse
 import multiprocessing
 import os
+import resource
 import sys
 import time
 from typing import Any
@@ -88,8 +89,19 @@ def run_variant(
     fake_before = common.fake(url, "GET", "stats")["total"]
     cpu_before = (common.cpu_seconds(), common.cpu_seconds(common.FAKE_PID[0]), _pg_cpu())
     started = time.perf_counter()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    split = ""
     if accounts == 1:
         _dispatch(made[0].pk, threads, batch)
+        # The dispatcher runs in this process: how its CPU splits between Python and the kernel
+        # (thread hand-overs, sockets), and how often its threads wait on each other.
+        after, per = resource.getrusage(resource.RUSAGE_SELF), total / 1e6
+        split = (
+            f" (user {(after.ru_utime - usage.ru_utime) / per:.0f}, "
+            f"system {(after.ru_stime - usage.ru_stime) / per:.0f}; "
+            f"{(after.ru_nvcsw + after.ru_nivcsw - usage.ru_nvcsw - usage.ru_nivcsw) / total:.1f}"
+            " context switches)"
+        )
     else:
         connections.close_all()  # forked children must not inherit (and close) our connection
         ctx = multiprocessing.get_context("fork")
@@ -104,8 +116,8 @@ def run_variant(
     rate = sent / elapsed
     print(
         f"{label:<34} {sent:>6}/{total} sent in {elapsed:6.2f} s = {rate:6.0f}/s | CPU per "
-        f"delivery: dispatcher {ours / sent * 1e6:4.0f} us, fake {fakes / sent * 1e6:4.0f} us, "
-        f"PostgreSQL {pg / sent * 1e6:4.0f} us | "
+        f"delivery: dispatcher {ours / sent * 1e6:4.0f} us{split}, "
+        f"fake {fakes / sent * 1e6:4.0f} us, PostgreSQL {pg / sent * 1e6:4.0f} us | "
         f"{requests} requests",
         flush=True,
     )
