@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Least
 from django.http import HttpResponse
 from django.utils import timezone
@@ -62,6 +62,15 @@ def webhook_receive(*, account: ChannelAccount, request: WebhookRequest) -> Http
             transaction.on_commit(partial(inbound_wake, streams))
         return provider.respond(events, [])[0]
     replies: list[Reply] = []
+    if settings.INBOUND_PROCESSING == "worker":
+        # Handled here rather than by a worker: first what the same customers sent before it
+        # and a worker has not handled yet, so that a Start never overtakes an earlier STOP.
+        users = {fields["platform_user_id"] for fields, _ in kept}
+        for row in _pending(
+            InboundEvent.objects.filter(account=account, platform_user_id__in=users)
+        ):
+            for reply in _handled(row) or ():
+                _reply_enqueue(account, reply)
     for row in _store(account, kept):
         replies.extend(inbound_event_process(event=row))
     response, to_send = provider.respond(events, replies)
@@ -96,27 +105,18 @@ def inbound_events_drain(
     with `older_than`, the sweep for events whose wake-up was lost). Returns how many were
     handled; a failing one is logged and left to the sweep, which tries it again later after
     each failure (`_retry_later`); until then every drain passes over it."""
-    now = timezone.now()
-    pending = (
-        InboundEvent.objects.filter(deferred=True, processed_at=None)
-        .filter(Q(retry_at=None) | Q(retry_at__lte=now))
-        .order_by("pk")
-    )
+    pending = _pending(InboundEvent.objects.all())
     if stream is not None:
         pending = pending.filter(stream=stream)
     if older_than is not None:
-        pending = pending.filter(received_at__lte=now - older_than)
+        pending = pending.filter(received_at__lte=timezone.now() - older_than)
     handled = 0
     for _ in range(DRAIN_BATCHES):
         batch = list(pending.filter(pk__gt=after).select_related("account")[:DRAIN_BATCH])
         for event in batch:
             after = event.pk
-            try:
-                replies = inbound_event_process(event=event)
-            except Exception:
-                retry_at = _retry_later(event)
-                log.exception("handling inbound event %s failed (%s times); the sweep tries "
-                              "again from %s", event.pk, event.attempts + 1, retry_at)  # fmt: skip
+            replies = _handled(event)
+            if replies is None:
                 continue
             handled += 1
             for reply in replies:
@@ -132,6 +132,24 @@ def inbound_events_drain(
     else:
         inbound_wake(set(range(settings.INBOUND_STREAMS)))
     return handled
+
+
+def _pending(events: QuerySet[InboundEvent]) -> QuerySet[InboundEvent]:
+    """Those waiting for a worker and due a try, oldest first."""
+    due = Q(retry_at=None) | Q(retry_at__lte=timezone.now())
+    return events.filter(due, deferred=True, processed_at=None).order_by("pk")
+
+
+def _handled(event: InboundEvent) -> list[Reply] | None:
+    """The event's replies once its handlers ran; None if they failed (logged, and the event
+    tried again later)."""
+    try:
+        return inbound_event_process(event=event)
+    except Exception:
+        retry_at = _retry_later(event)
+        log.exception("handling inbound event %s failed (%s times); the sweep tries again "
+                      "from %s", event.pk, event.attempts + 1, retry_at)  # fmt: skip
+        return None
 
 
 def _retry_later(event: InboundEvent) -> dt.datetime | None:

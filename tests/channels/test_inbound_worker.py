@@ -343,3 +343,25 @@ def test_a_real_worker_handles_a_burst_once_and_the_replies_reach_the_platform(
         wait_for(lambda: len(told()) >= 3)
     assert sorted(r.recipient for r in told()) == ["9000", "9001", "9002"]
     assert not InboundEvent.objects.filter(processed_at=None).exists()
+
+
+@pytest.mark.django_db
+def test_a_start_with_a_token_comes_after_what_that_customer_sent_before_it(client, recorded):
+    # given a customer's message waiting for a worker, and another customer's
+    account = ChannelAccountFactory(kind="telegram")
+    deliver_signed(client, account, telegram_text(1, 7, "STOP"))
+    deliver_signed(client, account, telegram_text(2, 8, "hello"))
+    assert recorded == []
+
+    # when the first customer opens a subscribe link (a Start with a token: handled at once)
+    start = copy.deepcopy(fixture("telegram", "message_start_token"))
+    start["update_id"] = 3
+    start["message"]["from"]["id"] = start["message"]["chat"]["id"] = 7
+    start["message"]["text"] = f"/start {order_token_issue(OrderFactory())}"
+    assert deliver_signed(client, account, start).status_code == 200
+
+    # then their earlier message was handled first; the other customer's still waits
+    assert [user for user, _ in recorded] == ["7", "7"]
+    assert recorded[0] == ("7", "STOP")
+    waiting = InboundEvent.objects.get(processed_at=None)
+    assert (waiting.platform_user_id, waiting.text) == ("8", "hello")
