@@ -67,6 +67,15 @@ def truncate(text: str, limit: int) -> str:
     return text[: max(limit - 1, 0)] + "…"
 
 
+def caption_split(message: RichMessage, max_caption: int) -> tuple[str, str]:
+    """The message's text as (its picture's caption, a text message of its own): all of it
+    under the picture when it fits there, else all of it on its own; blank text is none."""
+    text = message.text if message.text.strip() else ""
+    if message.image_url and len(text) <= max_caption:
+        return text, ""
+    return "", text
+
+
 def short_payload(payload: str, fits: Callable[[str], bool]) -> str:
     """`payload` if it is not empty and `fits`, else a stable short form that fits.
 

@@ -3,7 +3,7 @@
 
 from typing import Any
 
-from channels.messages import Button, Card, RichMessage, short_payload, truncate
+from channels.messages import Button, Card, RichMessage, caption_split, short_payload, truncate
 from channels.providers.base import SendOptions
 
 # https://core.telegram.org/bots/api#sendmessage (text 1-4096), #sendphoto (caption 0-1024),
@@ -57,11 +57,9 @@ def _card(card: Card) -> dict[str, Any]:
 def render_message(message: RichMessage, options: SendOptions) -> list[dict[str, Any]]:
     """Bot API calls, each {"method": ..., **parameters} without chat_id."""
     parts: list[dict[str, Any]] = []
-    text = message.text if message.text.strip() else ""  # blank counts as no text
+    caption, text = caption_split(message, MAX_CAPTION)
     if message.image_url:
-        caption = text if len(text) <= MAX_CAPTION else ""
         parts.append({"method": "sendPhoto", "photo": message.image_url, "caption": caption})
-        text = "" if caption else text
     keyboard = _keyboard(message.buttons, message.quick_replies)
     if text or (keyboard and not parts and not message.cards):
         parts.append({"method": "sendMessage", "text": truncate(text, MAX_TEXT) or EMPTY_TEXT})

@@ -6,7 +6,7 @@ import logging
 from html import escape
 from typing import Any
 
-from channels.messages import Button, Card, RichMessage, short_payload, truncate
+from channels.messages import Button, Card, RichMessage, caption_split, short_payload, truncate
 
 log = logging.getLogger(__name__)
 # https://creators.viber.com/docs/bots-api/data-models/message (text 7,000; sender.name 28);
@@ -159,11 +159,9 @@ def render_message(message: RichMessage, sender_name: str) -> list[dict[str, Any
     """send_message bodies without `receiver`: a picture (with the text as its caption when it
     fits), a text, a carousel; the keyboard on the last of them."""
     parts: list[dict[str, Any]] = []
-    text = message.text if message.text.strip() else ""  # blank counts as no text
+    caption, text = caption_split(message, MAX_CAPTION)
     if message.image_url:
-        caption = text if len(text) <= MAX_CAPTION else ""
         parts.append({"type": "picture", "media": message.image_url, "text": caption})
-        text = "" if caption else text
     keyboard = _keyboard(message.buttons, message.quick_replies)
     if text or (keyboard and not parts and not message.cards):
         parts.append({"type": "text", "text": truncate(text, MAX_TEXT) or EMPTY_TEXT})
