@@ -112,7 +112,7 @@ def inbound_events_drain(
         pending = pending.filter(received_at__lte=timezone.now() - older_than)
     handled = 0
     for _ in range(DRAIN_BATCHES):
-        batch = list(pending.filter(pk__gt=after).select_related("account")[:DRAIN_BATCH])
+        batch = list(pending.filter(pk__gt=after)[:DRAIN_BATCH])
         for event in batch:
             after = event.pk
             replies = _handled(event)
@@ -135,9 +135,11 @@ def inbound_events_drain(
 
 
 def _pending(events: QuerySet[InboundEvent]) -> QuerySet[InboundEvent]:
-    """Those waiting for a worker and due a try, oldest first."""
+    """Those waiting for a worker and due a try, oldest first, with their accounts (the
+    handlers and the replies read them)."""
     due = Q(retry_at=None) | Q(retry_at__lte=timezone.now())
-    return events.filter(due, deferred=True, processed_at=None).order_by("pk")
+    pending = events.filter(due, deferred=True, processed_at=None)
+    return pending.select_related("account").order_by("pk")
 
 
 def _handled(event: InboundEvent) -> list[Reply] | None:
