@@ -78,7 +78,7 @@ class ConsentsCsvApi(ApiView):
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The CSV file.")
         }
-        | errors(400, 401, 404),
+        | errors(400, 401, 404, negotiated=False),
     )
     def get(self, request: Request) -> HttpResponseBase:
         filters = s.ConsentFilterIn(data=request.query_params)

@@ -14,15 +14,18 @@ DESCRIPTIONS = {
     413: 'Body over the size limit (settings.DATA_UPLOAD_MAX_MEMORY_SIZE): {"detail": ...}.',
     415: 'Content-Type is not application/json: {"detail": ...}.',
     403: 'A read-only API key on an operation it may not use: {"detail": ...}.',
+    406: "Accept names no type the operation answers (it answers application/json): "
+    '{"detail": ...}.',
     429: 'Over the key\'s rate (API_KEY_RATE); `Retry-After` says when to retry: {"detail": ...}.',
 }
 
 
-def errors(*statuses: int) -> dict[int, OpenApiResponse]:
+def errors(*statuses: int, negotiated: bool = True) -> dict[int, OpenApiResponse]:
     """The documented error responses of an operation; one that needs a key (401) may also
-    answer 403 (a read-only key) and 429 (the key's rate)."""
+    answer 403 (a read-only key), 429 (the key's rate) and, unless it answers one type
+    whatever Accept says (`negotiated=False`), 406."""
     if 401 in statuses:
-        statuses = (*statuses, 403, 429)
+        statuses = (*statuses, 403, 429, *((406,) if negotiated else ()))
     return {status: _response(status) for status in sorted(set(statuses))}
 
 

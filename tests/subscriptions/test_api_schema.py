@@ -147,6 +147,11 @@ def _read_only_key(method: str, path: str, body: dict | None = None) -> Callable
     return call
 
 
+def _unacceptable(method: str, path: str, body: dict | None = None) -> Callable:
+    """The call made asking for a type the API does not answer (406)."""
+    return lambda api: getattr(api, method)(path, body, format="json", HTTP_ACCEPT="text/html")
+
+
 def _over_rate(method: str, path: str, body: dict | None = None) -> Callable:
     """The call made once more than the key's rate allows (429)."""
 
@@ -219,7 +224,8 @@ PRODUCE: dict[tuple[str, str, int], Callable] = {
     ("get", EXPORT, 401): lambda api: _without_key("get", "/api/v1/customers/C-1/export/"),
     ("get", EXPORT, 404): lambda api: api.get("/api/v1/customers/NOPE/export/"),
 }
-# Every keyed operation also answers 403 to a read-only key and 429 over the key's rate.
+# Every keyed operation also answers 403 to a read-only key and 429 over the key's rate, and
+# 406 to an Accept it cannot meet (the CSV export answers CSV whatever Accept says).
 CALLS = {
     ("post", ORDERS): ("/api/v1/orders/", order_body()),
     ("get", LINKS): ("/api/v1/orders/A-1/subscribe-links/", None),
@@ -235,6 +241,8 @@ CALLS = {
 for (method, path), (url, body) in CALLS.items():
     PRODUCE[(method, path, 403)] = _read_only_key(method, url, body)
     PRODUCE[(method, path, 429)] = _over_rate(method, url, body)
+    if path != CSV:
+        PRODUCE[(method, path, 406)] = _unacceptable(method, url, body)
 
 
 def test_it_documents_exactly_the_statuses_this_table_produces():
