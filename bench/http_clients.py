@@ -3,7 +3,10 @@
 Each is a drop-in for channels.http.PlatformSession as the sender uses it (`post`,
 `before_next_write`, `close`), so the only thing that differs between two runs is the client:
 
-- `pycurl`: channels/http.py itself, the service's client (libcurl, one handle per thread);
+- `pycurl loop`: the service's client and its default: one thread driving libcurl's multi
+  handle, each send a greenlet (channels/curl_loop.py);
+- `pycurl`: channels/http.py itself on a thread per concurrent send, one easy handle each
+  (DISPATCH_CURL_LOOP=false; the sandbox and e-mail are always sent this way);
 - `aiohttp`: one asyncio loop on its own thread with one ClientSession (llhttp's parser); the
   dispatcher's sender threads hand it requests and wait for the answers;
 - `requests`: one requests.Session per thread (urllib3's pool);
@@ -28,6 +31,7 @@ from channels.errors import Transient
 from channels.http import HEADERS, READ_TIMEOUT, PlatformResponse, PlatformSession, _encode
 
 ROOT = Path(__file__).resolve().parent.parent
+LOOP = "pycurl loop"
 # The last commit with our own framing (channels/http_connection.py).
 FRAMING_COMMIT = "d2893b5"
 
@@ -146,6 +150,7 @@ def framing_session() -> type | None:
 def clients() -> dict[str, type | None]:
     """Every client by name; None where it cannot be loaded here."""
     return {
+        LOOP: PlatformSession,  # the sender makes its own LoopSession on this one's base
         "pycurl": PlatformSession,
         "aiohttp": AiohttpSession if importlib.util.find_spec("aiohttp") else None,
         "requests": RequestsSession,

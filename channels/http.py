@@ -2,10 +2,12 @@
 
 Platform calls are plain POSTs with small JSON answers and the dispatcher pays for every
 microsecond around them, so they go through libcurl (a maintained C client: HTTP/1.1 framing,
-TLS, proxies and CONNECT tunnels, keep-alive) with one easy handle per sending thread.
-pycurl releases the GIL while libcurl works, and a handle keeps its connections alive between
-calls. bench/dispatch.py --compare measures it against aiohttp, requests and the framing we
-used to write ourselves (bench/README.md).
+TLS, proxies and CONNECT tunnels, keep-alive). PlatformSession gives each calling thread an
+easy handle that keeps its connections alive between calls, and pycurl releases the GIL while
+libcurl works. The dispatcher drives many requests from one thread instead, through libcurl's
+multi interface (channels/curl_loop.py: the same `post`, another transfer). bench/dispatch.py
+--compare measures both against aiohttp, requests and the framing we used to write ourselves
+(bench/README.md).
 
 Every failure leaves as one of the classified `channels.errors`: the dispatcher never sees a
 socket or protocol exception, and never has to guess whether a request reached the platform.
@@ -107,8 +109,8 @@ class _Handle:
 class PlatformSession:
     """Keep-alive HTTP for platform calls, with timeouts; every failure becomes a SendError.
 
-    Each thread keeps its own libcurl handle (a handle is not thread-safe), so the
-    dispatcher's sender threads never wait for one another's connections.
+    Each thread keeps its own libcurl handle (a handle is not thread-safe), so threads sending
+    at once never wait for one another's connections.
     """
 
     def __init__(self) -> None:
@@ -138,12 +140,26 @@ class PlatformSession:
             # A credential that cannot go in a header (a newline, non-Latin-1 characters) is
             # found before a byte goes out: configuration.
             raise ConfigurationError(f"request cannot be made: {_described(exc)}") from exc
-        handle = self._handle()
+        handle = self._take_handle()
+        try:
+            return self._perform(handle, full_url, proxy, lines, payload, timeout)
+        finally:
+            self._give_back(handle)
+
+    def _perform(
+        self,
+        handle: _Handle,
+        url: str,
+        proxy: str,
+        lines: list[bytes],
+        payload: bytes,
+        timeout: float,
+    ) -> PlatformResponse:
         handle.parts, handle.size, handle.limit = [], 0, MAX_ANSWER_BYTES
         handle.too_big = handle.written = False
         handle.hook, self._local.before_write = getattr(self._local, "before_write", None), None
         curl = handle.curl
-        curl.setopt(pycurl.URL, full_url)
+        curl.setopt(pycurl.URL, url)
         if proxy != handle.proxy:
             curl.setopt(pycurl.PROXY, proxy)  # "" also keeps libcurl off the environment's
             handle.proxy = proxy
@@ -152,7 +168,7 @@ class PlatformSession:
         # `timeout` bounds the whole request, connecting included (at most CONNECT_TIMEOUT).
         curl.setopt(pycurl.TIMEOUT_MS, int(timeout * 1000))
         try:
-            curl.perform()
+            self._transfer(curl)
         except pycurl.error as exc:
             if not (handle.too_big and exc.args[0] == pycurl.E_WRITE_ERROR):
                 raise _classified(exc, handle.written, timeout) from exc
@@ -165,19 +181,31 @@ class PlatformSession:
             raise ConfigurationError(f"the platform answered a redirect (HTTP {status})")
         return PlatformResponse(status, b"".join(handle.parts)[: handle.limit])
 
+    # How a request gets its handle and is carried out: one handle per thread, each transfer
+    # run to its end in the calling thread. channels/curl_loop.py overrides these three.
+    def _take_handle(self) -> _Handle:
+        handle = getattr(self._local, "handle", None)
+        if handle is None or handle.pid != os.getpid():
+            handle = self._local.handle = self._new_handle()
+        return handle
+
+    def _give_back(self, handle: _Handle) -> None:
+        pass
+
+    def _transfer(self, curl: pycurl.Curl) -> None:
+        curl.perform()
+
+    def _new_handle(self) -> _Handle:
+        handle = _Handle()
+        with self._lock:
+            self._opened.append(handle)
+        return handle
+
     def before_next_write(self, hook: Callable[[], None] | None) -> None:
         """Call `hook` (in this thread) just before the next request's bytes are written, once:
         the dispatcher's send journal notes a row there (campaigns/dispatch/journal.py). None
         cancels a hook no request used."""
         self._local.before_write = hook
-
-    def _handle(self) -> _Handle:
-        handle = getattr(self._local, "handle", None)
-        if handle is None or handle.pid != os.getpid():
-            handle = self._local.handle = _Handle()
-            with self._lock:
-                self._opened.append(handle)
-        return handle
 
     def close(self) -> None:
         """Close every connection this session opened, in any thread."""

@@ -370,6 +370,9 @@ DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 500)
 # Concurrent sends per account (one keep-alive session): about the rate, at most this many.
 # Answers 0.2 s away, Messenger's 300/s needs 60 in flight.
 DISPATCH_MAX_THREADS = env_int("DISPATCH_MAX_THREADS", 64)
+# Platforms reached over HTTP are sent to by one thread driving libcurl's multi interface
+# (channels/curl_loop.py); false: a thread per concurrent send, as for the sandbox and e-mail.
+DISPATCH_CURL_LOOP = env_bool("DISPATCH_CURL_LOOP", True)
 # Slots a little under the platform's limit, so ordinary jitter leaves the pacer's window rule
 # (never more than the limit in any second: campaigns/dispatch/pacing.py) idle.
 DISPATCH_RATE_HEADROOM = env_float("DISPATCH_RATE_HEADROOM", 0.99)

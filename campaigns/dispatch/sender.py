@@ -1,7 +1,10 @@
-"""The sending side of a run: a small thread pool doing paced HTTP over one keep-alive session.
+"""The sending side of a run: paced HTTP over one keep-alive session, off the main thread.
 
 Each job is a row the main thread committed as `sending` the moment its pacing slot came
-(marker.py): a free thread sends it at once. Pool threads never touch the database. Jobs go
+(marker.py), and it is sent at once. Platforms reached over HTTP are sent to by one thread
+driving libcurl's multi interface (channels/curl_loop.py), every send a greenlet; other
+channels (the sandbox, e-mail) by a pool of threads, one per concurrent send
+(DISPATCH_CURL_LOOP=false puts every channel on threads). Neither touches the database. Jobs go
 out and results come back through two plain queues: a ThreadPoolExecutor's futures, locks and
 wake-ups per submit were a sixth of the main thread's time per send.
 """
@@ -21,6 +24,7 @@ from campaigns.dispatch import outcomes
 from campaigns.dispatch.journal import Journal
 from campaigns.dispatch.outcomes import Job, Outcome
 from campaigns.dispatch.pacing import Pacer
+from channels.curl_loop import CurlLoop, LoopSession
 from channels.errors import ConfigurationError, RetryAfter, SendError
 from channels.http import PlatformSession
 from channels.models import ChannelAccount
@@ -47,14 +51,15 @@ class Sender:
         idempotent: bool,
         journal: Journal | None = None,
     ) -> None:
-        # Keep-alive connections for this run's threads (one each), closed when the run ends.
-        self.session = PlatformSession()
+        self.over_http = PROVIDERS[account.kind].sends_over_http
+        # Keep-alive connections for this run's sends, closed when the run ends.
+        self._loop = CurlLoop() if self.over_http and settings.DISPATCH_CURL_LOOP else None
+        self.session = PlatformSession() if self._loop is None else LoopSession(self._loop)
         self.provider = account.provider(session=self.session)
         # Slots a little under the rate; never more than the platform's limit in any second.
         self.pacer = Pacer(rate, limit=account.effective_rate_limit)
         self.idempotent = idempotent
         self.journal = journal
-        self.over_http = PROVIDERS[account.kind].sends_over_http
         self._aborted = False  # the run is ending: jobs not started yet go back to due
         self.in_flight = 0  # submitted, result not taken yet (main thread only)
         self._jobs: SimpleQueue[Job | None] = SimpleQueue()  # None: a thread's signal to stop
@@ -65,13 +70,21 @@ class Sender:
 
     def submit(self, job: Job) -> None:
         self.in_flight += 1
-        # Threads start as sends need them, so a run that sends little starts few.
-        if len(self._threads) < min(self.in_flight, self._max_threads):
+        # Threads start as sends need them, so a run that sends little starts few; a loop's
+        # one thread, with the first send.
+        wanted = 1 if self._loop is not None else min(self.in_flight, self._max_threads)
+        if len(self._threads) < wanted:
             name = f"{self._name}-{len(self._threads)}"
-            thread = threading.Thread(target=self._work, name=name, daemon=True)
+            work = self._work if self._loop is None else self._drive
+            thread = threading.Thread(target=work, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        self._put(job)
+
+    def _put(self, job: Job | None) -> None:
         self._jobs.put(job)
+        if self._loop is not None and self._loop.sleeping:
+            self._loop.wake()
 
     def take(self, timeout: float | None) -> list[Result]:
         """Finished sends: waits up to `timeout` for the first (None: until one finishes)."""
@@ -97,11 +110,13 @@ class Sender:
 
     def close(self) -> None:
         for _ in self._threads:
-            self._jobs.put(None)
+            self._put(None)
         for thread in self._threads:
             thread.join()
         self._threads.clear()
         self.session.close()
+        if self._loop is not None:
+            self._loop.close()
         if self.journal is not None:
             self.journal.close()
 
@@ -109,6 +124,30 @@ class Sender:
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
             self._send(job)
+
+    # --- the loop's thread --------------------------------------------------------------------
+    def _drive(self) -> None:
+        """Start each job as it comes (at most DISPATCH_MAX_THREADS at once) and carry their
+        requests until told to stop and nothing is on the wire."""
+        loop, stopping = self._loop, False
+        assert loop is not None
+        while True:
+            while not stopping and loop.running < self._max_threads:
+                try:
+                    job = self._jobs.get_nowait()
+                except Empty:
+                    break
+                if job is None:
+                    stopping = True
+                else:
+                    loop.spawn(self._send, job)
+            if stopping and not loop.running:
+                return
+            # Asleep first, then looked: a job put after the look finds the flag and wakes us.
+            loop.sleeping = True
+            idle = stopping or loop.running >= self._max_threads or self._jobs.empty()
+            loop.step(None if idle else 0)
+            loop.sleeping = False
 
     def _send(self, job: Job) -> None:
         try:

@@ -103,6 +103,26 @@ def test_it_sends_due_deliveries_and_records_the_provider_message_id(account_on,
     assert DispatchLease.objects.get(account=account).owner == ""  # released at the end
 
 
+@pytest.mark.parametrize("curl_loop", [True, False], ids=["curl loop", "a thread per send"])
+def test_it_keeps_as_many_sends_on_the_wire_as_it_may_and_no_more(
+    account_on, fake_platform, settings, curl_loop
+):
+    # given six deliveries, three sends at a time, and a platform that holds every answer 2 s
+    settings.DISPATCH_CURL_LOOP = curl_loop
+    account = account_on("telegram")
+    make_deliveries(account, 6)
+    fake_platform.slow(2.0)
+
+    run_account(account.pk, threads=3)
+
+    # then the first three were on the wire together, before any answer came back, and the
+    # fourth left only once an answer had
+    arrived = sorted(request.received_at for request in fake_platform.requests_for("telegram"))
+    assert len(arrived) == 6
+    assert arrived[2] - arrived[0] < 1.9 <= arrived[3] - arrived[0]
+    assert states(account) == Counter(sent=6)
+
+
 def test_a_run_waits_a_moment_for_work_and_sends_what_falls_due_meanwhile(
     account_on, fake_platform, settings
 ):

@@ -10,6 +10,21 @@ import pytest
 
 from channels.errors import ConfigurationError, RejectedByPolicy, Transient
 from channels.http import PlatformSession
+from tests.channels.loop_driven import LoopDriven
+
+
+@pytest.fixture(autouse=True, params=["one thread", "curl loop"])
+def session_kind(request, monkeypatch):
+    """Every test here twice: PlatformSession as a sending thread uses it, and LoopSession on
+    the CurlLoop the dispatcher sends through (the tests make sessions by this module's name)."""
+    if request.param == "one thread":
+        yield
+        return
+    made: list[LoopDriven] = []
+    monkeypatch.setitem(globals(), "PlatformSession", lambda: made.append(LoopDriven()) or made[-1])
+    yield
+    for driven in made:
+        driven.close()
 
 
 def test_it_posts_json_and_reads_the_answer(fake_platform):
