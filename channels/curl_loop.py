@@ -47,7 +47,7 @@ class CurlLoop:
         self._wake_in.setblocking(False)
         self._wake_out.setblocking(False)
         self._selector.register(self._wake_in, selectors.EVENT_READ, None)
-        self.sleeping = False  # in `step`, possibly for long: another thread must `wake` it
+        self.sleeping = False  # about to `step` for long: another thread must `wake` it
         self.running = 0  # spawned greenlets that have not finished
 
     # --- in a greenlet spawned on this loop ---------------------------------------------------
@@ -95,11 +95,21 @@ class CurlLoop:
         self._resume_finished()
 
     def wake(self) -> None:
-        """From any thread: end a `step` that is waiting, at once."""
+        """From any thread: end the `step` the loop is `sleeping` in, at once. One wake-up per
+        sleep: the jobs handed over together cost the loop's thread one wake-up, not one each."""
+        if not self.sleeping:
+            return
+        self.sleeping = False
         try:
             self._wake_out.send(b"w")
         except BlockingIOError:
             pass  # the socket is full of wakes already
+
+    def abandon(self, reason: str) -> None:
+        """End every parked transfer with an error (the loop cannot carry them on): each
+        caller's request fails as one broken off, so a send is never left waiting forever."""
+        for curl in list(self._parked):
+            self._resume(curl, pycurl.E_ABORTED_BY_CALLBACK, reason)
 
     def close(self) -> None:
         for curl in list(self._parked):
@@ -120,8 +130,11 @@ class CurlLoop:
                 return
 
     def _resume(self, curl: pycurl.Curl, code: int, message: str) -> None:
-        self._multi.remove_handle(curl)
-        self._parked.pop(curl).switch((code, message))
+        caller = self._parked.pop(curl)
+        try:
+            self._multi.remove_handle(curl)
+        finally:
+            caller.switch((code, message))
 
     def _drain_wakes(self) -> None:
         try:

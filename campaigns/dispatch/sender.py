@@ -83,7 +83,7 @@ class Sender:
 
     def _put(self, job: Job | None) -> None:
         self._jobs.put(job)
-        if self._loop is not None and self._loop.sleeping:
+        if self._loop is not None:
             self._loop.wake()
 
     def take(self, timeout: float | None) -> list[Result]:
@@ -146,7 +146,12 @@ class Sender:
             # Asleep first, then looked: a job put after the look finds the flag and wakes us.
             loop.sleeping = True
             idle = stopping or loop.running >= self._max_threads or self._jobs.empty()
-            loop.step(None if idle else 0)
+            try:
+                loop.step(None if idle else 0)
+            except Exception:
+                # Whatever broke, no send is left waiting: each fails as a broken request.
+                log.exception("%s: the send loop failed", self._name)
+                loop.abandon("the send loop failed")
             loop.sleeping = False
 
     def _send(self, job: Job) -> None:

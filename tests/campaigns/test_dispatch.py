@@ -123,6 +123,38 @@ def test_it_keeps_as_many_sends_on_the_wire_as_it_may_and_no_more(
     assert states(account) == Counter(sent=6)
 
 
+def test_a_failure_of_the_send_loop_leaves_no_send_waiting(
+    account_on, fake_platform, monkeypatch, caplog
+):
+    # given a delivery, and a send loop that fails once a request is handed to it, before a
+    # byte of it is written
+    from channels.curl_loop import CurlLoop
+
+    account = account_on("telegram")
+    [delivery] = make_deliveries(account, 1)
+    step, failed = CurlLoop.step, []
+
+    def failing_step(loop, timeout):
+        if loop._parked and not failed:
+            failed.append(True)
+            raise RuntimeError("broken")
+        step(loop, timeout)
+
+    monkeypatch.setattr(CurlLoop, "step", failing_step)
+
+    # when the account is dispatched
+    run_account(account.pk)
+
+    # then the run ended with the row back to due (its request never left), said why, and
+    # the next run sends it once
+    assert failed and "the send loop failed" in caplog.text
+    assert Delivery.objects.get(pk=delivery.pk).state == "pending"
+    assert not fake_platform.requests_for("telegram")
+    Delivery.objects.filter(pk=delivery.pk).update(due_at=timezone.now())
+    run_account(account.pk)
+    assert delivered_ids(fake_platform, "telegram") == Counter({delivery.pk: 1})
+
+
 def test_a_run_waits_a_moment_for_work_and_sends_what_falls_due_meanwhile(
     account_on, fake_platform, settings
 ):

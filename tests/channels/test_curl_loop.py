@@ -99,6 +99,7 @@ def test_a_request_the_platform_sits_on_times_out_without_holding_up_the_others(
 def test_a_wake_ends_a_step_waiting_on_nothing():
     # given a loop waiting, in its own thread, with no request and no timer
     loop = CurlLoop()
+    loop.sleeping = True
     waiting = threading.Thread(target=loop.step, args=(None,), daemon=True)
     waiting.start()
 
@@ -108,6 +109,17 @@ def test_a_wake_ends_a_step_waiting_on_nothing():
     # then the step returns
     waiting.join(10)
     assert not waiting.is_alive()
+    loop.close()
+
+
+def test_jobs_handed_over_during_one_sleep_wake_the_loop_once():
+    loop = CurlLoop()
+    loop.sleeping = True
+
+    loop.wake()
+    loop.wake()
+
+    assert loop._wake_in.recv(16) == b"w"
     loop.close()
 
 
