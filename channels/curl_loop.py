@@ -42,6 +42,7 @@ class CurlLoop:
         self._selector = selectors.DefaultSelector()
         self._due: float | None = None  # when libcurl wants its timeout action
         self._parked: dict[pycurl.Curl, greenlet] = {}
+        self._watching: dict[int, int] = {}  # socket -> selector events, as libcurl asks
         self._hub: greenlet | None = None
         self._wake_in, self._wake_out = socket.socketpair()
         self._wake_in.setblocking(False)
@@ -145,14 +146,19 @@ class CurlLoop:
 
     # --- libcurl's callbacks ------------------------------------------------------------------
     def _watch(self, what: int, fd: int, multi: pycurl.CurlMulti, data: Any) -> None:
-        watched = self._selector.get_map().get(fd)
+        # What is watched is kept here too: the selector's own map costs more to ask.
+        watched = self._watching.get(fd)
         if what == pycurl.POLL_REMOVE:
             if watched is not None:
+                del self._watching[fd]
                 self._selector.unregister(fd)
-        elif watched is None:
-            self._selector.register(fd, _WANTS[what], fd)
-        elif watched.events != _WANTS[what]:
-            self._selector.modify(fd, _WANTS[what], fd)
+            return
+        wanted = _WANTS[what]
+        if watched is None:
+            self._selector.register(fd, wanted, fd)
+        elif watched != wanted:
+            self._selector.modify(fd, wanted, fd)
+        self._watching[fd] = wanted
 
     def _set_timer(self, milliseconds: int) -> None:
         self._due = None if milliseconds < 0 else time.monotonic() + milliseconds / 1000

@@ -135,7 +135,7 @@ class PlatformSession:
         sent_headers = {**HEADERS, **(headers or {})}
         payload = _encode(json_body, form, body, sent_headers)
         try:
-            lines = _header_lines(sent_headers)
+            lines = _header_lines(tuple(sent_headers.items()))
         except (UnicodeEncodeError, ValueError) as exc:
             # A credential that cannot go in a header (a newline, non-Latin-1 characters) is
             # found before a byte goes out: configuration.
@@ -151,7 +151,7 @@ class PlatformSession:
         handle: _Handle,
         url: str,
         proxy: str,
-        lines: list[bytes],
+        lines: tuple[bytes, ...],
         payload: bytes,
         timeout: float,
     ) -> PlatformResponse:
@@ -260,13 +260,14 @@ def _target(url: str, params: tuple[tuple[str, str], ...], proxies: tuple) -> tu
     return url, proxy
 
 
-def _header_lines(headers: dict[str, str]) -> list[bytes]:
+@functools.lru_cache(maxsize=256)  # an account sends the same few headers with every request
+def _header_lines(headers: tuple[tuple[str, str], ...]) -> tuple[bytes, ...]:
     lines = [b"Expect:"]  # never wait for "100 Continue": platforms answer small POSTs at once
-    for name, value in headers.items():
+    for name, value in headers:
         if _FORBIDDEN.intersection(name + value):
             raise ValueError(f"header {name!r} cannot contain a line break or NUL")
         lines.append(f"{name}: {value}".encode("latin-1"))
-    return lines
+    return tuple(lines)
 
 
 def _encode(
