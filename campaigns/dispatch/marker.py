@@ -3,9 +3,9 @@
 A row is `sending` only while its request may be on the wire: a crash then leaves `unknown`
 only what the platform may really have received, and every row still waiting for its slot
 (`queued`) goes back to due. The dispatcher's main thread takes the slots that have come
-(Pacer.take), marks those rows in one UPDATE and hands them to free sending threads, which
-send at once; it waits until their requests have started before it takes the GIL back for its
-own work. Between a row's commit and its request on the wire there is a thread's wake-up (and,
+(Pacer.take), marks those rows in one UPDATE and hands them to the sender, which sends them at
+once; it waits until their requests have started before it takes the GIL back for its own
+work. Between a row's commit and its request on the wire there is a thread's wake-up (and,
 on a loaded box, the process being scheduled again): a row killed in that moment never left,
 which the run's send journal (journal.py) tells whoever recovers it.
 

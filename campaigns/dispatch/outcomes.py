@@ -34,7 +34,7 @@ OPEN_STATES = (State.CLAIMED, State.QUEUED, State.SENDING, State.UNKNOWN)
 
 
 class Departures:
-    """Jobs handed to the sending threads together: `wait` returns once each one's request has
+    """Jobs handed to the sender together: `wait` returns once each one's request has
     started (the dispatcher waits for that: marker.py). One event for the group rather than
     one per job, which cost 2 us to make and one more wait per job."""
 

@@ -1,4 +1,4 @@
-"""Pacing one account's sends under its rate limit, shared by the sending threads.
+"""Pacing one account's sends under its rate limit, shared by the dispatcher and its sender.
 
 The platforms (and the fake server) count "at most N calls in any one-second window". Two
 rules keep every such window at N or under, whatever the network and the hosts do:

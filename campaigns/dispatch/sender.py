@@ -120,7 +120,7 @@ class Sender:
         if self.journal is not None:
             self.journal.close()
 
-    # --- pool threads -------------------------------------------------------------------------
+    # --- a thread per concurrent send (the sandbox, e-mail, DISPATCH_CURL_LOOP=false) --------
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
             self._send(job)
