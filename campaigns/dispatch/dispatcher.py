@@ -2,10 +2,10 @@
 
 The main thread claims batches (rows become `queued`), applies the policies, renders, takes
 the pacing slots that have come, commits those rows `sending` (marker.py) and records outcomes
-in bulk; the sender (one thread on libcurl's multi interface, sender.py) only does HTTP. So after a crash `unknown` is only what was really
-on the wire. The lease is kept by a heartbeat thread (lease.py). A dropped database connection
-is retried in place (db_retry.py); a worker's warm shutdown ends the run at once, handing back
-what it holds (shutdown.py).
+in bulk; the sender (sender.py: one thread on libcurl's multi interface) only does HTTP. So
+after a crash `unknown` is only what was really on the wire. The lease is kept by a heartbeat
+thread (lease.py). A dropped database connection is retried in place (db_retry.py); a worker's
+warm shutdown ends the run at once, handing back what it holds (shutdown.py).
 """
 
 import logging
