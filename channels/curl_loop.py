@@ -134,8 +134,9 @@ class CurlLoop:
         caller = self._parked.pop(curl)
         try:
             self._multi.remove_handle(curl)
-        finally:
-            caller.switch((code, message))
+        except pycurl.error:
+            pass  # a broken multi handle (see abandon): its caller is told all the same
+        caller.switch((code, message))
 
     def _drain_wakes(self) -> None:
         try:
