@@ -2,13 +2,14 @@
 
     .venv/bin/python -m bench.dispatch [--deliveries 20000] [--threads 64] [--batch 500]
                                        [--kind telegram] [--accounts 1] [--compare]
-                                       [--pgbouncer] [--client pycurl]
+                                       [--pgbouncer] [--client "pycurl loop"]
 
 N due deliveries against the unthrottled fake platform server (its own process, loopback) on
 PostgreSQL. --accounts K splits them over K accounts, each dispatched by its own process (how
 production scales out: one lease per account). --compare runs the knob variants side by side,
 and the HTTP clients of bench/http_clients.py under the same dispatcher (--client picks one for
-the other variants; the service's own is pycurl).
+the other variants; the service's own is "pycurl loop", and "pycurl" is the same client on a
+thread per send).
 --pgbouncer runs each variant twice: direct, then with the dispatchers' connections through
 PgBouncer in transaction pooling mode on 127.0.0.1:6432 (bin/ensure-pgbouncer starts it).
 Target: >= 2,500 deliveries/s.
