@@ -43,7 +43,8 @@ class _Server(ThreadingHTTPServer):
 @pytest.fixture
 def server():
     server = _Server()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # shutdown() waits for serve_forever's next poll: 0.5 s a test at its default.
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
     yield server
     server.release.set()
     server.shutdown()

@@ -66,7 +66,8 @@ def receiver(script: list[int | str], **options) -> Iterator[Receiver]:
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: 0.5 s a test at its default.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     shop.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/comeback"
     try:

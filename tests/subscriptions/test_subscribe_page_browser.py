@@ -137,7 +137,8 @@ def shop_page() -> Iterator[Callable[[str], str]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # shutdown() waits for serve_forever's next poll: 0.5 s a test at its default.
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
 
     def publish(html: str) -> str:
         pages["/checkout"] = html.encode()
