@@ -127,12 +127,12 @@ class Sender:
 
     # --- the loop's thread --------------------------------------------------------------------
     def _drive(self) -> None:
-        """Start each job as it comes (at most DISPATCH_MAX_THREADS at once) and carry their
-        requests until told to stop and nothing is on the wire."""
+        """Start each job as it comes and carry their requests until told to stop and nothing
+        is on the wire. The dispatcher hands over at most DISPATCH_MAX_THREADS at a time."""
         loop, stopping = self._loop, False
         assert loop is not None
         while True:
-            while not stopping and loop.running < self._max_threads:
+            while not stopping:
                 try:
                     job = self._jobs.get_nowait()
                 except Empty:
@@ -145,7 +145,7 @@ class Sender:
                 return
             # Asleep first, then looked: a job put after the look finds the flag and wakes us.
             loop.sleeping = True
-            idle = stopping or loop.running >= self._max_threads or self._jobs.empty()
+            idle = stopping or self._jobs.empty()
             try:
                 loop.step(None if idle else 0)
             except Exception:
