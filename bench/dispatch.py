@@ -36,8 +36,7 @@ def _use_client(name: str) -> None:
     # The service's default, one thread on libcurl's multi handle; every other client is
     # driven by a thread per concurrent send, as the sender does with DISPATCH_CURL_LOOP off.
     settings.DISPATCH_CURL_LOOP = name == LOOP
-    if name != LOOP:
-        sender.PlatformSession = clients()[name]
+    sender.PlatformSession = clients()[name]
 
 
 def _dispatch(account_id: int, threads: int, batch: int) -> dict[str, int]:

@@ -150,7 +150,7 @@ def framing_session() -> type | None:
 def clients() -> dict[str, type | None]:
     """Every client by name; None where it cannot be loaded here."""
     return {
-        LOOP: PlatformSession,  # the sender makes its own LoopSession on this one's base
+        LOOP: PlatformSession,  # HTTP goes through the sender's LoopSession; this is for the rest
         "pycurl": PlatformSession,
         "aiohttp": AiohttpSession if importlib.util.find_spec("aiohttp") else None,
         "requests": RequestsSession,
