@@ -21,7 +21,12 @@ def session_kind(request, monkeypatch):
         yield
         return
     made: list[LoopDriven] = []
-    monkeypatch.setitem(globals(), "PlatformSession", lambda: made.append(LoopDriven()) or made[-1])
+
+    def on_a_loop() -> LoopDriven:
+        made.append(LoopDriven())
+        return made[-1]
+
+    monkeypatch.setitem(globals(), "PlatformSession", on_a_loop)
     yield
     for driven in made:
         driven.close()
